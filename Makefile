@@ -1,0 +1,46 @@
+# Refold: `make validate` runs every study in Toys/ and writes Reports/; `make test` runs the
+# test suite. Both install what they need first (`make deps`).
+
+SWIFT   ?= swift
+PROFILE ?= quick
+SEED    ?= 2026
+APT_PACKAGES = libgsl-dev libfftw3-dev libblis-dev gnuplot-nox pkg-config
+RELEASE_BIN = .build/release/refold
+
+.PHONY: deps build test bench validate report clean
+
+# Installs the Debian packages when pkg-config or the headers say one is missing.
+deps:
+	@missing=""; \
+	pkg-config --exists gsl 2>/dev/null || missing="$$missing libgsl-dev"; \
+	{ pkg-config --exists fftw3 && pkg-config --exists fftw3f; } 2>/dev/null || missing="$$missing libfftw3-dev"; \
+	{ [ -f /usr/include/x86_64-linux-gnu/blis-openmp/cblas.h ] || [ -f /usr/include/blis/cblas.h ] || ls /usr/include/*/blis*/cblas.h >/dev/null 2>&1; } || missing="$$missing libblis-dev"; \
+	command -v gnuplot >/dev/null 2>&1 || missing="$$missing gnuplot-nox"; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	  else \
+	    echo "deps: missing$$missing; run: sudo apt-get install -y $(APT_PACKAGES)"; exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product refold
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: build
+	$(RELEASE_BIN) bench
+
+validate: build
+	$(RELEASE_BIN) validate Toys --profile $(PROFILE) --seed $(SEED) --out Reports
+
+report: build
+	$(RELEASE_BIN) report Reports
+
+clean:
+	rm -rf .build Reports/*/ Reports/index.md Reports/report.pdf

@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Numeric kernels are compiled optimised in every configuration, so that debug
+// test runs are not 50x slower than release.
+let optimised: [SwiftSetting] = [.unsafeFlags(["-O"])]
+
+let package = Package(
+    name: "Refold",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "refold", targets: ["refold"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // MARK: System libraries (module map + shim header)
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CGSL", path: "Sources/CGSL", pkgConfig: "gsl"),
+        .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3"),
+
+        // MARK: Engine
+        .target(name: "Tensor", dependencies: ["CBLAS", "CGSL"], swiftSettings: optimised),
+        .target(name: "Autograd", dependencies: ["Tensor"], swiftSettings: optimised),
+        .target(name: "NN", dependencies: ["Autograd"], swiftSettings: optimised),
+
+        // MARK: Physics and toys
+        .target(name: "Physics", dependencies: ["Tensor", "CGSL", "TOMLKit"], swiftSettings: optimised),
+        .target(name: "ToyModels", dependencies: ["Tensor", "CGSL", "CFFTW"], swiftSettings: optimised),
+        .target(name: "Unfolding", dependencies: ["Tensor", "CGSL"], swiftSettings: optimised),
+
+        // MARK: Validation and reports
+        .target(name: "Validation",
+                dependencies: ["Tensor", "Autograd", "NN", "Physics", "ToyModels", "Unfolding", "CGSL", "TOMLKit"]),
+        .target(name: "Reporting", dependencies: ["Validation"]),
+
+        // MARK: Command line
+        .executableTarget(name: "refold", dependencies: [
+            "Tensor", "Autograd", "NN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: Tests
+        .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
+        .testTarget(name: "PhysicsTests", dependencies: ["Physics", "TestSupport"]),
+        .testTarget(name: "ToyModelsTests", dependencies: ["ToyModels", "TestSupport"]),
+        .testTarget(name: "UnfoldingTests", dependencies: ["Unfolding", "ToyModels", "TestSupport"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation", "TestSupport"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

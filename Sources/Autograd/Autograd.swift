@@ -1,0 +1,1 @@
+// The Autograd module: see ../shared/DESIGN.md, table 'Modules'. Its issue fills it.

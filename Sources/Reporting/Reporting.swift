@@ -1,0 +1,1 @@
+// The Reporting module: see ../shared/DESIGN.md, table 'Modules'. Its issue fills it.

@@ -1,0 +1,52 @@
+import Foundation
+
+/// The error every Refold entry point throws for bad input: the message names the
+/// file (if any), the expected and the actual value.
+public struct RefoldError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+
+    /// A shape that does not match: `context: expected [a, b], got [c, d]`.
+    public static func shape(_ context: String, expected: [Int], actual: [Int]) -> RefoldError {
+        RefoldError("\(context): expected shape \(expected), got \(actual)")
+    }
+
+    /// A malformed file: `path:line: message`.
+    public static func file(_ path: String, line: Int? = nil, _ message: String) -> RefoldError {
+        if let line { return RefoldError("\(path):\(line): \(message)") }
+        return RefoldError("\(path): \(message)")
+    }
+
+    /// A value outside its allowed range.
+    public static func value(_ name: String, expected: String, actual: Any) -> RefoldError {
+        RefoldError("\(name): expected \(expected), got \(actual)")
+    }
+}
+
+extension RefoldError: LocalizedError {
+    public var errorDescription: String? { message }
+}
+
+/// Writes `data` to `url` atomically: a temporary file in the same folder, then a rename,
+/// so a reader never sees a half-written checkpoint, sample or report.
+public func writeAtomically(_ data: Data, to url: URL) throws {
+    let folder = url.deletingLastPathComponent()
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+    do {
+        try data.write(to: temporary)
+    } catch {
+        throw RefoldError.file(temporary.path, "cannot write: \(error.localizedDescription)")
+    }
+    if rename(temporary.path, url.path) != 0 {
+        let reason = String(cString: strerror(errno))
+        try? FileManager.default.removeItem(at: temporary)
+        throw RefoldError.file(url.path, "cannot move \(temporary.lastPathComponent) into place: \(reason)")
+    }
+}
+
+/// Writes a UTF-8 string atomically (see `writeAtomically(_:to:)`).
+public func writeAtomically(_ text: String, to url: URL) throws {
+    try writeAtomically(Data(text.utf8), to: url)
+}

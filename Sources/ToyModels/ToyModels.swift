@@ -1,0 +1,1 @@
+// The ToyModels module: see ../shared/DESIGN.md, table 'Modules'. Its issue fills it.
