@@ -9,6 +9,7 @@ struct Refold: ParsableCommand {
         abstract: "Partons to detector and back again: generators, unfolding networks and their validation.",
         version: RefoldVersion.string,
         subcommands: [
+            Generate.self,
         ]
     )
 }
