@@ -2,11 +2,13 @@ import Tensor
 
 /// SVD unfolding with Tikhonov regularisation towards a reference spectrum t0: minimise
 ///
-///     | W (R t + b - d) |^2 + tau^2 | t - t0 |^2,     W = diag(1 / sqrt(max(d_i, 1))),
+///     | W (R t + b - d) |^2 + (tau s_1)^2 | t - t0 |^2,     W = diag(1 / sqrt(max(d_i, 1))),
 ///
-/// solved with the SVD W R = U diag(s) V^T (GSL): t = t0 + V diag(s_k / (s_k^2 + tau^2)) U^T W (d - b - R t0).
-/// tau = 0 is the least-squares (for a square response: the inverse) solution; tau -> infinity
-/// returns t0. Covariance M diag(d) M^T with M = V diag(s_k / (s_k^2 + tau^2)) U^T W.
+/// solved with the SVD W R = U diag(s) V^T (GSL, s_1 the largest singular value):
+/// t = t0 + V diag(s_k / (s_k^2 + tau^2 s_1^2)) U^T W (d - b - R t0). tau is dimensionless: mode k
+/// keeps the fraction s_k^2 / (s_k^2 + tau^2 s_1^2). tau = 0 is the least-squares (for a square
+/// response: the inverse) solution; tau -> infinity returns t0. Covariance M diag(d) M^T with
+/// M = V diag(s_k / (s_k^2 + tau^2 s_1^2)) U^T W.
 public enum TikhonovSVD {
     /// - Parameter reference: t0; zero if nil.
     public static func unfold(response: ResponseMatrix, data: [Double], tau: Double,
@@ -23,7 +25,8 @@ public enum TikhonovSVD {
         let (u, s, v) = try LinearAlgebra.svd(rows: m, columns: n, entries: weighted)
         guard s.first! > 0 else { throw RefoldError.value("response", expected: "a non-zero matrix", actual: "all singular values 0") }
         // Filtered inverse of the weighted response; a zero singular value contributes nothing.
-        let filter = s.map { $0 > 0 ? $0 / ($0 * $0 + tau * tau) : 0 }
+        let damping = tau * s.first!
+        let filter = s.map { $0 > 0 ? $0 / ($0 * $0 + damping * damping) : 0 }
         var map = [Double](repeating: 0, count: n * m)     // M = V diag(filter) U^T W, n x m
         for j in 0..<n {
             for i in 0..<m {

@@ -112,7 +112,7 @@ final class UnfoldingTests: XCTestCase {
         let strong = try TikhonovSVD.unfold(response: response, data: data, tau: 1e7, reference: reference)
         assertAllClose(strong.values, reference, rel: 1e-6, "seed 23")
         var previous = Double.infinity
-        for tau in [0.0, 0.1, 0.3, 1, 3] {
+        for tau in [0.0, 0.05, 0.1, 0.3, 1] {
             let result = try TikhonovSVD.unfold(response: response, data: data, tau: tau)
             let trace = (0..<6).reduce(0) { $0 + result.covariance[$1 * 7] }
             XCTAssertLessThan(trace, previous, "tau \(tau)")
