@@ -127,7 +127,7 @@ struct SpecReader {
         }
     }
 
-    /// Free-form `key = value` parameters (numbers, strings, booleans, arrays of numbers).
+    /// Free-form `key = value` parameters (numbers, strings, booleans, arrays of numbers or strings).
     func parameters() throws -> [String: SpecParameter] {
         var result: [String: SpecParameter] = [:]
         for key in table.keys {
@@ -138,8 +138,10 @@ struct SpecReader {
             else if let string = value.string { result[key] = .string(string) }
             else if let array = value.array {
                 let numbers = array.compactMap { $0.double ?? $0.int.map(Double.init) }
-                guard numbers.count == array.count else { throw error(key, "expected an array of numbers") }
-                result[key] = .numbers(numbers)
+                let strings = array.compactMap { $0.string }
+                if numbers.count == array.count { result[key] = .numbers(numbers) }
+                else if strings.count == array.count { result[key] = .strings(strings) }
+                else { throw error(key, "expected an array of numbers or of strings, got \(array.debugDescription)") }
             } else {
                 throw wrongType(key, "a number, string, boolean or array of numbers", value)
             }
@@ -159,7 +161,7 @@ struct SpecReader {
 
 /// A free-form generator or network parameter (`[generator.parameters]`, `[network.parameters]`).
 public enum SpecParameter: Equatable, Sendable, Codable {
-    case int(Int), double(Double), string(String), bool(Bool), numbers([Double])
+    case int(Int), double(Double), string(String), bool(Bool), numbers([Double]), strings([String])
 
     /// The value as a number (integers convert), or nil.
     public var number: Double? {
