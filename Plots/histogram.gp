@@ -24,7 +24,7 @@ set format x '%g'
 set xlabel xlabel_text
 set ylabel 'unfolded / truth'
 set yrange [1 - ratio_range : 1 + ratio_range]
-set ytics ratio_range / 2
+set ytics 1 - ratio_range / 2, ratio_range / 2, 1 + ratio_range / 2
 set mytics 2
 unset key
 plot data u 3:(1):1:2:(1-$12):(1+$12) w boxxyerror fs solid noborder fc rgb band_truth, \
