@@ -11,6 +11,8 @@ struct Refold: ParsableCommand {
         subcommands: [
             Generate.self,
             UnfoldBinned.self,
+            Validate.self,
+            Report.self,
         ]
     )
 }
