@@ -35,10 +35,13 @@ let package = Package(
         .target(name: "Validation",
                 dependencies: ["Tensor", "Autograd", "NN", "Physics", "ToyModels", "Unfolding", "CGSL", "TOMLKit"]),
         .target(name: "Reporting", dependencies: ["Validation"]),
+        // The study runners: generators + networks + checks + plots, one file per study.
+        .target(name: "Studies",
+                dependencies: ["Tensor", "Autograd", "NN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "CGSL"]),
 
         // MARK: Command line
         .executableTarget(name: "refold", dependencies: [
-            "Tensor", "Autograd", "NN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting",
+            "Tensor", "Autograd", "NN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "Studies",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -52,6 +55,7 @@ let package = Package(
         .testTarget(name: "UnfoldingTests", dependencies: ["Unfolding", "ToyModels", "TestSupport"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "TestSupport"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "TestSupport"]),
+        .testTarget(name: "StudiesTests", dependencies: ["Studies", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

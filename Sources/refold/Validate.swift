@@ -1,16 +1,10 @@
 import ArgumentParser
+import Studies
 import Foundation
 import Reporting
 import Validation
 
 extension ProfileName: ExpressibleByArgument {}
-
-/// The study runners of the product. Each network issue adds one line here, e.g.
-/// `StudyRegistry.register(.ring, runRingStudy)`; a kind without a runner is reported as pending.
-enum StudyCatalog {
-    static func registerAll() {
-    }
-}
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
