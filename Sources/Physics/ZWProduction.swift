@@ -17,7 +17,7 @@ public struct ZWParameters: Equatable {
     /// Breit-Wigner masses are truncated to M +- massWindow * Gamma.
     public var massWindow = 15.0
     /// Luminosity falloff n in (m0/m)^n.
-    public var luminosityPower = 4.0
+    public var luminosityPower = 6.0
     /// High-mass suppression b in (1 - m/sqrt s)^b.
     public var highMassPower = 10.0
     /// Upper end of the partonic mass spectrum (GeV).
