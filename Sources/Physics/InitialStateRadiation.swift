@@ -9,7 +9,7 @@ import Tensor
 /// its mass and rapidity, so the total transverse momentum stays zero.
 public struct ISRParameters: Equatable {
     /// Sudakov coefficient A (alpha_s C_A / pi-like); tuned to about 2/3 two-jet events.
-    public var sudakovCoefficient = 0.15
+    public var sudakovCoefficient = 0.22
     /// Hard scale Q = scaleFraction * m_hat.
     public var scaleFraction = 0.5
     /// Emissions below this pT (GeV) are not generated.
