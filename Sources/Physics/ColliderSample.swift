@@ -89,55 +89,73 @@ public final class ZWSimulation {
     /// Detector jet slots: 2 without ISR (16 columns), card.maximumJets with ISR.
     public var jetSlots: Int { withISR ? configuration.card.maximumJets : 2 }
 
+    /// Rows of `count` accepted events appended to the level arrays; returns the trials taken.
+    func fill(_ count: Int, wPrime: Bool, _ rng: RNGStream, into rows: inout Rows) -> Int {
+        rows.parton.reserveCapacity(rows.parton.count + count * ColliderColumns.parton.count)
+        rows.detector.reserveCapacity(rows.detector.count + count * (8 + 4 * jetSlots))
+        var trials = 0, done = 0
+        while done < count {
+            trials += 1
+            guard let e = trial(wPrime: wPrime, rng) else { continue }
+            ZWSimulation.appendPartonRow(e.hard, to: &rows.parton)
+            ZWSimulation.appendDetectorRow(e.detector, slots: jetSlots, to: &rows.detector)
+            rows.njets.append(min(e.detector.jets.count, jetSlots))
+            done += 1
+        }
+        return trials
+    }
+
+    struct Rows { var parton: [Double] = [], detector: [Double] = [], njets: [Int] = [] }
+
     /// A paired sample of `count` accepted events. For `.wPrime`, round(f N) events are W'
-    /// and the rest standard model, shuffled together by the child stream "mix".
+    /// and the rest standard model (streams "standard-model", "wprime"), shuffled together by
+    /// the child stream "mix".
     public func sample(events count: Int, rng: RNGStream) -> EventSample {
-        var events: [PairedEvent], trials: Int
         var parameters = configuration.zw.record.merging(configuration.card.record) { a, _ in a }
         if withISR { parameters.merge(configuration.isr.record) { a, _ in a } }
+        var rows = Rows(), trials: Int
+        let dp = ColliderColumns.parton.count, dd = 8 + 4 * jetSlots
         if configuration.process == .wPrime {
             let nWPrime = Int((configuration.wPrimeFraction * Double(count)).rounded())
-            let sm = accepted(count - nWPrime, rng.child("standard-model"))
-            let wp = accepted(nWPrime, wPrime: true, rng.child("wprime"))
-            let order = rng.child("mix").permutation(count)
-            let all = sm.events + wp.events
-            events = order.map { all[$0] }
-            trials = sm.trials + wp.trials
+            var sm = Rows(), wp = Rows()
+            let smTrials = fill(count - nWPrime, wPrime: false, rng.child("standard-model"), into: &sm)
+            let wpTrials = fill(nWPrime, wPrime: true, rng.child("wprime"), into: &wp)
+            let all = (parton: sm.parton + wp.parton, detector: sm.detector + wp.detector, njets: sm.njets + wp.njets)
+            for i in rng.child("mix").permutation(count) {
+                rows.parton += all.parton[(i * dp)..<((i + 1) * dp)]
+                rows.detector += all.detector[(i * dd)..<((i + 1) * dd)]
+                rows.njets.append(all.njets[i])
+            }
+            trials = smTrials + wpTrials
             parameters["wprime_fraction"] = configuration.wPrimeFraction
             parameters["wprime_events"] = Double(nWPrime)
-            parameters["selection_efficiency_sm"] = Double(sm.events.count) / Double(max(sm.trials, 1))
-            parameters["selection_efficiency_wprime"] = Double(wp.events.count) / Double(max(wp.trials, 1))
+            parameters["selection_efficiency_sm"] = Double(count - nWPrime) / Double(max(smTrials, 1))
+            parameters["selection_efficiency_wprime"] = Double(nWPrime) / Double(max(wpTrials, 1))
         } else {
-            (events, trials) = accepted(count, rng)
-        }
-        let slots = jetSlots
-        let partonColumns = ColliderColumns.parton, detectorColumns = ColliderColumns.detector(jets: slots)
-        var parton = [Double](), detectorValues = [Double]()
-        parton.reserveCapacity(count * partonColumns.count)
-        detectorValues.reserveCapacity(count * detectorColumns.count)
-        var njets: [Int] = []
-        for e in events {
-            ZWSimulation.appendPartonRow(e.hard, to: &parton)
-            ZWSimulation.appendDetectorRow(e.detector, slots: slots, to: &detectorValues)
-            njets.append(min(e.detector.jets.count, slots))
+            trials = fill(count, wPrime: false, rng, into: &rows)
         }
         return EventSample(generator: configuration.process.rawValue, seed: rng.seed,
-                           parton: .init(columns: partonColumns, rows: count, values: parton),
-                           detector: .init(columns: detectorColumns, rows: count, values: detectorValues),
-                           njets: withISR ? njets : nil, parameters: parameters,
+                           parton: .init(columns: ColliderColumns.parton, rows: count, values: rows.parton),
+                           detector: .init(columns: ColliderColumns.detector(jets: jetSlots), rows: count, values: rows.detector),
+                           njets: withISR ? rows.njets : nil, parameters: parameters,
                            selectionEfficiency: Double(count) / Double(max(trials, 1)))
     }
 
     /// (pT, eta, phi) of l-, l+, q1, q2.
-    public static func appendPartonRow(_ h: HardEvent, to row: inout [Double]) {
-        for p in [h.leptonMinus, h.leptonPlus, h.quark1, h.quark2] { row += [p.pT, p.eta, p.phi] }
+    @inline(__always) public static func appendPartonRow(_ h: HardEvent, to row: inout [Double]) {
+        for p in [h.leptonMinus, h.leptonPlus, h.quark1, h.quark2] { row.append(p.pT); row.append(p.eta); row.append(p.phi) }
     }
 
     /// (pT, eta, phi, m) of l-, l+ and `slots` jets, zero-padded.
-    public static func appendDetectorRow(_ d: DetectorEvent, slots: Int, to row: inout [Double]) {
-        for p in [d.leptonMinus, d.leptonPlus] { row += [p.pT, p.eta, p.phi, max(0, p.mass)] }
+    @inline(__always) public static func appendDetectorRow(_ d: DetectorEvent, slots: Int, to row: inout [Double]) {
+        for p in [d.leptonMinus, d.leptonPlus] { row.append(p.pT); row.append(p.eta); row.append(p.phi); row.append(max(0, p.mass)) }
         for k in 0..<slots {
-            if k < d.jets.count { let j = d.jets[k]; row += [j.pT, j.eta, j.phi, max(0, j.mass)] } else { row += [0, 0, 0, 0] }
+            if k < d.jets.count {
+                let j = d.jets[k]
+                row.append(j.pT); row.append(j.eta); row.append(j.phi); row.append(max(0, j.mass))
+            } else {
+                for _ in 0..<4 { row.append(0) }
+            }
         }
     }
 }

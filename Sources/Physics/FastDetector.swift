@@ -22,18 +22,20 @@ public struct FastDetector {
         guard pt > response.minimumPT, let i = response.region(abs(eta)) else { return nil }
         guard rng.uniform() < response.efficiency[i] else { return nil }
         let a = response.resolutionA[i], b = response.resolutionB[i]
-        let smeared = pt * (1 + (a * a + pt * pt * b * b).squareRoot() * rng.normal())
-        guard smeared > 0 else { return nil }
-        return FourMomentum(pT: smeared, eta: eta, phi: p.phi, mass: response.mass)
+        let k = 1 + (a * a + pt * pt * b * b).squareRoot() * rng.normal()
+        guard k > 0 else { return nil }
+        let px = k * p.px, py = k * p.py, pz = k * p.pz
+        return FourMomentum(e: (px * px + py * py + pz * pz + response.mass * response.mass).squareRoot(), px: px, py: py, pz: pz)
     }
 
     /// Jet from a clustered parton momentum: axis smeared by (sigma_eta, sigma_phi), energy by the
     /// calorimeter term, mass^2 = m_cluster^2 + (x pT)^2 with x ~ Gamma, then the energy scale
     /// multiplies the four-vector. nil if the smeared energy is not positive.
     @inlinable public func jet(_ p: FourMomentum, _ rng: RNGStream) -> FourMomentum? {
-        let eta = p.eta + rng.normal(mean: 0, std: card.jetEtaSigma)
+        let trueEta = p.eta
+        let eta = trueEta + rng.normal(mean: 0, std: card.jetEtaSigma)
         let phi = FourMomentum.wrapPhi(p.phi + rng.normal(mean: 0, std: card.jetPhiSigma))
-        let energy = p.e + card.jetEnergyResolution(energy: p.e, absEta: abs(p.eta)) * rng.normal()
+        let energy = p.e + card.jetEnergyResolution(energy: p.e, absEta: abs(trueEta)) * rng.normal()
         guard energy > 0 else { return nil }
         let x = card.jetMassMean > 0 ? gsl_ran_gamma(rng.gsl, card.jetMassShape, card.jetMassMean / card.jetMassShape) : 0
         let clusterMass2 = max(0, p.mass2)
@@ -47,6 +49,9 @@ public struct FastDetector {
     /// anti-kT clustering (Cacciari, Salam, Soyez 2008) with E-scheme recombination:
     /// d_ij = min(pT_i^-2, pT_j^-2) Delta R_ij^2 / R^2, d_iB = pT_i^-2.
     public static func antiKT(_ particles: [FourMomentum], radius: Double) -> [FourMomentum] {
+        if particles.count == 2 {
+            return particles[0].deltaR(particles[1]) < radius ? [particles[0] + particles[1]] : particles
+        }
         var active = particles.filter { $0.pT > 0 }
         var jets: [FourMomentum] = []
         let r2 = radius * radius
@@ -75,10 +80,12 @@ public struct FastDetector {
     /// Clusters, smears and selects jets (pT > min, |eta| < max), ordered by pT.
     public func jets(from partons: [FourMomentum], _ rng: RNGStream) -> [FourMomentum] {
         var out: [FourMomentum] = []
+        out.reserveCapacity(partons.count)
         for cluster in FastDetector.antiKT(partons, radius: card.jetRadius) {
             guard let j = jet(cluster, rng), j.pT > card.jetMinimumPT, abs(j.eta) < card.jetMaximumEta else { continue }
             out.append(j)
         }
+        if out.count == 2 { return out[0].pT >= out[1].pT ? out : [out[1], out[0]] }
         return out.sorted { $0.pT > $1.pT }
     }
 
@@ -95,8 +102,13 @@ public struct FastDetector {
     /// sum of Delta R; nil unless both Delta R < matchRadius. Returns jet indices for (q1, q2).
     public func match(quarks: (FourMomentum, FourMomentum), jets: [FourMomentum]) -> (Int, Int)? {
         guard jets.count == 2 else { return nil }
-        let straight = (quarks.0.deltaR(jets[0]), quarks.1.deltaR(jets[1]))
-        let crossed = (quarks.0.deltaR(jets[1]), quarks.1.deltaR(jets[0]))
+        let q = [(quarks.0.eta, quarks.0.phi), (quarks.1.eta, quarks.1.phi)], j = [(jets[0].eta, jets[0].phi), (jets[1].eta, jets[1].phi)]
+        func dR(_ a: (Double, Double), _ b: (Double, Double)) -> Double {
+            let dPhi = FourMomentum.wrapPhi(a.1 - b.1)
+            return ((a.0 - b.0) * (a.0 - b.0) + dPhi * dPhi).squareRoot()
+        }
+        let straight = (dR(q[0], j[0]), dR(q[1], j[1]))
+        let crossed = (dR(q[0], j[1]), dR(q[1], j[0]))
         let (pair, d) = straight.0 + straight.1 <= crossed.0 + crossed.1 ? ((0, 1), straight) : ((1, 0), crossed)
         return max(d.0, d.1) < card.matchRadius ? pair : nil
     }

@@ -33,9 +33,12 @@ public struct FourMomentum: Equatable {
     @inlinable public var pT: Double { (px * px + py * py).squareRoot() }
     @inlinable public var p: Double { (px * px + py * py + pz * pz).squareRoot() }
     /// Azimuth in (-pi, pi].
-    @inlinable public var phi: Double { FourMomentum.wrapPhi(atan2(py, px)) }
-    /// Pseudorapidity eta = asinh(pz / pT) (+-inf along the beam).
-    @inlinable public var eta: Double { asinh(pz / pT) }
+    @inlinable public var phi: Double { let x = atan2(py, px); return x == -.pi ? .pi : x }
+    /// Pseudorapidity eta = asinh(pz / pT) = sign(pz) log((|p| + |pz|) / pT) (+-inf along the beam).
+    @inlinable public var eta: Double {
+        let a = abs(pz), v = log((p + a) / pT)
+        return pz < 0 ? -v : v
+    }
     /// Rapidity y = 1/2 log((E + pz) / (E - pz)).
     @inlinable public var rapidity: Double { 0.5 * log((e + pz) / (e - pz)) }
     /// m^2 = E^2 - p^2 (negative for space-like vectors).
@@ -53,8 +56,11 @@ public struct FourMomentum: Equatable {
 
     /// An angle mapped into (-pi, pi].
     @inlinable public static func wrapPhi(_ phi: Double) -> Double {
-        var x = phi.remainder(dividingBy: 2 * .pi)      // in [-pi, pi]
-        if x <= -.pi { x += 2 * .pi }
+        var x = phi
+        if x > .pi || x <= -.pi {
+            x = phi.remainder(dividingBy: 2 * .pi)      // in [-pi, pi]
+            if x <= -.pi { x += 2 * .pi }
+        }
         return x
     }
 

@@ -67,11 +67,14 @@ public struct HardEvent: Equatable {
 
 /// Relativistic Breit-Wigner mass by inverse CDF in m^2: m^2 = M^2 + M Gamma tan(theta),
 /// theta uniform between the images of the window [M - k Gamma, M + k Gamma].
-@inlinable func breitWignerMass(_ m: Double, _ width: Double, window k: Double, _ rng: RNGStream) -> Double {
-    let low = max(0, m - k * width), high = m + k * width
-    let mg = m * width
-    let a = atan((low * low - m * m) / mg), b = atan((high * high - m * m) / mg)
-    return (m * m + mg * tan(a + (b - a) * rng.uniform())).squareRoot()
+struct BreitWigner {
+    let m2: Double, mg: Double, a: Double, b: Double
+    init(mass m: Double, width: Double, window k: Double) {
+        let low = max(0, m - k * width), high = m + k * width
+        m2 = m * m; mg = m * width
+        a = atan((low * low - m2) / mg); b = atan((high * high - m2) / mg)
+    }
+    @inline(__always) func draw(_ rng: RNGStream) -> Double { (m2 + mg * tan(a + (b - a) * rng.uniform())).squareRoot() }
 }
 
 /// Generator of pp -> ZW (standard model) and pp -> W' -> ZW hard events.
@@ -81,9 +84,13 @@ public final class ZWProduction {
     /// Walker alias table over the bins (piecewise-linear inside a bin).
     private let edges: [Double]
     private let table: UnsafeMutablePointer<gsl_ran_discrete_t>
+    private let zShape: BreitWigner, wShape: BreitWigner, wPrimeShape: BreitWigner
 
     public init(parameters: ZWParameters = ZWParameters()) {
         self.parameters = parameters
+        zShape = BreitWigner(mass: parameters.zMass, width: parameters.zWidth, window: parameters.massWindow)
+        wShape = BreitWigner(mass: parameters.wMass, width: parameters.wWidth, window: parameters.massWindow)
+        wPrimeShape = BreitWigner(mass: parameters.wPrimeMass, width: parameters.wPrimeWidth, window: parameters.wPrimeWindow)
         let m0 = parameters.zMass + parameters.wMass
         let bins = 2_000
         // Log-spaced bins in Delta from 0.01 GeV to maximumMass - m0 resolve the threshold.
@@ -138,11 +145,10 @@ public final class ZWProduction {
     /// One hard event: standard-model ZW, or W' -> ZW if `wPrime`.
     public func generate(wPrime: Bool = false, _ rng: RNGStream) -> HardEvent {
         let p = parameters
-        let mZ = breitWignerMass(p.zMass, p.zWidth, window: p.massWindow, rng)
-        let mW = breitWignerMass(p.wMass, p.wWidth, window: p.massWindow, rng)
+        let mZ = zShape.draw(rng), mW = wShape.draw(rng)
         var m: Double
         if wPrime {
-            repeat { m = breitWignerMass(p.wPrimeMass, p.wPrimeWidth, window: p.wPrimeWindow, rng) } while m <= mZ + mW
+            repeat { m = wPrimeShape.draw(rng) } while m <= mZ + mW
         } else {
             m = mZ + mW + thresholdExcess(rng)
         }

@@ -13,8 +13,13 @@ func generateCollider(_ kind: GeneratorKind, events: Int, seed: UInt64, wprimeFr
     configuration.wPrimeFraction = wprimeFraction
     if let detectorCard { configuration.card = try DetectorCard.load(from: detectorCard) }
     let rng = RNGStream(seed: seed).child("generate.\(kind.rawValue)")
+    let start = DispatchTime.now().uptimeNanoseconds
     var sample = try generateColliderSample(configuration, events: events, rng: rng)
+    let generated = DispatchTime.now().uptimeNanoseconds
     sample.seed = seed
     try sample.write(to: out)
-    print("wrote \(sample.count) \(kind.rawValue) events to \(out.path) (selection efficiency \(String(format: "%.4f", sample.selectionEfficiency)))")
+    let written = DispatchTime.now().uptimeNanoseconds
+    print(String(format: "wrote %d %@ events to %@ (selection efficiency %.4f; generated in %.2f s, written in %.2f s)",
+                 sample.count, kind.rawValue, out.path, sample.selectionEfficiency,
+                 Double(generated - start) / 1e9, Double(written - generated) / 1e9))
 }
