@@ -154,6 +154,31 @@ public struct EventSample: Equatable {
 
     // MARK: Reading
 
+    /// Reads one block from a CSV file with a header row of column names (as `writeCSV` writes);
+    /// errors name the file, the line, and the expected and actual field count.
+    public static func readCSV(_ url: URL) throws -> Block {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { throw RefoldError.file(url.path, "cannot read") }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        guard let header = lines.first, !header.isEmpty else { throw RefoldError.file(url.path, line: 1, "expected a header row of column names") }
+        let columns = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        var values: [Double] = []
+        values.reserveCapacity((lines.count - 1) * columns.count)
+        for (n, line) in lines.enumerated().dropFirst() {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count == columns.count else {
+                throw RefoldError.file(url.path, line: n + 1, "expected \(columns.count) fields (header \(columns)), got \(fields.count)")
+            }
+            for field in fields {
+                guard let v = Double(field.trimmingCharacters(in: .whitespaces)) else {
+                    throw RefoldError.file(url.path, line: n + 1, "expected a number, got '\(field)'")
+                }
+                values.append(v)
+            }
+        }
+        return Block(columns: columns, rows: lines.count - 1, values: values)
+    }
+
     /// Reads and validates a sample folder: every listed file exists, row counts agree, and
     /// each array's column count matches its column names.
     public static func read(from folder: URL) throws -> EventSample {

@@ -41,6 +41,13 @@ struct Inspect: ParsableCommand {
                 lines.append(String(format: "%@ %-6@ mean %9.3f  std %9.3f  median %9.3f  IQR %8.3f GeV", name, observable.rawValue, mean, std, median, iqr))
             }
         }
+        if let events = sample.events {
+            for (j, name) in events.columns.enumerated() {
+                let v = events.column(j), mean = v.reduce(0, +) / Double(max(v.count, 1))
+                let std = (v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(v.count - 1, 1))).squareRoot()
+                lines.append(String(format: "events %-8@ mean %9.4f  std %9.4f", name, mean, std))
+            }
+        }
         if let events = sample.events, events.columns == DrellYanProduction.columns {
             let m = (0..<events.rows).map { row -> Double in
                 let (e, ebar) = DrellYanProduction.momenta((0..<4).map { events[row, $0] })

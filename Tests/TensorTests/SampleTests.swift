@@ -28,6 +28,12 @@ final class SampleTests: XCTestCase {
         try sample.writeCSV(to: folder)
         let csv = try String(contentsOf: folder.appendingPathComponent("events.csv"), encoding: .utf8)
         XCTAssertEqual(csv, "x,y\n1.0,2.0\n3.0,4.0\n")
+        XCTAssertEqual(try EventSample.readCSV(folder.appendingPathComponent("events.csv")), sample.events)
+        let bad = folder.appendingPathComponent("bad.csv")
+        try "x,y\n1,2\n3\n".write(to: bad, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try EventSample.readCSV(bad)) {
+            XCTAssertTrue("\($0)".contains("bad.csv:3:") && "\($0)".contains("expected 2 fields") && "\($0)".contains("got 1"), "\($0)")
+        }
     }
 
     func testRowMismatchNamesFileExpectedAndActual() throws {
