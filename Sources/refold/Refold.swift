@@ -13,6 +13,7 @@ struct Refold: ParsableCommand {
             UnfoldBinned.self,
             Validate.self,
             Report.self,
+            Inspect.self,
         ]
     )
 }
