@@ -129,8 +129,7 @@ public enum BinnedSmearingStudy {
                      context: StudyContext, into result: inout StudyResult) throws {
         let gnuplot = try Gnuplot()
         for (label, unfolded) in results {
-            var histogram = try Histogram1D(bins: s.bins, low: 0, high: Double(s.bins))
-            for i in 0..<s.bins { histogram.fill(Double(i) + 0.5, weight: unfolded.values[i]) }
+            let histogram = try Histogram1D(edges: data.truth.edges, counts: unfolded.values, errors: unfolded.errors)
             let plot = try Plot.histogram(title: "Binned smearing: \(label) unfolding", xLabel: "x [bin units]",
                                           truth: data.truth, detector: data.measured, unfolded: histogram,
                                           normalise: false, ratioRange: 0.2,

@@ -36,6 +36,17 @@ public struct Histogram1D: Equatable, Sendable {
         uniform = false
     }
 
+    /// A histogram with given bin contents and their errors (an unfolded spectrum, a mean of
+    /// histograms): `sumOfSquares` holds the squared errors.
+    public init(edges: [Double], counts: [Double], errors: [Double]) throws {
+        try self.init(edges: edges)
+        guard counts.count == binCount, errors.count == binCount else {
+            throw RefoldError.value("Histogram1D contents", expected: "\(binCount) counts and errors", actual: "\(counts.count) and \(errors.count)")
+        }
+        self.counts = counts
+        sumOfSquares = errors.map { $0 * $0 }
+    }
+
     /// A histogram of `values` (weights default to 1).
     public init(_ values: [Double], weights: [Double]? = nil, bins: Int, low: Double, high: Double) throws {
         try self.init(bins: bins, low: low, high: high)
