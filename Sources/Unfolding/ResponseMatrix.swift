@@ -1,0 +1,83 @@
+import Tensor
+
+/// The detector response R_ij = P(measured bin i | truth bin j), eq. 5.1: rows = measured bins,
+/// columns = truth bins, row-major. A column sums to the efficiency epsilon_j <= 1.
+public struct ResponseMatrix: Equatable {
+    public let measuredBins: Int
+    public let truthBins: Int
+    /// `entries[i * truthBins + j]` = R_ij.
+    public let entries: [Double]
+
+    public init(measuredBins: Int, truthBins: Int, entries: [Double]) throws {
+        guard measuredBins > 0, truthBins > 0 else {
+            throw RefoldError.value("ResponseMatrix bins", expected: "positive counts", actual: "\(measuredBins) x \(truthBins)")
+        }
+        guard entries.count == measuredBins * truthBins else {
+            throw RefoldError.shape("ResponseMatrix entries", expected: [measuredBins * truthBins], actual: [entries.count])
+        }
+        if let bad = entries.firstIndex(where: { !(0...1).contains($0) }) {
+            throw RefoldError.value("ResponseMatrix entry (\(bad / truthBins), \(bad % truthBins))",
+                                    expected: "a probability in [0, 1]", actual: entries[bad])
+        }
+        self.measuredBins = measuredBins
+        self.truthBins = truthBins
+        self.entries = entries
+        if let j = efficiency.firstIndex(where: { $0 > 1 + 1e-9 }) {
+            throw RefoldError.value("ResponseMatrix column \(j) sum (efficiency)", expected: "<= 1", actual: efficiency[j])
+        }
+    }
+
+    /// From rows (measured bin i -> [R_i0, R_i1, ...]).
+    public init(rows: [[Double]]) throws {
+        let columns = rows.first?.count ?? 0
+        if let ragged = rows.firstIndex(where: { $0.count != columns }) {
+            throw RefoldError.value("ResponseMatrix row \(ragged)", expected: "\(columns) columns", actual: rows[ragged].count)
+        }
+        try self.init(measuredBins: rows.count, truthBins: columns, entries: rows.flatMap { $0 })
+    }
+
+    public subscript(measured i: Int, truth j: Int) -> Double { entries[i * truthBins + j] }
+
+    /// epsilon_j = sum_i R_ij.
+    public var efficiency: [Double] {
+        (0..<truthBins).map { j in (0..<measuredBins).reduce(0) { $0 + entries[$1 * truthBins + j] } }
+    }
+
+    /// sum_j R_ij t_j.
+    public func fold(_ truth: [Double]) -> [Double] {
+        precondition(truth.count == truthBins, "fold: expected \(truthBins) truth bins, got \(truth.count)")
+        return (0..<measuredBins).map { i in (0..<truthBins).reduce(0) { $0 + entries[i * truthBins + $1] * truth[$1] } }
+    }
+}
+
+/// The classical unfolding methods.
+public enum UnfoldingMethod: String, CaseIterable, Sendable {
+    case invert, ibu, svd, binByBin = "binbybin"
+}
+
+/// An unfolded truth spectrum with its uncertainties.
+public struct UnfoldingResult {
+    public let method: UnfoldingMethod
+    public let values: [Double]
+    /// Square roots of the covariance diagonal.
+    public var errors: [Double] { (0..<values.count).map { covariance[$0 * values.count + $0].squareRoot() } }
+    /// n x n row-major covariance (diagonal for bin-by-bin).
+    public let covariance: [Double]
+    /// Largest over smallest singular value of the (weighted) response (inversion and SVD).
+    public let conditionNumber: Double?
+    /// Iterative Bayes: relative change sum |t_k - t_{k-1}| / sum t_k after each iteration.
+    public let convergence: [Double]
+
+    public init(method: UnfoldingMethod, values: [Double], covariance: [Double], conditionNumber: Double? = nil, convergence: [Double] = []) {
+        precondition(covariance.count == values.count * values.count, "UnfoldingResult: covariance needs \(values.count * values.count) entries, got \(covariance.count)")
+        self.method = method; self.values = values; self.covariance = covariance
+        self.conditionNumber = conditionNumber; self.convergence = convergence
+    }
+}
+
+func checkCounts(_ name: String, _ values: [Double], expected count: Int) throws {
+    guard values.count == count else { throw RefoldError.shape(name, expected: [count], actual: [values.count]) }
+    if let bad = values.firstIndex(where: { !($0 >= 0) || !$0.isFinite }) {
+        throw RefoldError.value("\(name)[\(bad)]", expected: "a finite count >= 0", actual: values[bad])
+    }
+}
