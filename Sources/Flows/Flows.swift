@@ -1,0 +1,1 @@
+// The Flows module: invertible transforms, coupling blocks, INN/eINN/cINN, MMD.
