@@ -1,1 +1,0 @@
-// The Flows module: invertible transforms, coupling blocks, INN/eINN/cINN, MMD.
