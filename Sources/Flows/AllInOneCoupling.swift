@@ -39,7 +39,8 @@ public enum SubnetInitialization: Equatable, Codable {
 ///     y = permute(scale ⊙ (x1 ⊕ x2') + bias)     (GlobalAffine, then a fixed Permutation)
 ///
 /// x1 holds the first D - D/2 features, x2 the last D/2. The subnet is an MLP with `layers`
-/// linear layers of `units` hidden units (ReLU). The factor 0.1 (`coefficientScale`) keeps the
+/// linear layers of `units` hidden units (`activation`, ReLU by default). The factor 0.1
+/// (`coefficientScale`) keeps the
 /// initial coefficients small, as FrEIA does. Conditional when `conditionDimension` > 0.
 public final class AllInOneCoupling: InvertibleTransform {
     /// The factor on the subnet output before the clamp (FrEIA's 0.1).
@@ -57,7 +58,7 @@ public final class AllInOneCoupling: InvertibleTransform {
 
     /// `rng` draws the subnet weights (child "subnet") and the permutation (child "permutation").
     public init(dimension: Int, conditionDimension: Int = 0, layers: Int = 2, units: Int = 256,
-                clamp: SoftClamp = .tanh, initialization: SubnetInitialization = .zeroLastLayer, rng: RNGStream) {
+                activation: Activation = .relu, clamp: SoftClamp = .tanh, initialization: SubnetInitialization = .zeroLastLayer, rng: RNGStream) {
         precondition(dimension >= 2, "AllInOneCoupling: expected dimension >= 2, got \(dimension)")
         precondition(conditionDimension >= 0 && layers >= 1 && units >= 1,
                      "AllInOneCoupling: expected conditionDimension >= 0, layers >= 1, units >= 1, got \(conditionDimension), \(layers), \(units)")
@@ -66,7 +67,7 @@ public final class AllInOneCoupling: InvertibleTransform {
         self.clamp = clamp
         let inputs = dimension - dimension / 2 + conditionDimension
         let sizes = [inputs] + [Int](repeating: units, count: layers - 1) + [2 * (dimension / 2)]
-        subnet = MLP(sizes: sizes, activation: .relu, initializer: .kaimingUniform,
+        subnet = MLP(sizes: sizes, activation: activation, initializer: .kaimingUniform,
                      lastInitializer: initialization == .zeroLastLayer ? .zeros : nil, rng: rng.child("subnet"))
         globalAffine = GlobalAffine(dimension: dimension)
         permutation = Permutation(dimension: dimension, rng: rng.child("permutation"))
@@ -114,12 +115,12 @@ public final class AllInOneCoupling: InvertibleTransform {
 /// A stack of `blocks` all-in-one couplings (block i from `rng.child(index: i)`), parameters
 /// "block0.*", "block1.*", ...
 public func couplingStack(dimension: Int, conditionDimension: Int = 0, blocks: Int, layers: Int, units: Int,
-                          clamp: SoftClamp = .tanh, initialization: SubnetInitialization = .zeroLastLayer,
+                          activation: Activation = .relu, clamp: SoftClamp = .tanh, initialization: SubnetInitialization = .zeroLastLayer,
                           rng: RNGStream) -> SequentialFlow {
     precondition(blocks >= 1, "couplingStack: expected blocks >= 1, got \(blocks)")
     let list: [any InvertibleTransform] = (0..<blocks).map { i in
         AllInOneCoupling(dimension: dimension, conditionDimension: conditionDimension, layers: layers, units: units,
-                         clamp: clamp, initialization: initialization, rng: rng.child(index: i))
+                         activation: activation, clamp: clamp, initialization: initialization, rng: rng.child(index: i))
     }
     return SequentialFlow(list, prefix: "block")
 }

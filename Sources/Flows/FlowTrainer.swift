@@ -107,10 +107,11 @@ public final class FlowTrainer<Model: UnfoldingFlow> {
         }
     }
 
-    /// Trains from `completedEpochs` to `config.epochs`; `progress` gets each epoch's report.
+    /// Trains from `completedEpochs` to `config.epochs` (or to `until`, for a run cut in parts;
+    /// the LR schedule always spans `config.epochs`); `progress` gets each epoch's report.
     @discardableResult
     public func train(partonLevel: Tensor, detectorLevel: Tensor, validation: (partonLevel: Tensor, detectorLevel: Tensor)? = nil,
-                      progress: (EpochReport) -> Void = { _ in }) throws -> [EpochReport] {
+                      until: Int? = nil, progress: (EpochReport) -> Void = { _ in }) throws -> [EpochReport] {
         try model.checkBatch(partonLevel: partonLevel, detectorLevel: detectorLevel)
         if let validation { try model.checkBatch(partonLevel: validation.partonLevel, detectorLevel: validation.detectorLevel) }
         let n = partonLevel.rows
@@ -119,7 +120,8 @@ public final class FlowTrainer<Model: UnfoldingFlow> {
         installSchedule(batchesPerEpoch: batches)
         let parameters = model.parameterVariables
         var reports: [EpochReport] = []
-        for epoch in completedEpochs..<config.epochs {
+        let last = min(config.epochs, until ?? config.epochs)
+        for epoch in completedEpochs..<max(completedEpochs, last) {
             let start = Date()
             let order = rng.child("shuffle").child(index: epoch).permutation(n)
             let noise = rng.child("noise").child(index: epoch)
