@@ -54,9 +54,9 @@ final class ConditionalINNTests: XCTestCase {
                                                                            schedule: .oneCycle),
                                       rng: rng.child("trainer"))
         let reports = try trainer.train(partonLevel: train.partonLevel, detectorLevel: train.detectorLevel)
-        // The exact conditional has E[-log p] = log(2 pi) + 1/2 log det Sigma + 1 = 2.01.
+        // The exact conditional has E[-log p] = log(2 pi) + 1/2 log det Sigma + 1 = 1.228.
         let bestNLL = Foundation.log(2 * Double.pi) + 0.5 * Foundation.log(0.25 * 0.25 - 0.15 * 0.15) + 1
-        XCTAssertLessThan(reports.last!.trainLoss, bestNLL + 0.05, "seed \(seed), losses \(reports.map(\.trainLoss))")
+        XCTAssertLessThan(reports.last!.trainLoss, bestNLL + 0.02, "seed \(seed), losses \(reports.map(\.trainLoss))")
 
         // Posterior mean, widths and correlation for fixed conditions, 4000 samples each
         // (statistical errors: mean 0.008, width 1.1 %, correlation 0.01).
@@ -69,6 +69,7 @@ final class ConditionalINNTests: XCTestCase {
                 let d0 = Double(samples.storage[(e * 4000 + k) * 2]) - m[0], d1 = Double(samples.storage[(e * 4000 + k) * 2 + 1]) - m[1]
                 s[0] += d0 * d0 / 4000; s[1] += d1 * d1 / 4000; cross += d0 * d1 / 4000
             }
+            print("cINN posterior at \(c): mean \(m), sd \(s.map { $0.squareRoot() }), correlation \(cross / (s[0] * s[1]).squareRoot())")
             for r in 0..<2 {
                 let truth = Double(a[r][0] * c[0] + a[r][1] * c[1])
                 assertClose(m[r], truth, rel: 0, abs: 0.05, "posterior mean, condition \(c), coordinate \(r), seed \(seed)")
@@ -92,6 +93,7 @@ final class ConditionalINNTests: XCTestCase {
                 quantiles.append((Double(below) + jitter.uniform()) / 101)
             }
             let ks = kolmogorovSmirnovUniform(quantiles)
+            print("cINN calibration coordinate \(r): KS D = \(ks.d), p = \(ks.p); final NLL \(reports.last!.trainLoss) (exact \(bestNLL))")
             XCTAssertGreaterThan(ks.p, 1e-3, "calibration coordinate \(r): KS D = \(ks.d), seed \(seed)")
         }
     }
