@@ -25,6 +25,7 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS", "CGSL"], swiftSettings: optimised),
         .target(name: "Autograd", dependencies: ["Tensor"], swiftSettings: optimised),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: optimised),
+        .target(name: "Flows", dependencies: ["NN"], swiftSettings: optimised),
 
         // MARK: Physics and toys
         .target(name: "Physics", dependencies: ["Tensor", "CGSL", "TOMLKit"], swiftSettings: optimised),
@@ -33,15 +34,15 @@ let package = Package(
 
         // MARK: Validation and reports
         .target(name: "Validation",
-                dependencies: ["Tensor", "Autograd", "NN", "Physics", "ToyModels", "Unfolding", "CGSL", "TOMLKit"]),
+                dependencies: ["Tensor", "Autograd", "NN", "Flows", "Physics", "ToyModels", "Unfolding", "CGSL", "TOMLKit"]),
         .target(name: "Reporting", dependencies: ["Validation"]),
         // The study runners: generators + networks + checks + plots, one file per study.
         .target(name: "Studies",
-                dependencies: ["Tensor", "Autograd", "NN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "CGSL"]),
+                dependencies: ["Tensor", "Autograd", "NN", "Flows", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "CGSL"]),
 
         // MARK: Command line
         .executableTarget(name: "refold", dependencies: [
-            "Tensor", "Autograd", "NN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "Studies",
+            "Tensor", "Autograd", "NN", "Flows", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "Studies",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -50,6 +51,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
+        .testTarget(name: "FlowsTests", dependencies: ["Flows", "TestSupport"]),
         .testTarget(name: "PhysicsTests", dependencies: ["Physics", "TestSupport"]),
         .testTarget(name: "ToyModelsTests", dependencies: ["ToyModels", "TestSupport"]),
         .testTarget(name: "UnfoldingTests", dependencies: ["Unfolding", "ToyModels", "TestSupport"]),

@@ -1,0 +1,91 @@
+/// Reverse-mode differentiation: one topological sort, one reverse pass.
+///
+/// Design: every pullback is written in differentiable Variable ops. First order
+/// (`backward`, `gradients(createGraph: false)`) runs the pass with grad mode off, so each
+/// pullback op is just its Tensor kernel (BLAS sgemm, vectorised loops) and records nothing.
+/// Second order (`createGraph: true`) runs the same pullbacks with grad mode on, so the
+/// gradients come back as Variables with their own graph (double backward for gradient
+/// penalties). Hot backward kernels are fused ops (`maskedScale`, `tanhBackward`, ...)
+/// whose own pullbacks are again Variable ops.
+
+nonisolated(unsafe) private var passCounter: UInt64 = 0
+
+/// Nodes reachable from `root` through variables that require grad, parents before children.
+func topologicalOrder(_ root: Variable) -> [Variable] {
+    passCounter &+= 1
+    let mark = passCounter
+    var order: [Variable] = []
+    var stack: [(Variable, Int)] = [(root, 0)]
+    root.visit = mark
+    while let (node, next) = stack.last {
+        if next < node.parents.count {
+            stack[stack.count - 1].1 = next + 1
+            let parent = node.parents[next]
+            if parent.requiresGrad && parent.visit != mark {
+                parent.visit = mark
+                stack.append((parent, 0))
+            }
+        } else {
+            order.append(node)
+            stack.removeLast()
+        }
+    }
+    return order
+}
+
+private func run(_ order: [Variable], seed: Variable, createGraph: Bool, visitLeaf: (Variable, Variable) -> Void) {
+    let saved = GradMode.isEnabled
+    GradMode.isEnabled = createGraph
+    defer { GradMode.isEnabled = saved }
+    order.last!.pending = seed
+    for node in order.reversed() {
+        guard let g = node.pending else { continue }
+        node.pending = nil
+        if let pullback = node.pullback { pullback(node, g) } else { visitLeaf(node, g) }
+    }
+}
+
+/// Backpropagates a one-element `loss` (seed 1) and adds d loss / d v to `v.grad` for every
+/// leaf `v` with `requiresGrad` (parameters and inputs alike).
+public func backward(_ loss: Variable) {
+    precondition(loss.value.count == 1, "backward: expected a one-element loss, got shape \(loss.shape)")
+    guard loss.requiresGrad else { return }
+    let order = topologicalOrder(loss)
+    for node in order { node.needsGrad = true }
+    run(order, seed: Variable(Tensor(shape: loss.shape, repeating: 1)), createGraph: false) { leaf, g in
+        if leaf.grad == nil { leaf.grad = g.value } else { leaf.grad!.addInPlace(g.value) }
+    }
+    for node in order { node.needsGrad = false }
+}
+
+/// d output / d v for each v in `inputs` (zeros where output does not depend on v), seeded with
+/// ones for a one-element output, or with `seed` (a vector-Jacobian product). Leaves' `.grad`
+/// stay untouched. With `createGraph` the result is differentiable (double backward).
+public func gradients(of output: Variable, withRespectTo inputs: [Variable],
+                      seed: Variable? = nil, createGraph: Bool = false) -> [Variable] {
+    let seedValue = seed ?? Variable(Tensor(shape: output.shape, repeating: 1))
+    precondition(seedValue.shape == output.shape, "gradients: seed shape \(seedValue.shape) differs from output shape \(output.shape)")
+    guard output.requiresGrad else { return inputs.map { Variable(Tensor(shape: $0.shape)) } }
+    let order = topologicalOrder(output)
+    // needsGrad: the node lies on a path to one of the inputs.
+    for node in order { node.needsGrad = false }
+    for v in inputs { v.needsGrad = true }
+    for node in order where !node.needsGrad {
+        node.needsGrad = node.parents.contains { $0.needsGrad && $0.requiresGrad }
+    }
+    var found: [ObjectIdentifier: Variable] = [:]
+    let targets = Set(inputs.map(ObjectIdentifier.init))
+    let saved = GradMode.isEnabled
+    GradMode.isEnabled = createGraph
+    order.last!.pending = seedValue
+    for node in order.reversed() {
+        guard let g = node.pending else { continue }
+        node.pending = nil
+        if targets.contains(ObjectIdentifier(node)) { found[ObjectIdentifier(node)] = g }
+        if let pullback = node.pullback, node.parents.contains(where: { $0.needsGrad }) { pullback(node, g) }
+    }
+    GradMode.isEnabled = saved
+    for node in order { node.needsGrad = false }
+    for v in inputs { v.needsGrad = false }
+    return inputs.map { found[ObjectIdentifier($0)] ?? Variable(Tensor(shape: $0.shape)) }
+}

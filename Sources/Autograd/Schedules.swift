@@ -1,0 +1,55 @@
+import Foundation
+
+/// A learning rate as a function of the step (0-based).
+public protocol LRSchedule {
+    func rate(step: Int) -> Float
+}
+
+/// lr0 gamma^step.
+public struct ExponentialLR: LRSchedule {
+    public let initial: Float, gamma: Float
+    public init(initial: Float, gamma: Float) { self.initial = initial; self.gamma = gamma }
+    public func rate(step: Int) -> Float { initial * Float(pow(Double(gamma), Double(step))) }
+}
+
+/// lr0 gamma^floor(step / stepSize).
+public struct StepLR: LRSchedule {
+    public let initial: Float, stepSize: Int, gamma: Float
+    public init(initial: Float, stepSize: Int, gamma: Float) {
+        precondition(stepSize > 0, "StepLR: expected stepSize > 0, got \(stepSize)")
+        self.initial = initial; self.stepSize = stepSize; self.gamma = gamma
+    }
+    public func rate(step: Int) -> Float { initial * Float(pow(Double(gamma), Double(step / stepSize))) }
+}
+
+/// Cosine annealing from lr0 to `minimum` over `totalSteps`: min + (lr0 - min)(1 + cos(pi t/T))/2.
+public struct CosineLR: LRSchedule {
+    public let initial: Float, totalSteps: Int, minimum: Float
+    public init(initial: Float, totalSteps: Int, minimum: Float = 0) {
+        precondition(totalSteps > 0, "CosineLR: expected totalSteps > 0, got \(totalSteps)")
+        self.initial = initial; self.totalSteps = totalSteps; self.minimum = minimum
+    }
+    public func rate(step: Int) -> Float {
+        let t = Double(min(step, totalSteps)) / Double(totalSteps)
+        return minimum + (initial - minimum) * Float((1 + cos(Double.pi * t)) / 2)
+    }
+}
+
+/// One-cycle (Smith 2018, PyTorch's cosine form): from max/divFactor up to max over the first
+/// `warmupFraction` of the steps, then down to max/(divFactor finalDivFactor).
+public struct OneCycleLR: LRSchedule {
+    public let maximum: Float, totalSteps: Int, warmupFraction: Double, divFactor: Float, finalDivFactor: Float
+    public init(maximum: Float, totalSteps: Int, warmupFraction: Double = 0.3, divFactor: Float = 25, finalDivFactor: Float = 1e4) {
+        precondition(totalSteps > 1, "OneCycleLR: expected totalSteps > 1, got \(totalSteps)")
+        self.maximum = maximum; self.totalSteps = totalSteps; self.warmupFraction = warmupFraction
+        self.divFactor = divFactor; self.finalDivFactor = finalDivFactor
+    }
+    public func rate(step: Int) -> Float {
+        let start = maximum / divFactor, end = start / finalDivFactor
+        let warm = max(1, warmupFraction * Double(totalSteps - 1))
+        let s = Double(min(step, totalSteps - 1))
+        func cosine(_ a: Float, _ b: Float, _ f: Double) -> Float { b + (a - b) * Float((1 + cos(Double.pi * f)) / 2) }
+        if s <= warm { return cosine(start, maximum, s / warm) }
+        return cosine(maximum, end, (s - warm) / max(1, Double(totalSteps - 1) - warm))
+    }
+}
