@@ -7,6 +7,8 @@ SEED    ?= 2026
 APT_PACKAGES = libgsl-dev libfftw3-dev libblis-dev gnuplot-nox pkg-config
 RELEASE_BIN = .build/release/refold
 
+SHELL := /bin/bash
+
 .PHONY: deps build test bench validate report clean
 
 # Installs the Debian packages when pkg-config or the headers say one is missing.
@@ -29,9 +31,15 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product refold
 
+# XCTest only (no Swift Testing suites here); the last line is the plain summary
+# "N passed, N failed" that CI reads.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@set -o pipefail; $(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$$?; \
+	summary=$$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test.log | tail -1); \
+	total=$$(echo "$$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/'); \
+	failed=$$(echo "$$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/'); \
+	echo "$$((total - failed)) passed, $$failed failed"; exit $$status
 
 bench: build
 	$(RELEASE_BIN) bench
