@@ -30,11 +30,7 @@ public func linear(_ x: Variable, _ weight: Variable, _ bias: Variable?) -> Vari
     var y: Tensor
     if let bias {
         precondition(bias.value.count == out, "linear: bias shape \(bias.shape) does not match weight \(weight.shape)")
-        y = Tensor(shape: [n, out]) { buffer in
-            bias.value.storage.withUnsafeBufferPointer { b in
-                for i in 0..<n { for j in 0..<out { buffer[i * out + j] = b[j] } }
-            }
-        }
+        y = repeatRows(bias.value, rows: n)
         matmul(x.value, weight.value, transposeB: true, into: &y, beta: 1)
     } else {
         y = matmul(x.value, weight.value, transposeB: true)

@@ -11,6 +11,7 @@ public enum BLAS {
 
     /// The thread count last set (2 unless changed).
     public private(set) nonisolated(unsafe) static var threads: Int = {
+        Allocator.keepFreedMemory()
         refold_blas_set_threads(2)
         return 2
     }()

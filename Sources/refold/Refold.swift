@@ -10,6 +10,7 @@ struct Refold: ParsableCommand {
         version: RefoldVersion.string,
         subcommands: [
             Generate.self,
+            Bench.self,
         ]
     )
 }
