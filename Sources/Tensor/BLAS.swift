@@ -18,7 +18,7 @@ public enum BLAS {
 
     /// Products with fewer multiply-adds than this run on one thread: for small shapes the
     /// OpenMP fork/join costs more than the second core gains (measured by `refold bench`).
-    public nonisolated(unsafe) static var singleThreadBelow: Int = 1 << 19
+    public nonisolated(unsafe) static var singleThreadBelow: Int = 1 << 22
 
     nonisolated(unsafe) static var current: Int32 = 0
     @inline(__always) static func prepare(work: Int) {
