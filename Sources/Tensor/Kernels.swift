@@ -88,3 +88,15 @@ func sumBySgemv(_ t: Tensor, rows r: Int, columns c: Int, axis: Int) -> Tensor {
         }
     }
 }
+
+@inline(never)
+func kernelLeakyReluInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ slope: Float) {
+    for i in 0..<n { x[i] = x[i] > 0 ? x[i] : slope * x[i] }
+}
+
+extension Tensor {
+    /// x <- (x > 0 ? x : slope x) in place (slope 0: relu).
+    public mutating func leakyReluInPlace(slope: Float) {
+        storage.withUnsafeMutableBufferPointer { kernelLeakyReluInPlace($0.baseAddress!, $0.count, slope) }
+    }
+}

@@ -21,6 +21,11 @@ final class OpGradientTests: XCTestCase {
     func testLinear() {
         GradientCheck.check("linear", [x([3, 4], "x"), x([5, 4], "w"), x([5], "b")]) { linear($0[0], $0[1], $0[2]) }
         GradientCheck.check("linear without bias", [x([3, 4], "x"), x([5, 4], "w")]) { linear($0[0], $0[1], nil) }
+        for slope: Float in [0, 0.2] {
+            GradientCheck.check("linearLeakyRelu \(slope)", [x([3, 4], "x"), x([5, 4], "w"), x([5], "b")]) {
+                linearLeakyRelu($0[0], $0[1], $0[2], slope: slope)
+            }
+        }
     }
 
     func testBinaryOpsWithEveryBroadcast() {

@@ -56,6 +56,11 @@ final class SecondOrderTests: XCTestCase {
             GradientCheck.checkSecondOrder("critic \(name)", inputs) { v in
                 mean(linear(act(linear(v[0], v[1], v[2])), v[3], v[4]))
             }
+            if name == "relu" || name == "leakyRelu" {
+                GradientCheck.checkSecondOrder("critic fused linear \(name)", inputs) { v in
+                    mean(linear(linearLeakyRelu(v[0], v[1], v[2], slope: name == "relu" ? 0 : 0.2), v[3], v[4]))
+                }
+            }
         }
     }
 
