@@ -1,5 +1,4 @@
 import Foundation
-import Dispatch
 
 /// A first-order optimizer over named parameters. State tensors are named
 /// "<kind>.<slot>.<parameter>" (for example "adam.m.layer0.weight") for checkpoints.
@@ -100,41 +99,23 @@ public final class Adam: Optimizer {
         let (b1, b2, eps, lr) = (beta1, beta2, epsilon, learningRate)
         let decay = decoupled ? 1 - lr * weightDecay : 1
         let l2 = decoupled ? 0 : weightDecay
-        // Pointers to every (weight, gradient, m, v) block; the storage stays put during the update
-        // (uniquely owned, not resized), so the blocks can be split across threads.
-        var blocks: [(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
-                      v: UnsafeMutablePointer<Float>, n: Int)] = []
-        var grads: [Tensor] = []
+        // One thread: splitting the update over the second core (which BLIS's OpenMP worker
+        // still spins on right after a product) measured no faster on two cores.
         for (i, p) in parameters.enumerated() {
             guard let g = p.variable.grad else { continue }
             precondition(g.shape == p.variable.shape, "Adam: gradient shape \(g.shape) differs from parameter \(p.name) \(p.variable.shape)")
-            grads.append(g)
-            blocks.append((p.variable.value.storage.withUnsafeMutableBufferPointer { $0.baseAddress! },
-                           g.storage.withUnsafeBufferPointer { $0.baseAddress! },
-                           m[i].storage.withUnsafeMutableBufferPointer { $0.baseAddress! },
-                           v[i].storage.withUnsafeMutableBufferPointer { $0.baseAddress! }, g.count))
-        }
-        let total = blocks.reduce(0) { $0 + $1.n }
-        let workers = total >= Adam.parallelAbove ? max(1, min(BLAS.threads, 8)) : 1
-        let run = { (worker: Int) in
-            // Worker k updates elements [k total / workers, (k + 1) total / workers) of the concatenation.
-            let begin = worker * total / workers, end = (worker + 1) * total / workers
-            var offset = 0
-            for block in blocks {
-                let lo = max(begin, offset) - offset, hi = min(end, offset + block.n) - offset
-                if lo < hi {
-                    adamKernel(block.w + lo, block.g + lo, block.m + lo, block.v + lo, hi - lo,
-                               b1, b2, eps, stepSize, invRoot2, decay, l2)
+            g.storage.withUnsafeBufferPointer { g in
+                m[i].storage.withUnsafeMutableBufferPointer { m in
+                    v[i].storage.withUnsafeMutableBufferPointer { v in
+                        p.variable.value.storage.withUnsafeMutableBufferPointer { w in
+                            adamKernel(w.baseAddress!, g.baseAddress!, m.baseAddress!, v.baseAddress!, w.count,
+                                       b1, b2, eps, stepSize, invRoot2, decay, l2)
+                        }
+                    }
                 }
-                offset += block.n
             }
         }
-        if workers == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
-        withExtendedLifetime(grads) {}
     }
-
-    /// Parameter counts from which `step` splits the update over `BLAS.threads` threads.
-    public nonisolated(unsafe) static var parallelAbove = 1 << 16
 
     public var state: [(name: String, tensor: Tensor)] {
         zip(parameters, m).map { (name: "\(kind).m.\($0.name)", tensor: $1) }
