@@ -68,7 +68,7 @@ public final class SGD: Optimizer {
 /// m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2,
 /// p -= lr [m / (1 - b1^t)] / (sqrt(v / (1 - b2^t)) + eps)   (PyTorch's formula),
 /// weight decay: AdamW p -= lr wd p before the step; Adam (L2) g += wd p.
-public final class Adam: Optimizer {
+public class Adam: Optimizer {
     public let parameters: [(name: String, variable: Variable)]
     public var learningRate: Float
     public var schedule: LRSchedule?
@@ -160,10 +160,17 @@ func adamKernel(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m
 }
 
 /// AdamW: Adam with decoupled weight decay (default 1e-2, as in PyTorch).
-public func AdamW(_ parameters: [(name: String, variable: Variable)], learningRate: Float = 1e-3,
-                  beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 1e-2) -> Adam {
-    Adam(parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-         weightDecay: weightDecay, decoupled: true)
+public final class AdamW: Adam {
+    public init(_ parameters: [(name: String, variable: Variable)], learningRate: Float = 1e-3,
+                beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 1e-2) {
+        super.init(parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                   weightDecay: weightDecay, decoupled: true)
+    }
+}
+
+/// Names for unnamed variables: their `name`, else "p<index>".
+public func named(_ variables: [Variable]) -> [(name: String, variable: Variable)] {
+    variables.enumerated().map { (name: $0.element.name ?? "p\($0.offset)", variable: $0.element) }
 }
 
 private func loadSlots(_ tensors: [String: Tensor], _ prefix: String,

@@ -58,6 +58,7 @@ public func logSumExp(_ t: Tensor, axis: Int) -> Tensor {
 /// `t` repeated along its extent-1 axes to `shape` (the adjoint of `sumToShape`).
 public func broadcast(_ t: Tensor, to shape: [Int]) -> Tensor {
     if t.shape == shape { return t }
+    if t.shape.filter({ $0 != 1 }) == shape.filter({ $0 != 1 }) { return t.reshaped(shape) }
     guard let (mode, result) = Broadcast.of(shape, t.shape), result == shape else {
         preconditionFailure("broadcast: shape \(t.shape) does not broadcast to \(shape)")
     }
@@ -78,6 +79,7 @@ public func broadcast(_ t: Tensor, to shape: [Int]) -> Tensor {
 /// Sums `t` down to `shape` over the broadcast axes (the adjoint of `broadcast(_:to:)`).
 public func sumToShape(_ t: Tensor, _ shape: [Int]) -> Tensor {
     if t.shape == shape { return t }
+    if t.shape.filter({ $0 != 1 }) == shape.filter({ $0 != 1 }) { return t.reshaped(shape) }
     guard let (mode, result) = Broadcast.of(t.shape, shape), result == t.shape else {
         preconditionFailure("sumToShape: shape \(t.shape) does not reduce to \(shape)")
     }

@@ -81,6 +81,12 @@ final class OpGradientTests: XCTestCase {
             GradientCheck.check("mean axis \(axis)", [a]) { mean($0[0], axis: axis) }
             GradientCheck.check("logSumExp axis \(axis)", [a]) { logSumExp($0[0], axis: axis) }
         }
+        let vector = x([5], "vector")
+        for axis in [0, 1] {
+            GradientCheck.check("mean of a vector, axis \(axis)", [vector]) { mean($0[0], axis: axis) }
+            GradientCheck.check("sum of a vector, axis \(axis)", [vector]) { sum($0[0], axis: axis) }
+        }
+        GradientCheck.check("vector + matrix", [vector, x([3, 5], "m")]) { $0[0] + $0[1] }
         GradientCheck.check("sum", [a]) { sum($0[0]) }
         GradientCheck.check("mean", [a]) { mean($0[0]) }
     }
