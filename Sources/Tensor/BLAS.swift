@@ -7,6 +7,7 @@ public enum BLAS {
         precondition(n >= 1, "BLAS.setThreads: expected n >= 1, got \(n)")
         threads = n
         refold_blas_set_threads(Int32(n))
+        current = Int32(n)
     }
 
     /// The thread count last set (2 unless changed).
