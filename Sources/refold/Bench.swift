@@ -7,7 +7,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time MLP training steps (forward + backward + Adam) and their sgemm calls alone; print JSON lines.")
 
-    @Option(help: "BLAS threads.") var threads: Int = 2
+    @Option(help: "BLAS threads (default: REFOLD_BLAS_THREADS or 2).") var threads: Int = BLAS.threads
     @Option(help: "Timed steps per workload (after 10 warm-up steps).") var steps: Int = 200
     @Option(help: "Products with fewer multiply-adds run on one BLAS thread.") var singleThreadBelow: Int = BLAS.singleThreadBelow
     @Option(help: "Seed of the random weights and batches.") var seed: UInt64 = 2026
