@@ -24,29 +24,41 @@ public func matmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, trans
 /// x W^T + b for x [N, in], weight [out, in] (PyTorch layout), bias [out]: the bias rows are
 /// written first and the sgemm accumulates onto them (beta = 1), one pass.
 public func linear(_ x: Variable, _ weight: Variable, _ bias: Variable?) -> Variable {
+    record(affineOutput(x, weight, bias), linearParents(x, weight, bias)) { node, g in linearPullback(node, g) }
+}
+
+/// leakyRelu(x W^T + b, slope) (slope 0: relu) with the activation applied in place on the
+/// product; the pullback masks by the output's sign (y > 0 exactly where x W^T + b > 0).
+public func linearLeakyRelu(_ x: Variable, _ weight: Variable, _ bias: Variable?, slope: Float = 0) -> Variable {
+    precondition(slope >= 0, "linearLeakyRelu: expected slope >= 0, got \(slope)")
+    var y = affineOutput(x, weight, bias)
+    y.leakyReluInPlace(slope: slope)
+    return record(y, linearParents(x, weight, bias)) { node, g in
+        linearPullback(node, maskedScale(g, node, positive: 1, negative: slope))
+    }
+}
+
+private func linearParents(_ x: Variable, _ weight: Variable, _ bias: Variable?) -> [Variable] {
+    bias.map { [x, weight, $0] } ?? [x, weight]
+}
+
+private func affineOutput(_ x: Variable, _ weight: Variable, _ bias: Variable?) -> Tensor {
     precondition(x.value.rank == 2 && weight.value.rank == 2 && x.value.columns == weight.value.columns,
                  "linear: input \(x.shape) does not match weight \(weight.shape) ([out, in])")
-    let n = x.value.rows, out = weight.value.rows
-    var y: Tensor
-    if let bias {
-        precondition(bias.value.count == out, "linear: bias shape \(bias.shape) does not match weight \(weight.shape)")
-        y = Tensor(shape: [n, out]) { buffer in
-            bias.value.storage.withUnsafeBufferPointer { b in
-                for i in 0..<n { for j in 0..<out { buffer[i * out + j] = b[j] } }
-            }
-        }
-        matmul(x.value, weight.value, transposeB: true, into: &y, beta: 1)
-    } else {
-        y = matmul(x.value, weight.value, transposeB: true)
-    }
-    let parents = bias.map { [x, weight, $0] } ?? [x, weight]
-    return record(y, parents) { node, g in
-        let (x, w) = (node.parents[0], node.parents[1])
-        if x.needsGrad { accumulate(x, matmul(g, w)) }
-        if w.needsGrad { accumulate(w, matmul(g, x, transposeA: true)) }
-        if node.parents.count > 2, node.parents[2].needsGrad {
-            accumulate(node.parents[2], sumToShape(g, node.parents[2].shape))
-        }
+    guard let bias else { return matmul(x.value, weight.value, transposeB: true) }
+    precondition(bias.value.count == weight.value.rows, "linear: bias shape \(bias.shape) does not match weight \(weight.shape)")
+    var y = repeatRows(bias.value, rows: x.value.rows)
+    matmul(x.value, weight.value, transposeB: true, into: &y, beta: 1)
+    return y
+}
+
+/// d/dx = g W, d/dW = g^T x, d/db = column sums of g.
+private func linearPullback(_ node: Variable, _ g: Variable) {
+    let (x, w) = (node.parents[0], node.parents[1])
+    if x.needsGrad { accumulate(x, matmul(g, w)) }
+    if w.needsGrad { accumulate(w, matmul(g, x, transposeA: true)) }
+    if node.parents.count > 2, node.parents[2].needsGrad {
+        accumulate(node.parents[2], sumToShape(g, node.parents[2].shape))
     }
 }
 

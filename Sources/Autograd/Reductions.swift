@@ -16,8 +16,9 @@ public func sum(_ x: Variable) -> Variable {
 /// Mean over axis 0 or 1.
 public func mean(_ x: Variable, axis: Int) -> Variable {
     let shape = x.shape
-    let n = Float(axis == 0 ? x.value.rows : x.value.columns)
-    return record(mean(x.value, axis: axis), x) { node, g in
+    let value = mean(x.value, axis: axis)
+    let n = Float(x.value.count / max(value.count, 1))
+    return record(value, x) { node, g in
         accumulate(node.parents[0], broadcast(affine(g, scale: 1 / n), to: shape))
     }
 }

@@ -98,8 +98,7 @@ public func clamp(_ x: Variable, min low: Float, max high: Float) -> Variable {
 /// g * (x > 0 ? positive : negative): the pullback of relu, leaky relu, abs. Linear in g; its
 /// derivative in x is zero almost everywhere, so only g receives a gradient.
 public func maskedScale(_ g: Variable, _ x: Variable, positive: Float, negative: Float) -> Variable {
-    precondition(g.shape == x.shape, "maskedScale: shapes \(g.shape) and \(x.shape) differ")
-    let value = g.value.zipMap(x.value) { gv, xv in xv > 0 ? positive * gv : negative * gv }
+        let value = maskedScale(g.value, x.value, positive: positive, negative: negative)
     return record(value, g, x) { node, gg in
         let (g, x) = (node.parents[0], node.parents[1])
         if g.needsGrad { accumulate(g, maskedScale(gg, x, positive: positive, negative: negative)) }
@@ -108,7 +107,7 @@ public func maskedScale(_ g: Variable, _ x: Variable, positive: Float, negative:
 
 /// g where low < x < high, else 0 (the pullback of clamp).
 public func rangeMask(_ g: Variable, _ x: Variable, low: Float, high: Float) -> Variable {
-    let value = g.value.zipMap(x.value) { gv, xv in xv > low && xv < high ? gv : 0 }
+    let value = rangeMask(g.value, x.value, low: low, high: high)
     return record(value, g, x) { node, gg in
         let (g, x) = (node.parents[0], node.parents[1])
         if g.needsGrad { accumulate(g, rangeMask(gg, x, low: low, high: high)) }
@@ -117,7 +116,7 @@ public func rangeMask(_ g: Variable, _ x: Variable, low: Float, high: Float) -> 
 
 /// g (1 - y^2): the pullback of y = tanh(x).
 public func tanhBackward(_ g: Variable, _ y: Variable) -> Variable {
-    let value = g.value.zipMap(y.value) { gv, yv in gv * (1 - yv * yv) }
+    let value = tanhBackward(g.value, y.value)
     return record(value, g, y) { node, gg in
         let (g, y) = (node.parents[0], node.parents[1])
         if g.needsGrad { accumulate(g, tanhBackward(gg, y)) }
@@ -127,7 +126,7 @@ public func tanhBackward(_ g: Variable, _ y: Variable) -> Variable {
 
 /// g y (1 - y): the pullback of y = sigmoid(x).
 public func sigmoidBackward(_ g: Variable, _ y: Variable) -> Variable {
-    let value = g.value.zipMap(y.value) { gv, yv in gv * yv * (1 - yv) }
+    let value = sigmoidBackward(g.value, y.value)
     return record(value, g, y) { node, gg in
         let (g, y) = (node.parents[0], node.parents[1])
         if g.needsGrad { accumulate(g, sigmoidBackward(gg, y)) }

@@ -59,6 +59,8 @@ public final class Variable {
     public var isLeaf: Bool { pullback == nil }
     /// The single value of a one-element variable (a loss).
     public var scalar: Float { value.scalar }
+    /// The same value as a constant: no graph, no gradient (stop-gradient).
+    public var detached: Variable { Variable(value) }
 }
 
 extension Variable: CustomStringConvertible {

@@ -85,8 +85,14 @@ public final class MLP: Module {
     public func callAsFunction(_ x: Variable) -> Variable {
         var h = x
         for (i, layer) in layers.enumerated() {
-            h = layer(h)
-            if i < layers.count - 1 { h = activation(h) }
+            let isLast = i == layers.count - 1
+            switch activation {
+            case .relu where !isLast: h = linearLeakyRelu(h, layer.weight, layer.bias, slope: 0)
+            case .leakyRelu where !isLast: h = linearLeakyRelu(h, layer.weight, layer.bias, slope: 0.01)
+            default:
+                h = layer(h)
+                if !isLast { h = activation(h) }
+            }
         }
         return h
     }

@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// BLAS configuration: the thread count of the BLIS sgemm.
 public enum BLAS {
@@ -7,17 +8,22 @@ public enum BLAS {
         precondition(n >= 1, "BLAS.setThreads: expected n >= 1, got \(n)")
         threads = n
         refold_blas_set_threads(Int32(n))
+        current = Int32(n)
     }
 
-    /// The thread count last set (2 unless changed).
+    /// The thread count last set: 2, or the environment's `REFOLD_BLAS_THREADS`. On a CPU shared
+    /// with other jobs use 1: BLIS splits each product statically, so one descheduled thread
+    /// stalls the product for a whole time slice (measured 20x slower under a load of 4 on 2 cores).
     public private(set) nonisolated(unsafe) static var threads: Int = {
-        refold_blas_set_threads(2)
-        return 2
+        Allocator.keepFreedMemory()
+        let n = ProcessInfo.processInfo.environment["REFOLD_BLAS_THREADS"].flatMap(Int.init).map { max($0, 1) } ?? 2
+        refold_blas_set_threads(Int32(n))
+        return n
     }()
 
     /// Products with fewer multiply-adds than this run on one thread: for small shapes the
     /// OpenMP fork/join costs more than the second core gains (measured by `refold bench`).
-    public nonisolated(unsafe) static var singleThreadBelow: Int = 1 << 19
+    public nonisolated(unsafe) static var singleThreadBelow: Int = 1 << 22
 
     nonisolated(unsafe) static var current: Int32 = 0
     @inline(__always) static func prepare(work: Int) {

@@ -10,28 +10,11 @@ extension Tensor {
     }
 }
 
-/// Sum over axis 0 ([R, C] -> [1, C]) or axis 1 ([R, C] -> [R, 1]).
+/// Sum over axis 0 ([R, C] -> [1, C]) or axis 1 ([R, C] -> [R, 1]), by sgemv.
 public func sum(_ t: Tensor, axis: Int) -> Tensor {
     let (r, c) = t.matrixShape
     precondition(axis == 0 || axis == 1, "sum: expected axis 0 or 1, got \(axis)")
-    if axis == 0 {
-        return Tensor(shape: [1, c]) { out in
-            out.initialize(repeating: 0)
-            t.storage.withUnsafeBufferPointer { x in
-                for i in 0..<r { let base = i * c; for j in 0..<c { out[j] += x[base + j] } }
-            }
-        }
-    }
-    return Tensor(shape: [r, 1]) { out in
-        t.storage.withUnsafeBufferPointer { x in
-            for i in 0..<r {
-                var s: Float = 0
-                let base = i * c
-                for j in 0..<c { s += x[base + j] }
-                out[i] = s
-            }
-        }
-    }
+    return sumBySgemv(t, rows: r, columns: c, axis: axis)
 }
 
 /// Sum of all elements, shape [1] (accumulated in Double).
@@ -75,6 +58,7 @@ public func logSumExp(_ t: Tensor, axis: Int) -> Tensor {
 /// `t` repeated along its extent-1 axes to `shape` (the adjoint of `sumToShape`).
 public func broadcast(_ t: Tensor, to shape: [Int]) -> Tensor {
     if t.shape == shape { return t }
+    if t.shape.filter({ $0 != 1 }) == shape.filter({ $0 != 1 }) { return t.reshaped(shape) }
     guard let (mode, result) = Broadcast.of(shape, t.shape), result == shape else {
         preconditionFailure("broadcast: shape \(t.shape) does not broadcast to \(shape)")
     }
@@ -95,6 +79,7 @@ public func broadcast(_ t: Tensor, to shape: [Int]) -> Tensor {
 /// Sums `t` down to `shape` over the broadcast axes (the adjoint of `broadcast(_:to:)`).
 public func sumToShape(_ t: Tensor, _ shape: [Int]) -> Tensor {
     if t.shape == shape { return t }
+    if t.shape.filter({ $0 != 1 }) == shape.filter({ $0 != 1 }) { return t.reshaped(shape) }
     guard let (mode, result) = Broadcast.of(t.shape, shape), result == t.shape else {
         preconditionFailure("sumToShape: shape \(t.shape) does not reduce to \(shape)")
     }

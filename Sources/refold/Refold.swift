@@ -14,6 +14,7 @@ struct Refold: ParsableCommand {
             Validate.self,
             Report.self,
             Inspect.self,
+            Bench.self,
         ]
     )
 }

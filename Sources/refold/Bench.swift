@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import NN
+
+/// `refold bench`: training-step speed of the engine against the sgemm roofline.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time MLP training steps (forward + backward + Adam) and their sgemm calls alone; print JSON lines.")
+
+    @Option(help: "BLAS threads (default: REFOLD_BLAS_THREADS or 2).") var threads: Int = BLAS.threads
+    @Option(help: "Timed steps per workload (after 10 warm-up steps).") var steps: Int = 200
+    @Option(help: "Products with fewer multiply-adds run on one BLAS thread.") var singleThreadBelow: Int = BLAS.singleThreadBelow
+    @Option(help: "Seed of the random weights and batches.") var seed: UInt64 = 2026
+    @Option(help: "Run only this workload (a, b or c; for profiling).") var only: String?
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads: expected >= 1, got \(threads)") }
+        guard steps >= 1 else { throw ValidationError("--steps: expected >= 1, got \(steps)") }
+    }
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        BLAS.singleThreadBelow = singleThreadBelow
+        let rng = RNGStream(seed: seed)
+        let wide = [12, 256, 256, 256, 12], deep = [12] + Array(repeating: 32, count: 8) + [12]
+        if let only {
+            guard ["a", "b", "c"].contains(only) else { throw ValidationError("--only: expected a, b or c, got \(only)") }
+            let sizes = only == "b" ? deep : wide
+            let step = only == "c" ? gemmRoofline(sizes: wide, batch: 512, rng: rng.child("roofline"))
+                : trainStep(sizes: sizes, batch: 512, rng: rng.child(only == "a" ? "wide" : "deep"))
+            print(line(only, median(timed(step)), gemmFlops(sizes: sizes, batch: 512), extra: [:]))
+            return
+        }
+        // (a) and (c) alternate step by step, so both see the same machine load (the CPU is shared).
+        let stepA = trainStep(sizes: wide, batch: 512, rng: rng.child("wide"))
+        let stepC = gemmRoofline(sizes: wide, batch: 512, rng: rng.child("roofline"))
+        let (timesA, timesC) = timedPair(stepA, stepC)
+        let flopsA = gemmFlops(sizes: wide, batch: 512)
+        let a = (ms: median(timesA), flops: flopsA), c = (ms: median(timesC), flops: flopsA)
+        let b = (ms: median(timed(trainStep(sizes: deep, batch: 512, rng: rng.child("deep")))), flops: gemmFlops(sizes: deep, batch: 512))
+        print(line("mlp_12-256x3-12_relu_b512_adam", a.ms, a.flops, extra: ["ratio_to_sgemm": a.ms / c.ms]))
+        print(line("mlp_12-32x8-12_relu_b512_adam", b.ms, b.flops, extra: [:]))
+        print(line("sgemm_calls_of_mlp_12-256x3-12_b512", c.ms, c.flops, extra: [:]))
+    }
+
+    func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {
+        var fields = ["\"name\":\"\(name)\"", String(format: "\"median_ms\":%.4f", ms),
+                      String(format: "\"gflops\":%.2f", flops / ms / 1e6), "\"steps\":\(steps)", "\"threads\":\(threads)"]
+        for (k, v) in extra.sorted(by: { $0.key < $1.key }) { fields.append(String(format: "\"\(k)\":%.3f", v)) }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    /// sgemm FLOPs of one training step: forward x W^T, backward g^T x and g W (not for the input).
+    func gemmFlops(sizes: [Int], batch: Int) -> Double {
+        var f = 0.0
+        for i in 0..<(sizes.count - 1) {
+            let mnk = Double(batch * sizes[i] * sizes[i + 1])
+            f += 2 * mnk * (i == 0 ? 2 : 3)
+        }
+        return f
+    }
+
+    func median(_ times: [Double]) -> Double { let s = times.sorted(); return s[s.count / 2] }
+
+    func milliseconds(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+    }
+
+    func timed(_ body: () -> Void) -> [Double] {
+        for _ in 0..<10 { body() }
+        return (0..<steps).map { _ in milliseconds(body) }
+    }
+
+    func timedPair(_ first: () -> Void, _ second: () -> Void) -> ([Double], [Double]) {
+        for _ in 0..<10 { first(); second() }
+        var a: [Double] = [], b: [Double] = []
+        for _ in 0..<steps { a.append(milliseconds(first)); b.append(milliseconds(second)) }
+        return (a, b)
+    }
+
+    /// One training step of an MLP (forward, mean squared error, backward, Adam).
+    func trainStep(sizes: [Int], batch: Int, rng: RNGStream) -> () -> Void {
+        let model = MLP(sizes: sizes, activation: .relu, rng: rng.child("init"))
+        let optimizer = Adam(model.parameters, learningRate: 1e-4)
+        let x = Variable(Tensor.normal([batch, sizes.first!], rng: rng.child("x")))
+        let target = Variable(Tensor.normal([batch, sizes.last!], rng: rng.child("y")))
+        return {
+            let loss = mean(square(model(x) - target))
+            backward(loss)
+            optimizer.step()
+            optimizer.zeroGrad()
+        }
+    }
+
+    /// The sgemm calls of one training step on preallocated buffers: the roofline.
+    func gemmRoofline(sizes: [Int], batch: Int, rng: RNGStream) -> () -> Void {
+        let layers = sizes.count - 1
+        let weights = (0..<layers).map { Tensor.normal([sizes[$0 + 1], sizes[$0]], rng: rng.child(index: $0)) }
+        let activations = (0...layers).map { Tensor.normal([batch, sizes[$0]], rng: rng.child(index: 100 + $0)) }
+        var outputs = (1...layers).map { Tensor(shape: [batch, sizes[$0]]) }
+        var weightGrads = weights.map { Tensor(shape: $0.shape) }
+        var inputGrads = (0..<layers).map { Tensor(shape: [batch, sizes[$0]]) }
+        return {
+            for i in 0..<layers { matmul(activations[i], weights[i], transposeB: true, into: &outputs[i], beta: 1) }
+            for i in stride(from: layers - 1, through: 0, by: -1) {
+                let g = activations[i + 1]
+                matmul(g, activations[i], transposeA: true, into: &weightGrads[i])
+                if i > 0 { matmul(g, weights[i], into: &inputGrads[i]) }
+            }
+        }
+    }
+}
