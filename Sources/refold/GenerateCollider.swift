@@ -1,8 +1,25 @@
 import Foundation
+import Physics
 import Tensor
 
-/// Writes a collider sample (filled by the [collider] issue).
+/// Writes a collider sample: `events` accepted events, streams from
+/// RNGStream(seed).child("generate.<kind>").
 func generateCollider(_ kind: GeneratorKind, events: Int, seed: UInt64, wprimeFraction: Double,
                       detectorCard: URL?, out: URL) throws {
-    throw RefoldError("generate \(kind.rawValue): the collider generators are not built yet ([collider] issue)")
+    guard let process = ColliderProcess(rawValue: kind.rawValue) else {
+        throw RefoldError.value("collider generator", expected: ColliderProcess.allCases.map(\.rawValue).joined(separator: ", "), actual: kind.rawValue)
+    }
+    var configuration = ColliderConfiguration(process: process)
+    configuration.wPrimeFraction = wprimeFraction
+    if let detectorCard { configuration.card = try DetectorCard.load(from: detectorCard) }
+    let rng = RNGStream(seed: seed).child("generate.\(kind.rawValue)")
+    let start = DispatchTime.now().uptimeNanoseconds
+    var sample = try generateColliderSample(configuration, events: events, rng: rng)
+    let generated = DispatchTime.now().uptimeNanoseconds
+    sample.seed = seed
+    try sample.write(to: out)
+    let written = DispatchTime.now().uptimeNanoseconds
+    print(String(format: "wrote %d %@ events to %@ (selection efficiency %.4f; generated in %.2f s, written in %.2f s)",
+                 sample.count, kind.rawValue, out.path, sample.selectionEfficiency,
+                 Double(generated - start) / 1e9, Double(written - generated) / 1e9))
 }

@@ -11,6 +11,9 @@ struct Refold: ParsableCommand {
         subcommands: [
             Generate.self,
             UnfoldBinned.self,
+            Validate.self,
+            Report.self,
+            Inspect.self,
         ]
     )
 }

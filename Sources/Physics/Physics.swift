@@ -1,1 +1,0 @@
-// The Physics module: see ../shared/DESIGN.md, table 'Modules'. Its issue fills it.

@@ -1,0 +1,181 @@
+import CGSL
+import Foundation
+import Tensor
+
+/// Parameters of pp -> ZW -> (l- l+)(q q') and of the W' resonance (thesis eqs. 4.1, 4.14, 5.10).
+///
+/// The partonic mass follows dsigma/dm ∝ beta (m0/m)^n (1 - m/sqrt s)^b above threshold
+/// m0 = m_Z + m_W, with beta = sqrt(1 - (m0/m)^2): a falling parton luminosity times an
+/// S-wave threshold. The ZW rapidity y has weight [(1 - x1)(1 - x2)]^c with x1,2 = sqrt(tau) e^(+-y).
+/// The production angle in the ZW frame follows 1 + A cos^2 + B cos (B > 0 favours the boson
+/// along the incoming quark, taken from the larger-x proton).
+public struct ZWParameters: Equatable {
+    /// Collider energy sqrt(s) in GeV.
+    public var sqrtS = 13_000.0
+    public var zMass = 91.1876, zWidth = 2.4952
+    public var wMass = 80.379, wWidth = 2.085
+    /// Breit-Wigner masses are truncated to M +- massWindow * Gamma.
+    public var massWindow = 15.0
+    /// Luminosity falloff n in (m0/m)^n.
+    public var luminosityPower = 6.0
+    /// High-mass suppression b in (1 - m/sqrt s)^b.
+    public var highMassPower = 10.0
+    /// Upper end of the partonic mass spectrum (GeV).
+    public var maximumMass = 4_000.0
+    /// Rapidity weight c in [(1 - x1)(1 - x2)]^c.
+    public var pdfPower = 4.0
+    /// Standard-model production angle 1 + A cos^2 + B cos.
+    public var angularA = 1.0, angularB = 0.3
+    /// W' mass and width (GeV), truncated to M +- wPrimeWindow * Gamma.
+    public var wPrimeMass = 1_300.0, wPrimeWidth = 15.0, wPrimeWindow = 20.0
+    /// W' production angle 1 + A cos^2 (A = -1: sin^2 theta, longitudinal bosons).
+    public var wPrimeAngularA = -1.0
+    /// Fraction of Z -> e+ e- (the rest is Z -> mu+ mu-).
+    public var electronFraction = 0.5
+
+    public init() {}
+
+    /// The numbers recorded in `meta.json`.
+    public var record: [String: Double] {
+        ["sqrt_s": sqrtS, "m_Z": zMass, "Gamma_Z": zWidth, "m_W": wMass, "Gamma_W": wWidth,
+         "mass_window_widths": massWindow, "luminosity_power": luminosityPower, "high_mass_power": highMassPower,
+         "maximum_mass": maximumMass, "pdf_power": pdfPower, "angular_A": angularA, "angular_B": angularB,
+         "m_Wprime": wPrimeMass, "Gamma_Wprime": wPrimeWidth, "electron_fraction": electronFraction]
+    }
+}
+
+/// The lepton flavour of Z -> l- l+.
+public enum LeptonFlavour: Int, Equatable { case electron = 11, muon = 13 }
+
+/// The hard process: four massless final-state partons, quarks ordered by pT.
+public struct HardEvent: Equatable {
+    public var leptonMinus: FourMomentum, leptonPlus: FourMomentum
+    public var quark1: FourMomentum, quark2: FourMomentum
+    public var flavour: LeptonFlavour
+    public var isWPrime: Bool
+
+    public var particles: [FourMomentum] { [leptonMinus, leptonPlus, quark1, quark2] }
+    public var total: FourMomentum { leptonMinus + leptonPlus + quark1 + quark2 }
+
+    /// Applies a Lorentz map to every particle (recoil, boosts).
+    public func mapped(_ f: (FourMomentum) -> FourMomentum) -> HardEvent {
+        var e = self
+        e.leptonMinus = f(leptonMinus); e.leptonPlus = f(leptonPlus); e.quark1 = f(quark1); e.quark2 = f(quark2)
+        return e
+    }
+}
+
+/// Relativistic Breit-Wigner mass by inverse CDF in m^2: m^2 = M^2 + M Gamma tan(theta),
+/// theta uniform between the images of the window [M - k Gamma, M + k Gamma].
+struct BreitWigner {
+    let m2: Double, mg: Double, a: Double, b: Double
+    init(mass m: Double, width: Double, window k: Double) {
+        let low = max(0, m - k * width), high = m + k * width
+        m2 = m * m; mg = m * width
+        a = atan((low * low - m2) / mg); b = atan((high * high - m2) / mg)
+    }
+    @inline(__always) func draw(_ rng: RNGStream) -> Double { (m2 + mg * tan(a + (b - a) * rng.uniform())).squareRoot() }
+}
+
+/// Generator of pp -> ZW (standard model) and pp -> W' -> ZW hard events.
+public final class ZWProduction {
+    public let parameters: ZWParameters
+    /// Tabulated partonic-mass spectrum above threshold: bin edges in Delta = m - m0 and GSL's
+    /// Walker alias table over the bins (piecewise-linear inside a bin).
+    private let edges: [Double]
+    private let table: UnsafeMutablePointer<gsl_ran_discrete_t>
+    private let zShape: BreitWigner, wShape: BreitWigner, wPrimeShape: BreitWigner
+
+    public init(parameters: ZWParameters = ZWParameters()) {
+        self.parameters = parameters
+        zShape = BreitWigner(mass: parameters.zMass, width: parameters.zWidth, window: parameters.massWindow)
+        wShape = BreitWigner(mass: parameters.wMass, width: parameters.wWidth, window: parameters.massWindow)
+        wPrimeShape = BreitWigner(mass: parameters.wPrimeMass, width: parameters.wPrimeWidth, window: parameters.wPrimeWindow)
+        let m0 = parameters.zMass + parameters.wMass
+        let bins = 2_000
+        // Log-spaced bins in Delta from 0.01 GeV to maximumMass - m0 resolve the threshold.
+        let top = parameters.maximumMass - m0
+        var edges = [0.0]
+        for i in 0...bins { edges.append(0.01 * pow(top / 0.01, Double(i) / Double(bins))) }
+        var weights = [Double](repeating: 0, count: edges.count - 1)
+        for i in 0..<weights.count {
+            let mid = m0 + 0.5 * (edges[i] + edges[i + 1])
+            weights[i] = ZWProduction.spectrum(mid, threshold: m0, parameters) * (edges[i + 1] - edges[i])
+        }
+        self.edges = edges
+        table = weights.withUnsafeBufferPointer { gsl_ran_discrete_preproc($0.count, $0.baseAddress)! }
+    }
+
+    deinit { gsl_ran_discrete_free(table) }
+
+    /// dsigma/dm ∝ beta (m0/m)^n (1 - m/sqrt s)^b (unnormalised).
+    public static func spectrum(_ m: Double, threshold m0: Double, _ p: ZWParameters) -> Double {
+        guard m > m0, m < p.sqrtS else { return 0 }
+        let beta = (1 - (m0 / m) * (m0 / m)).squareRoot()
+        return beta * pow(m0 / m, p.luminosityPower) * pow(1 - m / p.sqrtS, p.highMassPower)
+    }
+
+    /// Excess Delta = m - m0 over threshold, from the table.
+    @inline(__always) func thresholdExcess(_ rng: RNGStream) -> Double {
+        let bin = Int(gsl_ran_discrete(rng.gsl, table))
+        return edges[bin] + (edges[bin + 1] - edges[bin]) * rng.uniform()
+    }
+
+    /// Rapidity of the ZW system with weight [(1 - x1)(1 - x2)]^c, |y| < -log(tau)/2 (rejection).
+    @inline(__always) func systemRapidity(tau: Double, _ rng: RNGStream) -> Double {
+        let rootTau = tau.squareRoot(), yMax = -0.5 * log(tau), c = parameters.pdfPower
+        let peak = pow((1 - rootTau) * (1 - rootTau), c)
+        while true {
+            let y = rng.uniform(-yMax, yMax)
+            let x1 = rootTau * exp(y), x2 = rootTau * exp(-y)
+            guard x1 < 1, x2 < 1 else { continue }
+            if rng.uniform() * peak < pow((1 - x1) * (1 - x2), c) { return y }
+        }
+    }
+
+    /// cos(theta) with density 1 + A c^2 + B c on [-1, 1] (rejection).
+    @inline(__always) func productionAngle(a: Double, b: Double, _ rng: RNGStream) -> Double {
+        let peak = max(1 + a + abs(b), 1 + abs(b), 1e-12)
+        while true {
+            let c = rng.uniform(-1, 1)
+            if rng.uniform() * peak < 1 + a * c * c + b * c { return c }
+        }
+    }
+
+    /// One hard event: standard-model ZW, or W' -> ZW if `wPrime`.
+    public func generate(wPrime: Bool = false, _ rng: RNGStream) -> HardEvent {
+        let p = parameters
+        let mZ = zShape.draw(rng), mW = wShape.draw(rng)
+        var m: Double
+        if wPrime {
+            repeat { m = wPrimeShape.draw(rng) } while m <= mZ + mW
+        } else {
+            m = mZ + mW + thresholdExcess(rng)
+        }
+        let tau = m * m / (p.sqrtS * p.sqrtS)
+        let y = systemRapidity(tau: tau, rng)
+        // The incoming quark comes from the proton with the larger x: +z for y > 0.
+        let quarkSide: Double = y >= 0 ? 1 : -1
+        let cosTheta = quarkSide * (wPrime ? productionAngle(a: p.wPrimeAngularA, b: 0, rng)
+                                           : productionAngle(a: p.angularA, b: p.angularB, rng))
+        let phi = rng.uniform(-.pi, .pi)
+        // Two-body kinematics in the ZW frame: |p*| = sqrt(lambda(m^2, mZ^2, mW^2)) / 2m.
+        let lambda = (m * m - (mZ + mW) * (mZ + mW)) * (m * m - (mZ - mW) * (mZ - mW))
+        let pStar = max(0, lambda).squareRoot() / (2 * m)
+        let sinTheta = max(0, 1 - cosTheta * cosTheta).squareRoot()
+        let dir = (sinTheta * cos(phi), sinTheta * sin(phi), cosTheta)
+        let z = FourMomentum(e: (mZ * mZ + pStar * pStar).squareRoot(), px: pStar * dir.0, py: pStar * dir.1, pz: pStar * dir.2)
+        let w = FourMomentum(e: (mW * mW + pStar * pStar).squareRoot(), px: -pStar * dir.0, py: -pStar * dir.1, pz: -pStar * dir.2)
+        // Isotropic decays in the boson rest frames, then boost along z by beta = tanh(y).
+        let (lMinus, lPlus) = masslessDecayAtRest(mass: mZ, cosTheta: rng.uniform(-1, 1), phi: rng.uniform(-.pi, .pi))
+        let (qa, qb) = masslessDecayAtRest(mass: mW, cosTheta: rng.uniform(-1, 1), phi: rng.uniform(-.pi, .pi))
+        let beam = (0.0, 0.0, tanh(y))
+        let zBoost = z.boostVector, wBoost = w.boostVector
+        let q1 = qa.boosted(by: wBoost).boosted(by: beam), q2 = qb.boosted(by: wBoost).boosted(by: beam)
+        let flavour: LeptonFlavour = rng.uniform() < p.electronFraction ? .electron : .muon
+        return HardEvent(leptonMinus: lMinus.boosted(by: zBoost).boosted(by: beam),
+                         leptonPlus: lPlus.boosted(by: zBoost).boosted(by: beam),
+                         quark1: q1.pT >= q2.pT ? q1 : q2, quark2: q1.pT >= q2.pT ? q2 : q1,
+                         flavour: flavour, isWPrime: wPrime)
+    }
+}

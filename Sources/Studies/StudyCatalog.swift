@@ -1,0 +1,21 @@
+import Tensor
+import Validation
+
+/// Every study runner Refold ships, registered with the validation suite. A study kind missing
+/// here is reported as pending with the reason its spec gives.
+public enum StudyCatalog {
+    public static func registerAll(in registry: StudyRegistry = .shared) {
+        registry.register(.binnedSmearing, BinnedSmearingStudy.run)
+    }
+}
+
+extension GeneratorSpec {
+    /// A numeric generator parameter, or `fallback` when the spec does not set it.
+    func number(_ name: String, default fallback: Double) throws -> Double {
+        guard let value = parameters[name] else { return fallback }
+        guard let number = value.number else {
+            throw RefoldError.value("generator.parameters.\(name)", expected: "a number", actual: value)
+        }
+        return number
+    }
+}

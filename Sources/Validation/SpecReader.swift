@@ -1,0 +1,174 @@
+import Foundation
+import Tensor
+import TOMLKit
+
+/// Strict, typed access to one TOML table of a study spec: every read names its key path,
+/// `finish()` rejects keys nobody read. Errors are `RefoldError.file(path, line:, "key: ...")`.
+struct SpecReader {
+    let table: TOMLTable
+    let path: String
+    let file: String
+    let locator: SpecLocator
+    private var read: Set<String> = []
+
+    init(table: TOMLTable, path: String, file: String, locator: SpecLocator) {
+        self.table = table
+        self.path = path
+        self.file = file
+        self.locator = locator
+    }
+
+    func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func error(_ key: String, _ message: String) -> RefoldError {
+        let full = keyPath(key)
+        return RefoldError.file(file, line: locator.line(of: full), "\(full): \(message)")
+    }
+
+    private mutating func value(_ key: String) -> TOMLValueConvertible? {
+        read.insert(key)
+        return table[key]
+    }
+
+    private func wrongType(_ key: String, _ expected: String, _ value: TOMLValueConvertible) -> RefoldError {
+        error(key, "expected \(expected), got \(value.type) \(value.debugDescription)")
+    }
+
+    mutating func optionalString(_ key: String) throws -> String? {
+        guard let value = value(key) else { return nil }
+        guard let string = value.string else { throw wrongType(key, "a string", value) }
+        return string
+    }
+
+    mutating func string(_ key: String) throws -> String {
+        guard let string = try optionalString(key) else { throw error(key, "missing required key") }
+        return string
+    }
+
+    mutating func optionalEnum<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E?
+    where E.RawValue == String {
+        guard let raw = try optionalString(key) else { return nil }
+        guard let value = E(rawValue: raw) else {
+            throw error(key, "expected one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(raw)\"")
+        }
+        return value
+    }
+
+    mutating func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E
+    where E.RawValue == String {
+        guard let value = try optionalEnum(key, type) else { throw error(key, "missing required key") }
+        return value
+    }
+
+    /// An integer in `range` (inclusive).
+    mutating func optionalInt(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let value = value(key) else { return nil }
+        guard let int = value.int else { throw wrongType(key, "an integer", value) }
+        guard range.contains(int) else { throw error(key, "expected an integer in \(range), got \(int)") }
+        return int
+    }
+
+    /// A number (integer or float) in `range` (inclusive).
+    mutating func optionalDouble(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
+        guard let value = value(key) else { return nil }
+        guard let number = value.double ?? value.int.map(Double.init) else { throw wrongType(key, "a number", value) }
+        guard number.isFinite, range.contains(number) else {
+            throw error(key, "expected a number in \(range.lowerBound)...\(range.upperBound), got \(number)")
+        }
+        return number
+    }
+
+    mutating func double(_ key: String, in range: ClosedRange<Double>) throws -> Double {
+        guard let number = try optionalDouble(key, in: range) else { throw error(key, "missing required key") }
+        return number
+    }
+
+    mutating func optionalDoubles(_ key: String, in range: ClosedRange<Double>) throws -> [Double]? {
+        guard let value = value(key) else { return nil }
+        guard let array = value.array else { throw wrongType(key, "an array of numbers", value) }
+        return try array.enumerated().map { index, element in
+            guard let number = element.double ?? element.int.map(Double.init) else {
+                throw error("\(key)[\(index)]", "expected a number, got \(element.type) \(element.debugDescription)")
+            }
+            guard range.contains(number) else {
+                throw error("\(key)[\(index)]", "expected a number in \(range.lowerBound)...\(range.upperBound), got \(number)")
+            }
+            return number
+        }
+    }
+
+    mutating func optionalEnums<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> [E]?
+    where E.RawValue == String {
+        guard let value = value(key) else { return nil }
+        guard let array = value.array else { throw wrongType(key, "an array of strings", value) }
+        return try array.enumerated().map { index, element in
+            guard let raw = element.string, let parsed = E(rawValue: raw) else {
+                throw error("\(key)[\(index)]",
+                            "expected one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), got \(element.debugDescription)")
+            }
+            return parsed
+        }
+    }
+
+    mutating func optionalTable(_ key: String) throws -> SpecReader? {
+        guard let value = value(key) else { return nil }
+        guard let table = value.table else { throw wrongType(key, "a table", value) }
+        return SpecReader(table: table, path: keyPath(key), file: file, locator: locator)
+    }
+
+    mutating func tableArray(_ key: String) throws -> [SpecReader] {
+        guard let value = value(key) else { return [] }
+        guard let array = value.array else { throw wrongType(key, "an array of tables ([[\(key)]])", value) }
+        return try array.enumerated().map { index, element in
+            guard let table = element.table else {
+                throw error("\(key)[\(index)]", "expected a table, got \(element.type)")
+            }
+            return SpecReader(table: table, path: "\(keyPath(key))[\(index)]", file: file, locator: locator)
+        }
+    }
+
+    /// Free-form `key = value` parameters (numbers, strings, booleans, arrays of numbers or strings).
+    func parameters() throws -> [String: SpecParameter] {
+        var result: [String: SpecParameter] = [:]
+        for key in table.keys {
+            let value = table[key]!
+            if let bool = value.bool { result[key] = .bool(bool) }
+            else if let int = value.int { result[key] = .int(int) }
+            else if let double = value.double { result[key] = .double(double) }
+            else if let string = value.string { result[key] = .string(string) }
+            else if let array = value.array {
+                let numbers = array.compactMap { $0.double ?? $0.int.map(Double.init) }
+                let strings = array.compactMap { $0.string }
+                if numbers.count == array.count { result[key] = .numbers(numbers) }
+                else if strings.count == array.count { result[key] = .strings(strings) }
+                else { throw error(key, "expected an array of numbers or of strings, got \(array.debugDescription)") }
+            } else {
+                throw wrongType(key, "a number, string, boolean or array of numbers", value)
+            }
+        }
+        return result
+    }
+
+    /// Throws for the first key (in file order) that was never read.
+    func finish() throws {
+        let unknown = table.keys.filter { !read.contains($0) }
+        guard !unknown.isEmpty else { return }
+        let first = unknown.min { (locator.line(of: keyPath($0)) ?? .max) < (locator.line(of: keyPath($1)) ?? .max) }!
+        let known = read.sorted().joined(separator: ", ")
+        throw error(first, "unknown key (known keys: \(known))")
+    }
+}
+
+/// A free-form generator or network parameter (`[generator.parameters]`, `[network.parameters]`).
+public enum SpecParameter: Equatable, Sendable, Codable {
+    case int(Int), double(Double), string(String), bool(Bool), numbers([Double]), strings([String])
+
+    /// The value as a number (integers convert), or nil.
+    public var number: Double? {
+        switch self {
+        case .int(let value): return Double(value)
+        case .double(let value): return value
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Tensor
+
+/// What a runner gets: the spec, the profile's sizes, a seeded RNG stream and its report folder.
+public final class StudyContext {
+    public let spec: StudySpec
+    public let profile: ProfileName
+    /// The run seed (`--seed`).
+    public let seed: UInt64
+    /// Generator settings with the profile's overrides applied.
+    public let generator: GeneratorSpec
+    /// Network settings with the profile's overrides applied.
+    public let network: NetworkSpec
+    /// `Reports/<study>/`: every plot, data file and sample of the study goes here.
+    public let folder: URL
+    /// `RNGStream(seed: seed + generator.seedOffset).child(study name)`: derive children for
+    /// generation, initialisation and sampling (`rng.child("generator")`, ...).
+    public let rng: RNGStream
+    private let progress: (String) -> Void
+
+    public init(spec: StudySpec, profile: ProfileName, seed: UInt64, folder: URL,
+                progress: @escaping (String) -> Void = { _ in }) {
+        self.spec = spec
+        self.profile = profile
+        self.seed = seed
+        (generator, network) = spec.settings(for: profile)
+        self.folder = folder
+        rng = RNGStream(seed: seed &+ UInt64(spec.generator.seedOffset)).child(spec.name)
+        self.progress = progress
+    }
+
+    /// A status line on the terminal ("epoch 3/20, loss 1.23"); silent under CI.
+    public func report(_ message: String) { progress(message) }
+
+    /// `folder/name`, creating the folder.
+    public func file(_ name: String) throws -> URL {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder.appendingPathComponent(name)
+    }
+}
+
+/// Runs one study: generate, train, sample, measure, plot. Throw for errors; report gate values
+/// with `result.measure(gateName, value)`.
+public typealias StudyRunner = (StudySpec, StudyContext) throws -> StudyResult
+
+/// Study kind -> runner. A kind without a runner is reported as pending with
+/// `spec.network.variant.pendingReason` (or the reason given at registration of a placeholder).
+public final class StudyRegistry: @unchecked Sendable {
+    /// The registry `refold validate` uses.
+    public static let shared = StudyRegistry()
+
+    private var runners: [StudyKind: StudyRunner] = [:]
+    private let lock = NSLock()
+
+    public init() {}
+
+    /// Registers `runner` for `kind` in the shared registry (replacing any earlier one).
+    public static func register(_ kind: StudyKind, _ runner: @escaping StudyRunner) {
+        shared.register(kind, runner)
+    }
+
+    public func register(_ kind: StudyKind, _ runner: @escaping StudyRunner) {
+        lock.lock(); defer { lock.unlock() }
+        runners[kind] = runner
+    }
+
+    public func runner(for kind: StudyKind) -> StudyRunner? {
+        lock.lock(); defer { lock.unlock() }
+        return runners[kind]
+    }
+
+    public var registeredKinds: [StudyKind] {
+        lock.lock(); defer { lock.unlock() }
+        return StudyKind.allCases.filter { runners[$0] != nil }
+    }
+
+    /// Runs the study (pending if no runner; error if it throws), evaluates its gates and
+    /// returns the result with the wall time in seconds.
+    public func run(_ context: StudyContext) -> (result: StudyResult, wallTime: Double) {
+        let start = Date()
+        var result: StudyResult
+        if let runner = runner(for: context.spec.kind) {
+            do {
+                try FileManager.default.createDirectory(at: context.folder, withIntermediateDirectories: true)
+                result = try runner(context.spec, context)
+                result.evaluate(context.spec.gates(for: context.profile))
+            } catch {
+                result = StudyResult()
+                result.status = .error(message: "\(error)")
+                result.evaluate(context.spec.gates(for: context.profile))
+                result.status = .error(message: "\(error)")
+            }
+        } else {
+            result = .pending(context.spec.network.variant.pendingReason)
+            result.gates = context.spec.gates(for: context.profile).map { Gate(spec: $0, value: nil) }
+        }
+        return (result, Date().timeIntervalSince(start))
+    }
+}

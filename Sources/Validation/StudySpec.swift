@@ -1,0 +1,295 @@
+import Foundation
+import Tensor
+import TOMLKit
+
+/// The validation studies of issue 4, one `Toys/*.toml` each.
+public enum StudyKind: String, CaseIterable, Codable, Sendable {
+    case wedge, kicker, ring, binnedSmearing, zwDetector, zwCuts, zwISR, wprime, errorsVsStatistics, drellYan
+}
+
+/// The generator a study draws its events from.
+public enum GeneratorName: String, CaseIterable, Codable, Sendable {
+    case wedge, kicker, ring, binnedSmearing = "binned-smearing", zw, zwISR = "zw-isr", wprime, drellYan = "drell-yan"
+}
+
+/// The network a study trains (`none` for classical baselines).
+public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
+    case none, inn, einn, cinn, cinnISR, gan, fcgan, binn
+
+    /// What a study of this variant waits for while no runner is registered.
+    public var pendingReason: String {
+        switch self {
+        case .none: return "needs its generator and the classical unfolding baselines: issues [toys], [unfolding]"
+        case .inn: return "needs the INN: issue [inn]"
+        case .einn: return "needs the eINN: issue [inn]"
+        case .cinn: return "needs the cINN: issue [inn]"
+        case .cinnISR: return "needs the cINN with jet-multiplicity conditioning: issue [inn]"
+        case .gan: return "needs the GAN: issue [gan]"
+        case .fcgan: return "needs the FCGAN: issue [gan]"
+        case .binn: return "needs the BINN: issue [binn]"
+        }
+    }
+}
+
+/// `quick` fits a 2-core machine; `paper` runs the thesis sizes.
+public enum ProfileName: String, CaseIterable, Codable, Sendable {
+    case quick, paper
+}
+
+/// How a gate compares its measured value with the tolerance.
+public enum GateComparison: String, CaseIterable, Codable, Sendable {
+    /// value < tolerance
+    case lessThan
+    /// value > tolerance
+    case greaterThan
+    /// |value - target| <= tolerance
+    case within
+
+    public func passes(_ value: Double, tolerance: Double, target: Double) -> Bool {
+        guard value.isFinite else { return false }
+        switch self {
+        case .lessThan: return value < tolerance
+        case .greaterThan: return value > tolerance
+        case .within: return abs(value - target) <= tolerance
+        }
+    }
+
+    public var symbol: String {
+        switch self {
+        case .lessThan: return "<"
+        case .greaterThan: return ">"
+        case .within: return "±"
+        }
+    }
+}
+
+/// What a gate measures (the runner reports the value under the gate's name).
+public enum GateMetric: String, CaseIterable, Codable, Sendable {
+    case chi2PerNdf, chi2PValue, ksPValue, calibrationMaxDeviation, mmd, maxPull, meanPull
+    case relativeDeviation, fitParameter, fitChi2PerNdf, auc, value
+}
+
+/// `[generator]`: the sample a study draws.
+public struct GeneratorSpec: Equatable, Sendable, Codable {
+    public var name: GeneratorName
+    /// Training events.
+    public var events: Int
+    /// Test events (defaults to `events / 10`).
+    public var testEvents: Int
+    /// Added to the run seed, so two studies of the same generator draw different samples.
+    public var seedOffset: Int
+    /// `[generator.parameters]`, checked by the study's runner.
+    public var parameters: [String: SpecParameter]
+}
+
+/// `[network]`: the variant and its hyper-parameters (nil: the variant's default).
+public struct NetworkSpec: Equatable, Sendable, Codable {
+    public var variant: NetworkVariant
+    public var blocks: Int?
+    public var layersPerBlock: Int?
+    public var units: Int?
+    public var conditionLayers: Int?
+    public var conditionUnits: Int?
+    public var conditionOutput: Int?
+    public var epochs: Int?
+    public var batchSize: Int?
+    public var learningRate: Double?
+    public var priorWidth: Double?
+    public var mmdWidths: [Double]?
+    /// Posterior samples per event for calibration and per-event plots.
+    public var samplesPerEvent: Int?
+    /// Events used for calibration curves (see DESIGN.md, statistical floor).
+    public var calibrationEvents: Int?
+    /// `[network.parameters]`, checked by the study's runner.
+    public var parameters: [String: SpecParameter]
+}
+
+/// `[profile.quick]`, `[profile.paper]`: size overrides.
+public struct ProfileOverrides: Equatable, Sendable, Codable {
+    public var events: Int?
+    public var testEvents: Int?
+    public var epochs: Int?
+    public var blocks: Int?
+    public var layersPerBlock: Int?
+    public var units: Int?
+    public var batchSize: Int?
+    public var samplesPerEvent: Int?
+    public var calibrationEvents: Int?
+    public init() {}
+}
+
+/// `[[gate]]`: one check with its tolerance.
+public struct GateSpec: Equatable, Sendable, Codable {
+    public var name: String
+    public var metric: GateMetric
+    /// The physics observable or coordinate the metric is computed on (`m_ZW`, `pT_j1`), if any.
+    public var observable: String?
+    public var tolerance: Double
+    public var comparison: GateComparison
+    /// The expected value for `within` (default 0).
+    public var target: Double
+    /// The profiles this gate applies to (default: all).
+    public var profiles: [ProfileName]
+}
+
+/// A study spec, `Toys/<name>.toml`:
+/// `[study]` name, kind, description; `[generator]`; `[network]`; `[profile.quick]`,
+/// `[profile.paper]`; `[[gate]]`. Parsing is strict: unknown keys, wrong types and values out of
+/// range throw `RefoldError` naming the file, the line and the key path.
+public struct StudySpec: Equatable, Sendable, Codable {
+    public var name: String
+    public var kind: StudyKind
+    public var description: String
+    public var generator: GeneratorSpec
+    public var network: NetworkSpec
+    public var profiles: [ProfileName: ProfileOverrides]
+    public var gates: [GateSpec]
+    /// The file it was read from (empty for specs built in code).
+    public var file: String
+
+    public init(name: String, kind: StudyKind, description: String = "", generator: GeneratorSpec,
+                network: NetworkSpec, profiles: [ProfileName: ProfileOverrides] = [:], gates: [GateSpec] = [],
+                file: String = "") {
+        self.name = name; self.kind = kind; self.description = description; self.generator = generator
+        self.network = network; self.profiles = profiles; self.gates = gates; self.file = file
+    }
+
+    public init(contentsOf url: URL) throws {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw RefoldError.file(url.path, "cannot read study spec: \(error.localizedDescription)")
+        }
+        try self.init(text: text, file: url.path)
+    }
+
+    public init(text: String, file: String = "<string>") throws {
+        let root: TOMLTable
+        do { root = try TOMLTable(string: text) } catch let parse as TOMLParseError {
+            throw RefoldError.file(file, line: parse.source.begin.line, "TOML syntax: \(parse.description)")
+        }
+        let locator = SpecLocator(text: text)
+        var top = SpecReader(table: root, path: "", file: file, locator: locator)
+
+        guard var study = try top.optionalTable("study") else { throw top.error("study", "missing required table [study]") }
+        name = try study.string("name")
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw study.error("name", "expected letters, digits, - or _ (it names the report folder), got \"\(name)\"")
+        }
+        kind = try study.enumeration("kind", StudyKind.self)
+        description = try study.optionalString("description") ?? ""
+        try study.finish()
+
+        guard var gen = try top.optionalTable("generator") else { throw top.error("generator", "missing required table [generator]") }
+        let events = try gen.optionalInt("events", in: 1...100_000_000) ?? 100_000
+        generator = GeneratorSpec(
+            name: try gen.enumeration("name", GeneratorName.self),
+            events: events,
+            testEvents: try gen.optionalInt("test_events", in: 1...100_000_000) ?? max(1, events / 10),
+            seedOffset: try gen.optionalInt("seed_offset", in: 0...1_000_000) ?? 0,
+            parameters: try gen.optionalTable("parameters")?.parameters() ?? [:])
+        try gen.finish()
+
+        guard var net = try top.optionalTable("network") else { throw top.error("network", "missing required table [network]") }
+        network = NetworkSpec(
+            variant: try net.enumeration("variant", NetworkVariant.self),
+            blocks: try net.optionalInt("blocks", in: 1...256),
+            layersPerBlock: try net.optionalInt("layers_per_block", in: 1...64),
+            units: try net.optionalInt("units", in: 1...65_536),
+            conditionLayers: try net.optionalInt("condition_layers", in: 0...64),
+            conditionUnits: try net.optionalInt("condition_units", in: 1...65_536),
+            conditionOutput: try net.optionalInt("condition_output", in: 1...65_536),
+            epochs: try net.optionalInt("epochs", in: 1...100_000),
+            batchSize: try net.optionalInt("batch_size", in: 1...1_000_000),
+            learningRate: try net.optionalDouble("learning_rate", in: 1e-8...1),
+            priorWidth: try net.optionalDouble("prior_width", in: 1e-6...1e6),
+            mmdWidths: try net.optionalDoubles("mmd_widths", in: 1e-9...1e9),
+            samplesPerEvent: try net.optionalInt("samples_per_event", in: 1...100_000),
+            calibrationEvents: try net.optionalInt("calibration_events", in: 1...10_000_000),
+            parameters: try net.optionalTable("parameters")?.parameters() ?? [:])
+        try net.finish()
+
+        profiles = [:]
+        if var profileTable = try top.optionalTable("profile") {
+            for profile in ProfileName.allCases {
+                guard var table = try profileTable.optionalTable(profile.rawValue) else { continue }
+                var overrides = ProfileOverrides()
+                overrides.events = try table.optionalInt("events", in: 1...100_000_000)
+                overrides.testEvents = try table.optionalInt("test_events", in: 1...100_000_000)
+                overrides.epochs = try table.optionalInt("epochs", in: 1...100_000)
+                overrides.blocks = try table.optionalInt("blocks", in: 1...256)
+                overrides.layersPerBlock = try table.optionalInt("layers_per_block", in: 1...64)
+                overrides.units = try table.optionalInt("units", in: 1...65_536)
+                overrides.batchSize = try table.optionalInt("batch_size", in: 1...1_000_000)
+                overrides.samplesPerEvent = try table.optionalInt("samples_per_event", in: 1...100_000)
+                overrides.calibrationEvents = try table.optionalInt("calibration_events", in: 1...10_000_000)
+                try table.finish()
+                profiles[profile] = overrides
+            }
+            try profileTable.finish()
+        }
+
+        var names: Set<String> = []
+        gates = try top.tableArray("gate").map { reader in
+            var gate = reader
+            let comparison = try gate.enumeration("comparison", GateComparison.self)
+            let spec = GateSpec(
+                name: try gate.string("name"),
+                metric: try gate.enumeration("metric", GateMetric.self),
+                observable: try gate.optionalString("observable"),
+                tolerance: try gate.double("tolerance", in: -1e12...1e12),
+                comparison: comparison,
+                target: try gate.optionalDouble("target", in: -1e12...1e12) ?? 0,
+                profiles: try gate.optionalEnums("profiles", ProfileName.self) ?? ProfileName.allCases)
+            if comparison == .within, spec.tolerance < 0 {
+                throw gate.error("tolerance", "expected a non-negative half-width for 'within', got \(spec.tolerance)")
+            }
+            guard names.insert(spec.name).inserted else { throw gate.error("name", "duplicate gate name \"\(spec.name)\"") }
+            try gate.finish()
+            return spec
+        }
+        try top.finish()
+        self.file = file
+    }
+
+    /// The gates that apply under `profile`.
+    public func gates(for profile: ProfileName) -> [GateSpec] {
+        gates.filter { $0.profiles.contains(profile) }
+    }
+
+    /// Generator and network settings with the profile's overrides applied.
+    public func settings(for profile: ProfileName) -> (generator: GeneratorSpec, network: NetworkSpec) {
+        var generator = self.generator
+        var network = self.network
+        guard let o = profiles[profile] else { return (generator, network) }
+        if let v = o.events { generator.events = v; if o.testEvents == nil { generator.testEvents = max(1, v / 10) } }
+        if let v = o.testEvents { generator.testEvents = v }
+        if let v = o.epochs { network.epochs = v }
+        if let v = o.blocks { network.blocks = v }
+        if let v = o.layersPerBlock { network.layersPerBlock = v }
+        if let v = o.units { network.units = v }
+        if let v = o.batchSize { network.batchSize = v }
+        if let v = o.samplesPerEvent { network.samplesPerEvent = v }
+        if let v = o.calibrationEvents { network.calibrationEvents = v }
+        return (generator, network)
+    }
+
+    /// Every `*.toml` in `folder` (sorted by file name) or the single file `path`.
+    public static func load(_ path: URL) throws -> [StudySpec] {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isFolder) else {
+            throw RefoldError.file(path.path, "no such study spec or folder")
+        }
+        guard isFolder.boolValue else { return [try StudySpec(contentsOf: path)] }
+        let files = try FileManager.default.contentsOfDirectory(atPath: path.path)
+            .filter { $0.hasSuffix(".toml") && !$0.hasPrefix("detector-") }.sorted()
+        let specs = try files.map { try StudySpec(contentsOf: path.appendingPathComponent($0)) }
+        var seen: [String: String] = [:]
+        for spec in specs {
+            if let other = seen[spec.name] {
+                throw RefoldError.file(spec.file, "study name \"\(spec.name)\" already used by \(other)")
+            }
+            seen[spec.name] = spec.file
+        }
+        return specs
+    }
+}

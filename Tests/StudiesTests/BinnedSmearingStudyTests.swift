@@ -1,0 +1,25 @@
+import Foundation
+import XCTest
+import Studies
+import TestSupport
+import Validation
+
+/// The binned-smearing study in its quick form: every gate of Toys/binned-smearing.toml passes.
+/// Its chi2/ndf gates (< 2 for 20 bins) sit 3 sigma above the expected ~1.1
+/// (sigma of chi2/ndf = sqrt(2/20) = 0.32), the SVD pull gate at 4.
+final class BinnedSmearingStudyTests: XCTestCase {
+    func testQuickProfilePassesItsGates() throws {
+        let toys = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Toys/binned-smearing.toml")
+        let spec = try XCTUnwrap(StudySpec.load(toys).first)
+        let registry = StudyRegistry()
+        StudyCatalog.registerAll(in: registry)
+        let folder = temporaryFolder()
+        let context = StudyContext(spec: spec, profile: .quick, seed: 2026, folder: folder)
+        let (result, _) = registry.run(context)
+        XCTAssertEqual(result.status, .passed, "seed 2026: \(result.gates.map { "\($0.name)=\($0.value)" }) \(result.status)")
+        XCTAssertEqual(result.gates.count, 3)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("unfolded.csv").path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("response.png").path))
+    }
+}

@@ -1,0 +1,62 @@
+import XCTest
+import Tensor
+import TestSupport
+
+final class SampleTests: XCTestCase {
+    private func paired(rows: Int = 3) -> EventSample {
+        let parton = EventSample.Block(columns: ["a", "b"], rows: rows, values: (0..<(2 * rows)).map { Double($0) + 0.5 })
+        let detector = EventSample.Block(columns: ["c", "d", "e"], rows: rows, values: (0..<(3 * rows)).map { -Double($0) })
+        return EventSample(generator: "test", seed: 7, parton: parton, detector: detector, njets: Array(repeating: 2, count: rows),
+                           weights: Array(repeating: 1.5, count: rows), parameters: ["x": 2], selectionEfficiency: 0.25)
+    }
+
+    func testPairedRoundTrip() throws {
+        let folder = temporaryFolder()
+        let sample = paired()
+        try sample.write(to: folder)
+        let back = try EventSample.read(from: folder)
+        XCTAssertEqual(back, sample)
+        XCTAssertEqual(back.detector?.tensor().shape, [3, 3])
+        XCTAssertEqual(back.parton?.tensor().storage[1], 1.5)
+    }
+
+    func testSingleRoundTripAndCSV() throws {
+        let folder = temporaryFolder()
+        let sample = EventSample(generator: "ring", seed: 1, events: .init(columns: ["x", "y"], rows: 2, values: [1, 2, 3, 4]))
+        try sample.write(to: folder)
+        XCTAssertEqual(try EventSample.read(from: folder), sample)
+        try sample.writeCSV(to: folder)
+        let csv = try String(contentsOf: folder.appendingPathComponent("events.csv"), encoding: .utf8)
+        XCTAssertEqual(csv, "x,y\n1.0,2.0\n3.0,4.0\n")
+        XCTAssertEqual(try EventSample.readCSV(folder.appendingPathComponent("events.csv")), sample.events)
+        let bad = folder.appendingPathComponent("bad.csv")
+        try "x,y\n1,2\n3\n".write(to: bad, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try EventSample.readCSV(bad)) {
+            XCTAssertTrue("\($0)".contains("bad.csv:3:") && "\($0)".contains("expected 2 fields") && "\($0)".contains("got 1"), "\($0)")
+        }
+    }
+
+    func testRowMismatchNamesFileExpectedAndActual() throws {
+        let folder = temporaryFolder()
+        try paired().write(to: folder)
+        try NPYArray(shape: [2, 3], values: Array(repeating: 0, count: 6)).write(to: folder.appendingPathComponent("detector.npy"))
+        XCTAssertThrowsError(try EventSample.read(from: folder)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("detector.npy") && message.contains("expected 3 rows") && message.contains("got 2"), message)
+        }
+    }
+
+    func testColumnMismatchAndMissingFile() throws {
+        let folder = temporaryFolder()
+        try paired().write(to: folder)
+        try NPYArray(shape: [3, 4], values: Array(repeating: 0, count: 12)).write(to: folder.appendingPathComponent("parton.npy"))
+        XCTAssertThrowsError(try EventSample.read(from: folder)) { error in
+            XCTAssertTrue("\(error)".contains("parton.npy") && "\(error)".contains("expected 2 columns") && "\(error)".contains("[3, 4]"), "\(error)")
+        }
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("njets.npy"))
+        try paired().parton.map { try NPYArray(shape: $0.shape, values: $0.values).write(to: folder.appendingPathComponent("parton.npy")) }
+        XCTAssertThrowsError(try EventSample.read(from: folder)) { error in
+            XCTAssertTrue("\(error)".contains("njets.npy") && "\(error)".contains("missing"), "\(error)")
+        }
+    }
+}
