@@ -39,15 +39,11 @@ let package = Package(
         .target(name: "Reporting", dependencies: ["Validation"]),
         // The study runners: generators + networks + checks + plots, one file per study.
         .target(name: "Studies",
-                dependencies: ["Tensor", "Autograd", "NN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "CGSL"]),
+                dependencies: ["Tensor", "Autograd", "NN", "Flows", "GAN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "CGSL"]),
 
         // MARK: Command line
         .executableTarget(name: "refold", dependencies: [
-<<<<<<< HEAD
-            "Tensor", "Autograd", "NN", "Flows", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting",
-=======
-            "Tensor", "Autograd", "NN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "Studies",
->>>>>>> main
+            "Tensor", "Autograd", "NN", "Flows", "GAN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "Studies",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
