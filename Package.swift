@@ -26,6 +26,7 @@ let package = Package(
         .target(name: "Autograd", dependencies: ["Tensor"], swiftSettings: optimised),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: optimised),
         .target(name: "Flows", dependencies: ["NN"], swiftSettings: optimised),
+        .target(name: "GAN", dependencies: ["NN", "Flows"], swiftSettings: optimised),
 
         // MARK: Physics and toys
         .target(name: "Physics", dependencies: ["Tensor", "CGSL", "TOMLKit"], swiftSettings: optimised),
@@ -38,11 +39,11 @@ let package = Package(
         .target(name: "Reporting", dependencies: ["Validation"]),
         // The study runners: generators + networks + checks + plots, one file per study.
         .target(name: "Studies",
-                dependencies: ["Tensor", "Autograd", "NN", "Flows", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "CGSL"]),
+                dependencies: ["Tensor", "Autograd", "NN", "Flows", "GAN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "CGSL"]),
 
         // MARK: Command line
         .executableTarget(name: "refold", dependencies: [
-            "Tensor", "Autograd", "NN", "Flows", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "Studies",
+            "Tensor", "Autograd", "NN", "Flows", "GAN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "Studies",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -52,6 +53,7 @@ let package = Package(
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "TestSupport"]),
+        .testTarget(name: "GANTests", dependencies: ["GAN", "TestSupport"]),
         .testTarget(name: "PhysicsTests", dependencies: ["Physics", "TestSupport"]),
         .testTarget(name: "ToyModelsTests", dependencies: ["ToyModels", "TestSupport"]),
         .testTarget(name: "UnfoldingTests", dependencies: ["Unfolding", "ToyModels", "TestSupport"]),

@@ -1,0 +1,222 @@
+import Foundation
+
+/// One epoch's summary of GAN training (means over the epoch's steps), for the progress line
+/// and the history. The GAN analogue of Flows' EpochReport.
+public struct GANEpochReport: Codable, Equatable {
+    public var epoch: Int
+    /// L_D^(reg), eq. 4.3 / 4.10.
+    public var discriminatorLoss: Double
+    /// L_G + lambda_G MMD, eq. 4.4 / 4.11.
+    public var generatorLoss: Double
+    /// The unweighted gradient penalty of eq. 4.3.
+    public var gradientPenalty: Double
+    /// The unweighted observable MMD (nil without observables).
+    public var mmd: Double?
+    /// <D> on real and generated events.
+    public var meanDiscriminatorReal: Double
+    public var meanDiscriminatorFake: Double
+    public var generatorLearningRate: Float
+    public var discriminatorLearningRate: Float
+    public var seconds: Double
+    public var eventsPerSecond: Double
+    /// Estimated seconds for the remaining epochs.
+    public var secondsRemaining: Double
+
+    /// "epoch 3: L_D 1.3862 L_G 0.6931 penalty 0.012 <D> 0.51/0.49 2.1e+04 ev/s ETA 1m 4s".
+    public var progressLine: String {
+        var line = "epoch \(epoch): L_D \(format(discriminatorLoss)) L_G \(format(generatorLoss)) penalty \(format(gradientPenalty))"
+        if let mmd { line += " MMD \(format(mmd))" }
+        line += " <D> \(format(meanDiscriminatorReal, 2))/\(format(meanDiscriminatorFake, 2))"
+        line += " \(String(format: "%.3g", eventsPerSecond)) ev/s ETA \(Int(secondsRemaining) / 60)m \(Int(secondsRemaining) % 60)s"
+        return line
+    }
+}
+
+private func format(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
+
+/// Trains an AdversarialUnfolding by alternating updates: for every batch of x_p (one epoch =
+/// one pass over the parton-level events) one discriminator step on eq. 4.3 / 4.10, and after
+/// every `discriminatorSteps` discriminator steps one generator step on eq. 4.4 / 4.11 (+ MMD),
+/// each with its own Adam. The naive GAN draws its detector batches from an independent
+/// permutation (`rng.child("detectorShuffle")`), the FCGAN uses the rows of its x_p batch.
+/// Epoch e shuffles with `rng.child("shuffle").child(index: e)` and draws noise from
+/// `rng.child("noise").child(index: e)`, so a resumed run continues bit for bit. After every epoch
+/// both networks, both optimizer states and the epoch go to `checkpoint` atomically; a NaN or
+/// infinite loss or gradient throws a RefoldError naming the epoch and batch, and the last good
+/// checkpoint stays.
+public final class GANTrainer<Model: AdversarialUnfolding> {
+    public let model: Model
+    public let config: GANTrainingConfig
+    public let generatorOptimizer: Adam
+    public let discriminatorOptimizer: Adam
+    public let rng: RNGStream
+    public let checkpoint: URL?
+    /// Extra metadata written into every checkpoint (model config, column names, ...).
+    public var metadata: [String: String]
+    /// Epochs finished so far (the next epoch's index).
+    public private(set) var completedEpochs = 0
+    public private(set) var history: [GANEpochReport] = []
+
+    /// Metadata keys of a checkpoint.
+    public static var epochKey: String { "gan.completedEpochs" }
+    public static var seedKey: String { "gan.seed" }
+    public static var discriminatorStepKey: String { "gan.discriminatorOptimizerSteps" }
+
+    public init(model: Model, config: GANTrainingConfig, rng: RNGStream, checkpoint: URL? = nil,
+                metadata: [String: String] = [:]) throws {
+        try config.validate()
+        self.model = model
+        self.config = config
+        self.rng = rng
+        self.checkpoint = checkpoint
+        self.metadata = metadata
+        generatorOptimizer = Adam(model.generatorParameters, learningRate: config.generatorLearningRate,
+                                  beta1: config.beta1, beta2: config.beta2)
+        discriminatorOptimizer = Adam(model.discriminatorParameters, learningRate: config.discriminatorLearningRate,
+                                      beta1: config.beta1, beta2: config.beta2)
+    }
+
+    /// Restores both networks, both optimizers and the epoch count from a checkpoint written by `train`.
+    public func resume(from url: URL) throws {
+        let meta = try SafeTensors.read(url).metadata
+        guard let done = meta[Self.epochKey].flatMap(Int.init), let dSteps = meta[Self.discriminatorStepKey].flatMap(Int.init) else {
+            throw RefoldError.file(url.path, "missing metadata '\(Self.epochKey)' or '\(Self.discriminatorStepKey)' (expected a GANTrainer checkpoint)")
+        }
+        let pair = OptimizerPair(generatorOptimizer, discriminatorOptimizer, discriminatorSteps: dSteps)
+        try Checkpoint.load(into: model, optimizer: pair, from: url)
+        completedEpochs = done
+    }
+
+    private func installSchedules(batchesPerEpoch: Int) {
+        let total = max(2, config.epochs * batchesPerEpoch)
+        for (optimizer, rate, steps) in [(generatorOptimizer, config.generatorLearningRate, total / config.discriminatorSteps),
+                                         (discriminatorOptimizer, config.discriminatorLearningRate, total)] {
+            switch config.schedule {
+            case .constant: optimizer.schedule = nil
+            case .cosine: optimizer.schedule = CosineLR(initial: rate, totalSteps: max(2, steps))
+            case .oneCycle: optimizer.schedule = OneCycleLR(maximum: rate, totalSteps: max(2, steps))
+            case .exponential(let gamma):
+                let perEpoch = optimizer === generatorOptimizer ? max(1, batchesPerEpoch / config.discriminatorSteps) : batchesPerEpoch
+                optimizer.schedule = ExponentialLR(initial: rate, gamma: Float(Foundation.pow(Double(gamma), 1 / Double(perEpoch))))
+            }
+        }
+    }
+
+    /// Trains from `completedEpochs` to `config.epochs` on x_p [N_p, D_p] and x_d [N_d, D_d]
+    /// (N_d = N_p for the FCGAN; any N_d for the naive GAN); `progress` gets each epoch's report.
+    @discardableResult
+    public func train(partonLevel: Tensor, detectorLevel: Tensor,
+                      progress: (GANEpochReport) -> Void = { _ in }) throws -> [GANEpochReport] {
+        try model.checkTrainingEvents(partonLevel: partonLevel, detectorLevel: detectorLevel)
+        let n = partonLevel.rows, nd = detectorLevel.rows
+        guard n >= 1, nd >= 1 else { throw RefoldError.value("training events", expected: ">= 1", actual: "\(n), \(nd)") }
+        let batches = (n + config.batchSize - 1) / config.batchSize
+        installSchedules(batchesPerEpoch: batches)
+        let generatorVariables = model.generatorParameters.map(\.variable)
+        let discriminatorVariables = model.discriminatorParameters.map(\.variable)
+        var reports: [GANEpochReport] = []
+        for epoch in completedEpochs..<config.epochs {
+            let start = Date()
+            let order = rng.child("shuffle").child(index: epoch).permutation(n)
+            let detectorOrder = model.needsPairedEvents ? order : rng.child("detectorShuffle").child(index: epoch).permutation(nd)
+            let noise = rng.child("noise").child(index: epoch)
+            var sums = (d: 0.0, penalty: 0.0, real: 0.0, fake: 0.0, g: 0.0, mmd: 0.0), dCount = 0, gCount = 0
+            for b in 0..<batches {
+                let rows = Array(order[(b * config.batchSize)..<min(n, (b + 1) * config.batchSize)])
+                let detectorRows = model.needsPairedEvents ? rows : rows.indices.map { detectorOrder[(b * config.batchSize + $0) % nd] }
+                let xp = Variable(gatherRows(partonLevel, rows)), xd = Variable(gatherRows(detectorLevel, detectorRows))
+
+                let dLoss = model.discriminatorLoss(partonLevel: xp, detectorLevel: xd, rng: noise)
+                guard dLoss.total.scalar.isFinite else {
+                    throw stopped("discriminator loss is \(dLoss.total.scalar)", epoch: epoch, batch: b, of: batches)
+                }
+                try step(discriminatorOptimizer, variables: discriminatorVariables, loss: dLoss.total, network: "discriminator",
+                         epoch: epoch, batch: b, of: batches)
+                sums.d += Double(dLoss.total.scalar); sums.penalty += Double(dLoss.gradientPenalty)
+                sums.real += Double(dLoss.meanReal); sums.fake += Double(dLoss.meanFake); dCount += 1
+
+                guard (b + 1) % config.discriminatorSteps == 0 else { continue }
+                let gLoss = model.generatorLoss(partonLevel: xp, detectorLevel: xd, rng: noise)
+                guard gLoss.total.scalar.isFinite else {
+                    throw stopped("generator loss is \(gLoss.total.scalar)", epoch: epoch, batch: b, of: batches)
+                }
+                try step(generatorOptimizer, variables: generatorVariables, loss: gLoss.total, network: "generator",
+                         epoch: epoch, batch: b, of: batches)
+                sums.g += Double(gLoss.total.scalar); sums.mmd += Double(gLoss.mmd ?? 0); gCount += 1
+            }
+            completedEpochs = epoch + 1
+            if let checkpoint {
+                var meta = metadata
+                meta[Self.epochKey] = String(completedEpochs)
+                meta[Self.seedKey] = String(rng.seed)
+                meta[Self.discriminatorStepKey] = String(discriminatorOptimizer.stepCount)
+                let pair = OptimizerPair(generatorOptimizer, discriminatorOptimizer, discriminatorSteps: discriminatorOptimizer.stepCount)
+                try Checkpoint.save(module: model, optimizer: pair, metadata: meta, to: checkpoint)
+            }
+            let seconds = Date().timeIntervalSince(start)
+            let dn = Double(max(dCount, 1)), gn = Double(max(gCount, 1))
+            let report = GANEpochReport(epoch: epoch, discriminatorLoss: sums.d / dn, generatorLoss: sums.g / gn,
+                                        gradientPenalty: sums.penalty / dn,
+                                        mmd: model.observableMMD.observables.isEmpty || model.config.lambdaG == 0 ? nil : sums.mmd / gn,
+                                        meanDiscriminatorReal: sums.real / dn, meanDiscriminatorFake: sums.fake / dn,
+                                        generatorLearningRate: generatorOptimizer.learningRate,
+                                        discriminatorLearningRate: discriminatorOptimizer.learningRate,
+                                        seconds: seconds, eventsPerSecond: Double(n) / max(seconds, 1e-9),
+                                        secondsRemaining: seconds * Double(config.epochs - completedEpochs))
+            reports.append(report)
+            history.append(report)
+            progress(report)
+        }
+        return reports
+    }
+
+    /// Gradients of `loss` for `variables` only (the other network gets none), a finite-norm
+    /// check, clipping, and the optimizer step.
+    private func step(_ optimizer: Adam, variables: [Variable], loss: Variable, network: String,
+                      epoch: Int, batch: Int, of batches: Int) throws {
+        let grads = gradients(of: loss, withRespectTo: variables)
+        for (v, g) in zip(variables, grads) { v.grad = g.value }
+        let norm = clipGradNorm(variables, maxNorm: config.gradientClip ?? .greatestFiniteMagnitude)
+        guard norm.isFinite else { throw stopped("\(network) gradient norm is \(norm)", epoch: epoch, batch: batch, of: batches) }
+        optimizer.step()
+    }
+
+    private func stopped(_ what: String, epoch: Int, batch: Int, of batches: Int) -> RefoldError {
+        let kept: String
+        if let checkpoint, completedEpochs > 0 {
+            kept = "the last good checkpoint \(checkpoint.path) holds \(completedEpochs) epoch(s)"
+        } else {
+            kept = "no checkpoint was written yet"
+        }
+        return RefoldError("GANTrainer: \(what) at epoch \(epoch), batch \(batch) of \(batches); training stopped, \(kept)")
+    }
+}
+
+/// Both Adam optimizers as one for Checkpoint: their state names differ by the parameter prefix
+/// ("adam.m.generator.*", "adam.m.discriminator.*"); the generator's step count is the file's
+/// optimizer step, the discriminator's travels in the metadata.
+final class OptimizerPair: Optimizer {
+    let generator: Adam, discriminator: Adam
+    let discriminatorSteps: Int
+
+    init(_ generator: Adam, _ discriminator: Adam, discriminatorSteps: Int) {
+        self.generator = generator; self.discriminator = discriminator; self.discriminatorSteps = discriminatorSteps
+    }
+
+    var parameters: [(name: String, variable: Variable)] { generator.parameters + discriminator.parameters }
+    var learningRate: Float {
+        get { generator.learningRate }
+        set { generator.learningRate = newValue }
+    }
+    var schedule: LRSchedule? {
+        get { generator.schedule }
+        set { generator.schedule = newValue }
+    }
+    var stepCount: Int { generator.stepCount }
+    func step() { generator.step(); discriminator.step() }
+    var state: [(name: String, tensor: Tensor)] { generator.state + discriminator.state }
+    func loadState(_ tensors: [String: Tensor], stepCount: Int) throws {
+        try generator.loadState(tensors, stepCount: stepCount)
+        try discriminator.loadState(tensors, stepCount: discriminatorSteps)
+    }
+}

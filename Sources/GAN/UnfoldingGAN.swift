@@ -1,0 +1,198 @@
+/// Anything that draws parton-level samples for detector-level events: the door of `refold
+/// unfold`. GANs conform here; the flows (cINN, INN/eINN) conform below, since their
+/// UnfoldingFlow `sample` has the same contract.
+public protocol UnfoldingSampler: AnyObject {
+    /// D_p, the parton-level features.
+    var partonDimension: Int { get }
+    /// D_d, the detector-level features.
+    var detectorDimension: Int { get }
+    /// `count` parton-level samples per detector-level event x_d [N, D_d]: [N, K, D_p], no graph.
+    func sample(detectorLevel: Tensor, count: Int, rng: RNGStream) throws -> Tensor
+}
+
+extension ConditionalINN: UnfoldingSampler {}
+extension BidirectionalINN: UnfoldingSampler {}
+
+/// A generator G(x_d ⊕ r) -> x_p and a discriminator phi = logit D on parton level (naive GAN)
+/// or on x_p ⊕ x_d (FCGAN), trained by GANTrainer with the losses of thesis ch. 4.
+/// Parameters "generator.layer*", "discriminator.layer*".
+public protocol AdversarialUnfolding: UnfoldingSampler, Module {
+    var config: GANConfig { get }
+    /// G: [N, D_d + noiseDimension] -> [N, D_p], linear output.
+    var generator: MLP { get }
+    /// phi: [N, discriminator input] -> [N, 1], the logit of D.
+    var discriminator: MLP { get }
+    /// The r ~ N(0, 1) columns appended to x_d at the generator input (0: deterministic).
+    var noiseDimension: Int { get }
+    /// The caller's observables for the MMD term of the generator loss (may be empty).
+    var observableMMD: ObservableMMD { get set }
+    /// True if training needs event-by-event matched x_p, x_d (FCGAN); false if the parton and
+    /// detector batches are drawn independently (naive GAN, sec. 4.2).
+    var needsPairedEvents: Bool { get }
+    /// The discriminator input for parton-level events and the detector-level events in the same rows.
+    func discriminatorInput(partonLevel: Variable, detectorLevel: Variable) -> Variable
+}
+
+extension AdversarialUnfolding {
+    public var parameters: [(name: String, variable: Variable)] { generatorParameters + discriminatorParameters }
+    public var generatorParameters: [(name: String, variable: Variable)] { prefixed("generator", generator) }
+    public var discriminatorParameters: [(name: String, variable: Variable)] { prefixed("discriminator", discriminator) }
+
+    /// x_G = G(x_d ⊕ r) with r ~ N(0, 1) from `rng` (no noise drawn when noiseDimension is 0).
+    public func generate(detectorLevel: Variable, rng: RNGStream) -> Variable {
+        guard noiseDimension > 0 else { return generator(detectorLevel) }
+        let r = Variable(Tensor.normal([detectorLevel.value.rows, noiseDimension], rng: rng))
+        return generator(concat([detectorLevel, r]))
+    }
+
+    /// Eq. 4.3 (naive) or 4.10 (FCGAN) on real x_p with its rows' x_d, and events generated from
+    /// `detectorLevel` (the same x_d, or for the naive GAN an independent batch). The generator
+    /// output is a constant here: only the discriminator learns from this loss.
+    public func discriminatorLoss(partonLevel: Variable, detectorLevel: Variable, rng: RNGStream) -> DiscriminatorLoss {
+        let fake = withNoGrad { generate(detectorLevel: detectorLevel, rng: rng) }
+        let real = discriminatorInput(partonLevel: partonLevel, detectorLevel: detectorLevel)
+        let generated = withNoGrad { discriminatorInput(partonLevel: fake, detectorLevel: detectorLevel) }
+        return regularizedDiscriminatorLoss(real: real.value, fake: generated.value, lambda: config.lambdaD) { discriminator($0) }
+    }
+
+    /// Eq. 4.4 (naive) or 4.11 (FCGAN) + lambda_G MMD(o(x_G), o(x_p)) on the caller's observables.
+    public func generatorLoss(partonLevel: Variable, detectorLevel: Variable, rng: RNGStream) -> GeneratorLoss {
+        let fake = generate(detectorLevel: detectorLevel, rng: rng)
+        let adversarial = generatorAdversarialLoss(fakeLogits: discriminator(discriminatorInput(partonLevel: fake, detectorLevel: detectorLevel)))
+        guard config.lambdaG > 0, let mmd = observableMMD(generated: fake, truth: partonLevel) else {
+            return GeneratorLoss(total: adversarial, adversarial: adversarial.scalar, mmd: nil)
+        }
+        return GeneratorLoss(total: adversarial + config.lambdaG * mmd, adversarial: adversarial.scalar, mmd: mmd.scalar)
+    }
+
+    /// [N, K, D_p] samples, no graph. Without noise the K samples of an event are identical.
+    public func sample(detectorLevel: Tensor, count: Int, rng: RNGStream) throws -> Tensor {
+        try checkDetectorLevel(detectorLevel)
+        guard count >= 1 else { throw RefoldError.value("samples per event", expected: ">= 1", actual: count) }
+        let n = detectorLevel.rows, dp = partonDimension
+        return withNoGrad {
+            if noiseDimension == 0 {
+                let x = generator(Variable(detectorLevel)).value
+                return Tensor(shape: [n, count, dp], storage: repeatRows(x, times: count).storage)
+            }
+            let perChunk = max(1, 16_384 / count)
+            var storage = [Float]()
+            storage.reserveCapacity(n * count * dp)
+            var start = 0, chunk = 0
+            while start < n {
+                let end = min(n, start + perChunk)
+                let rows = gatherRows(detectorLevel, start..<end)
+                let block = generate(detectorLevel: Variable(repeatRows(rows, times: count)), rng: rng.child(index: chunk))
+                storage.append(contentsOf: block.value.storage)
+                start = end; chunk += 1
+            }
+            return Tensor(shape: [n, count, dp], storage: storage)
+        }
+    }
+
+    /// Throws unless x_d is [N, D_d].
+    public func checkDetectorLevel(_ detectorLevel: Tensor) throws {
+        guard detectorLevel.rank == 2, detectorLevel.columns == detectorDimension else {
+            throw RefoldError.shape("detector-level events", expected: [detectorLevel.shape.first ?? 0, detectorDimension],
+                                    actual: detectorLevel.shape)
+        }
+    }
+
+    /// Throws unless x_p is [N_p, D_p], and x_d is [N_d, D_d] with N_d = N_p when events must be paired.
+    public func checkTrainingEvents(partonLevel: Tensor, detectorLevel: Tensor) throws {
+        try checkDetectorLevel(detectorLevel)
+        let rows = needsPairedEvents ? detectorLevel.rows : (partonLevel.shape.first ?? 0)
+        guard partonLevel.rank == 2, partonLevel.shape == [rows, partonDimension] else {
+            throw RefoldError.shape("parton-level events", expected: [rows, partonDimension], actual: partonLevel.shape)
+        }
+    }
+}
+
+/// The naive unfolding GAN (thesis sec. 4.2, fig. 4.2): G(x_d [⊕ r]) -> x_G, D(x_p). Parton and
+/// detector batches need not be matched. Without noise (the default) the map is deterministic.
+public final class NaiveGAN: AdversarialUnfolding {
+    public let partonDimension: Int
+    public let detectorDimension: Int
+    public let config: GANConfig
+    public let noiseDimension: Int
+    public let generator: MLP
+    public let discriminator: MLP
+    public var observableMMD: ObservableMMD
+    public var needsPairedEvents: Bool { false }
+
+    /// `rng` draws the generator (child "generator") and the discriminator (child "discriminator").
+    public init(partonDimension: Int, detectorDimension: Int, config: GANConfig, observables: [Observable] = [],
+                rng: RNGStream) throws {
+        try config.validate()
+        try checkDimensions(partonDimension, detectorDimension)
+        self.partonDimension = partonDimension
+        self.detectorDimension = detectorDimension
+        self.config = config
+        noiseDimension = config.noiseDimension ?? 0
+        generator = makeNetwork(inputs: detectorDimension + noiseDimension, outputs: partonDimension,
+                                layers: config.generatorLayers, config: config, rng: rng.child("generator"))
+        discriminator = makeNetwork(inputs: partonDimension, outputs: 1, layers: config.discriminatorLayers,
+                                    config: config, rng: rng.child("discriminator"))
+        observableMMD = ObservableMMD(observables: observables, loss: config.mmd)
+    }
+
+    public func discriminatorInput(partonLevel: Variable, detectorLevel: Variable) -> Variable { partonLevel }
+}
+
+/// The fully conditional GAN (thesis sec. 4.3, fig. 4.5): G(r, x_d) -> x_G with r ~ N(0, 1),
+/// D(x_p, x_d) on matched event pairs; K samples per event give a (too narrow, sec. 5.3) posterior.
+public final class FullyConditionalGAN: AdversarialUnfolding {
+    public let partonDimension: Int
+    public let detectorDimension: Int
+    public let config: GANConfig
+    public let noiseDimension: Int
+    public let generator: MLP
+    public let discriminator: MLP
+    public var observableMMD: ObservableMMD
+    public var needsPairedEvents: Bool { true }
+
+    /// `rng` draws the generator (child "generator") and the discriminator (child "discriminator").
+    public init(partonDimension: Int, detectorDimension: Int, config: GANConfig, observables: [Observable] = [],
+                rng: RNGStream) throws {
+        try config.validate()
+        try checkDimensions(partonDimension, detectorDimension)
+        let noise = config.noiseDimension ?? partonDimension
+        guard noise >= 1 else { throw RefoldError.value("FCGAN noise dimension", expected: ">= 1", actual: noise) }
+        self.partonDimension = partonDimension
+        self.detectorDimension = detectorDimension
+        self.config = config
+        noiseDimension = noise
+        generator = makeNetwork(inputs: detectorDimension + noise, outputs: partonDimension,
+                                layers: config.generatorLayers, config: config, rng: rng.child("generator"))
+        discriminator = makeNetwork(inputs: partonDimension + detectorDimension, outputs: 1,
+                                    layers: config.discriminatorLayers, config: config, rng: rng.child("discriminator"))
+        observableMMD = ObservableMMD(observables: observables, loss: config.mmd)
+    }
+
+    public func discriminatorInput(partonLevel: Variable, detectorLevel: Variable) -> Variable {
+        concat([partonLevel, detectorLevel])
+    }
+}
+
+private func checkDimensions(_ partonDimension: Int, _ detectorDimension: Int) throws {
+    guard partonDimension >= 1, detectorDimension >= 1 else {
+        throw RefoldError.value("GAN dimensions", expected: "D_p >= 1 and D_d >= 1", actual: "D_p = \(partonDimension), D_d = \(detectorDimension)")
+    }
+}
+
+/// inputs -> units x (layers - 1) -> outputs.
+private func makeNetwork(inputs: Int, outputs: Int, layers: Int, config: GANConfig, rng: RNGStream) -> MLP {
+    let sizes = [inputs] + [Int](repeating: config.unitsPerLayer, count: layers - 1) + [outputs]
+    return MLP(sizes: sizes, activation: config.activation.activation, rng: rng)
+}
+
+/// Each row repeated `times` times in place: [r0, r0, ..., r1, r1, ...].
+func repeatRows(_ t: Tensor, times: Int) -> Tensor {
+    let c = t.columns
+    var out = [Float]()
+    out.reserveCapacity(t.rows * times * c)
+    t.storage.withUnsafeBufferPointer { x in
+        for i in 0..<t.rows { for _ in 0..<times { out.append(contentsOf: x[(i * c)..<((i + 1) * c)]) } }
+    }
+    return Tensor(shape: [t.rows * times, c], storage: out)
+}
