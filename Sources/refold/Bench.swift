@@ -1,6 +1,10 @@
 import ArgumentParser
+import Flows
 import Foundation
+import GAN
 import NN
+import Physics
+import ToyModels
 
 /// `refold bench`: training-step speed of the engine against the sgemm roofline.
 struct Bench: ParsableCommand {
@@ -12,6 +16,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Products with fewer multiply-adds run on one BLAS thread.") var singleThreadBelow: Int = BLAS.singleThreadBelow
     @Option(help: "Seed of the random weights and batches.") var seed: UInt64 = 2026
     @Option(help: "Run only this workload (a, b or c; for profiling).") var only: String?
+    @Flag(help: "Only the engine workloads (a)-(c), not the generators and networks.") var engineOnly = false
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads: expected >= 1, got \(threads)") }
@@ -41,6 +46,27 @@ struct Bench: ParsableCommand {
         print(line("mlp_12-256x3-12_relu_b512_adam", a.ms, a.flops, extra: ["ratio_to_sgemm": a.ms / c.ms]))
         print(line("mlp_12-32x8-12_relu_b512_adam", b.ms, b.flops, extra: [:]))
         print(line("sgemm_calls_of_mlp_12-256x3-12_b512", c.ms, c.flops, extra: [:]))
+        if !engineOnly { applicationWorkloads() }
+    }
+
+    /// Generators and networks at the sizes the issues name: 10^7 ring events, 10^6 ZW events
+    /// through the detector, one epoch of the paper cINN (table 5.2) and FCGAN (table 4.1) on 290k
+    /// events (extrapolated from timed batches), and cINN sampling speed.
+    func applicationWorkloads() {
+        func record(_ name: String, _ fields: [String: Double]) {
+            let body = fields.sorted { $0.key < $1.key }.map { String(format: "\"\($0.key)\":%.4g", $0.value) }
+            print("{\"name\":\"\(name)\"," + body.joined(separator: ",") + ",\"threads\":\(BLAS.threads)}")
+        }
+        let ring = ToyBenchmarks.ringSample(events: 10_000_000, seed: seed)
+        record("ring_sample_1e7", ["seconds": ring.seconds, "events_per_second": Double(ring.events) / ring.seconds])
+        let zw = ColliderBenchmarks.zwWithDetector(events: 1_000_000, seed: seed)
+        record("zw_detector_1e6", ["seconds": zw.seconds, "events_per_second": Double(zw.events) / zw.seconds])
+        let cinn = FlowBenchmarks.cinnEpoch(events: 290_000, config: .paper, seed: seed, batches: 20)
+        record("cinn_paper_epoch_290k", ["seconds": cinn, "timed_batches": 20])
+        let sampling = FlowBenchmarks.sampling(events: 200, samples: 60, config: .paper, seed: seed)
+        record("cinn_paper_sampling_60_per_event", ["events_per_second": sampling, "samples_per_second": 60 * sampling])
+        let fcgan = GANBenchmarks.fcganEpoch(events: 290_000, config: .paper, seed: seed, batches: 10)
+        record("fcgan_paper_epoch_290k", ["seconds": fcgan, "timed_batches": 10])
     }
 
     func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {
