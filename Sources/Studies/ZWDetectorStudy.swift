@@ -43,8 +43,7 @@ public enum ZWDetectorStudy {
         let gateEvents = min(net.calibrationEvents ?? 10_000, test.count)
         let curves = try ZWStudySupport.calibration(truth: truth, unfolded: unfolded, events: gateEvents)
         let worst = curves.map(\.maxDeviation).max() ?? .nan
-        result.measure("calibration", worst)
-        result.measure("calibration-quick", worst)
+        result.measure(context.profile == .quick ? "calibration-quick" : "calibration", worst)
         result.notes.append("cINN calibration on \(gateEvents) events x \(k) samples, max deviation per coordinate: "
                             + zip(truth.columns, curves).map { "\($0) \(format($1.maxDeviation))" }.joined(separator: ", ")
                             + "; floor ~1.95/sqrt(N) = \(format(1.95 / Double(gateEvents).squareRoot())) (99.9 % over 12 coordinates)")

@@ -12,7 +12,7 @@ import Validation
 /// Gates: `transverse-imbalance` = median over unfolded samples of |sum pT vector| / sum pT of
 /// l-, l+, q1, q2 (the truth's own is 0: the parton level is the hard process before the ISR
 /// recoil), `m-jj-median-shift-<n>j` = |median unfolded m_jj - median truth m_jj| per
-/// multiplicity, `pT-q1-max-deviation` over all multiplicities.
+/// multiplicity.
 public enum ZWISRStudy {
     public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
         let g = context.generator, net = context.network
@@ -49,7 +49,6 @@ public enum ZWISRStudy {
             result.notes.append("\(n)\(n == 4 ? "+" : "") jets (\(rows.count) events): m_jj median shift \(format(shift)) GeV; " + parts.joined(separator: ", "))
         }
         let all = try ZWStudySupport.compare(spectra[0], truth: truth, unfolded: unfolded, rng: context.rng.child("floor-all"))
-        result.measure("pT-q1-max-deviation", all.maxDeviation)
         result.notes.append("all multiplicities: pT_q1 max |unfolded/truth - 1| = \(format(all.maxDeviation)), floor \(format(all.floor))")
 
         let block = unfolded.block
