@@ -6,6 +6,9 @@ import Validation
 public enum StudyCatalog {
     public static func registerAll(in registry: StudyRegistry = .shared) {
         registry.register(.binnedSmearing, BinnedSmearingStudy.run)
+        registry.register(.zwDetector, ZWDetectorStudy.run)
+        registry.register(.zwISR, ZWISRStudy.run)
+        registry.register(.wprime, WPrimeStudy.run)
     }
 }
 

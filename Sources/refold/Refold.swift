@@ -10,6 +10,8 @@ struct Refold: ParsableCommand {
         version: RefoldVersion.string,
         subcommands: [
             Generate.self,
+            Train.self,
+            Unfold.self,
             UnfoldBinned.self,
             Validate.self,
             Report.self,

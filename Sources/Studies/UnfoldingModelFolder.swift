@@ -1,0 +1,250 @@
+import Autograd
+import Flows
+import Foundation
+import Physics
+import Tensor
+
+/// The invertible unfolding networks `refold train` builds (thesis ch. 5).
+public enum UnfoldingVariant: String, Codable, CaseIterable, Sendable {
+    /// Naive INN (x_p ⊕ r_p <-> x_d), table 5.1.
+    case inn
+    /// Noise-extended INN, sec. 5.3.2.
+    case einn
+    /// Conditional INN, table 5.2.
+    case cinn
+    /// cINN with ISR jets: zero-padded jets plus the one-hot jet count as condition (sec. 5.4.2).
+    case cinnISR = "cinn-isr"
+}
+
+/// Network sizes: `quick` (minutes on 2 cores) or `paper` (thesis tables 5.1, 5.2).
+public enum UnfoldingProfile: String, Codable, CaseIterable, Sendable { case quick, paper }
+
+/// The network and optimisation settings of one model (one of `cinn` / `inn` is set).
+public struct UnfoldingNetwork: Codable, Equatable {
+    public var variant: UnfoldingVariant
+    public var cinn: ConditionalINNConfig?
+    public var inn: BidirectionalINNConfig?
+    public var training: TrainingConfig
+
+    /// The presets of docs/flows.md for `variant` and `profile`.
+    public static func preset(_ variant: UnfoldingVariant, profile: UnfoldingProfile) -> UnfoldingNetwork {
+        let training = profile == .quick ? TrainingConfig.quick : TrainingConfig.paper
+        switch variant {
+        case .cinn:
+            return UnfoldingNetwork(variant: variant, cinn: profile == .quick ? .quick : .paper, inn: nil, training: training)
+        case .cinnISR:
+            var quick = ConditionalINNConfig.quick
+            quick.conditionLayers = 3
+            quick.mmdWeight = WeightSchedule(initial: 0.04, factor: 1.6, everyEpochs: 100)
+            return UnfoldingNetwork(variant: variant, cinn: profile == .quick ? quick : .paperISR, inn: nil, training: training)
+        case .inn:
+            return UnfoldingNetwork(variant: variant, cinn: nil, inn: profile == .quick ? .naiveQuick : .naivePaper, training: training)
+        case .einn:
+            return UnfoldingNetwork(variant: variant, cinn: nil, inn: profile == .quick ? .noiseExtendedQuick : .noiseExtendedPaper,
+                                    training: training)
+        }
+    }
+}
+
+/// `MODEL/config.json`: everything needed to rebuild the network and map events to features.
+public struct UnfoldingModelConfig: Codable, Equatable {
+    public var network: UnfoldingNetwork
+    /// Drives the initialisation and permutations (child "model"), the split and the training.
+    public var seed: UInt64
+    public var partonColumns: [String]
+    public var detectorColumns: [String]
+    /// cinn-isr: jet counts 2, 3, 4+ as a one-hot vector appended to the detector features.
+    public var jetCountCondition: [Int]
+    public var partonFeatures: FeatureMap
+    public var detectorFeatures: FeatureMap
+    /// Names of the MMD observables (m_jj, m_ll) the loss uses.
+    public var observables: [String]
+    public var trainingEvents: Int
+    public var validationEvents: Int
+    public var source: String
+}
+
+/// A model folder: `config.json` (variant, network, feature maps, seed, columns) and
+/// `checkpoint.safetensors` (written atomically after every epoch by FlowTrainer).
+public final class UnfoldingModel {
+    public let config: UnfoldingModelConfig
+    public let flow: any UnfoldingFlow
+    public let folder: URL
+
+    public static let configFile = "config.json"
+    public static let checkpointFile = "checkpoint.safetensors"
+    public static let jetCounts = [2, 3, 4]
+
+    public var checkpoint: URL { folder.appendingPathComponent(Self.checkpointFile) }
+
+    /// Builds the network of `config` (weights as initialised from `config.seed`).
+    public init(config: UnfoldingModelConfig, folder: URL) throws {
+        self.config = config
+        self.folder = folder
+        let rng = RNGStream(seed: config.seed).child("model")
+        let dp = config.partonColumns.count, dd = config.detectorColumns.count + config.jetCountCondition.count
+        let parton = Self.observables(config.observables, map: config.partonFeatures)
+        switch config.network.variant {
+        case .cinn, .cinnISR:
+            guard let c = config.network.cinn else { throw RefoldError.value("config.network.cinn", expected: "a cINN config", actual: "none") }
+            flow = ConditionalINN(partonDimension: dp, detectorDimension: dd, config: c, observables: parton, rng: rng)
+        case .inn, .einn:
+            guard let c = config.network.inn else { throw RefoldError.value("config.network.inn", expected: "an INN config", actual: "none") }
+            let detector = Self.observables(config.observables, map: config.detectorFeatures)
+            flow = try BidirectionalINN(partonDimension: dp, detectorDimension: dd, config: c,
+                                        partonObservables: parton, detectorObservables: detector, rng: rng)
+        }
+    }
+
+    /// Reads `config.json` and the checkpoint of `folder`.
+    public static func load(from folder: URL) throws -> UnfoldingModel {
+        let url = folder.appendingPathComponent(configFile)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw RefoldError.file(url.path, "missing: a model folder needs config.json (written by refold train)")
+        }
+        let config: UnfoldingModelConfig
+        do { config = try JSONDecoder().decode(UnfoldingModelConfig.self, from: data) } catch {
+            throw RefoldError.file(url.path, "not a model config: \(error)")
+        }
+        let model = try UnfoldingModel(config: config, folder: folder)
+        guard FileManager.default.fileExists(atPath: model.checkpoint.path) else {
+            throw RefoldError.file(model.checkpoint.path, "missing: the model has no finished epoch yet")
+        }
+        try Checkpoint.load(into: model.flow, from: model.checkpoint)
+        return model
+    }
+
+    public func writeConfig() throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeAtomically(try encoder.encode(config), to: folder.appendingPathComponent(Self.configFile))
+    }
+
+    // MARK: Features
+
+    /// Detector columns -> network condition: standardised features, plus the one-hot jet count.
+    public func detectorTensor(_ detector: EventSample.Block, njets: [Int]?) throws -> Tensor {
+        guard detector.columns == config.detectorColumns else {
+            throw RefoldError.value("detector columns", expected: "\(config.detectorColumns)", actual: detector.columns)
+        }
+        let features = try config.detectorFeatures.tensor(detector)
+        guard !config.jetCountCondition.isEmpty else { return features }
+        guard let njets, njets.count == detector.rows else {
+            throw RefoldError.value("njets", expected: "\(detector.rows) jet counts (njets.npy) for \(config.network.variant.rawValue)",
+                                    actual: njets.map { "\($0.count)" } ?? "none")
+        }
+        let counts = config.jetCountCondition
+        var oneHot = Tensor(shape: [detector.rows, counts.count])
+        for (i, n) in njets.enumerated() {
+            let slot = counts.lastIndex(where: { $0 <= n }) ?? 0
+            oneHot[i, slot] = 1
+        }
+        return concat([features, oneHot])
+    }
+
+    public func partonTensor(_ parton: EventSample.Block) throws -> Tensor {
+        guard parton.columns == config.partonColumns else {
+            throw RefoldError.value("parton columns", expected: "\(config.partonColumns)", actual: parton.columns)
+        }
+        return try config.partonFeatures.tensor(parton)
+    }
+
+    /// K parton-level samples per detector-level event in physical units and the parton column
+    /// order: values [N, K, D_p] row-major.
+    public func unfold(detector: EventSample.Block, njets: [Int]?, samples: Int, rng: RNGStream) throws -> UnfoldedSamples {
+        let condition = try detectorTensor(detector, njets: njets)
+        let drawn = try flow.sample(detectorLevel: condition, count: samples, rng: rng)
+        let rows = detector.rows * samples
+        let block = EventSample.Block(columns: config.partonColumns, rows: rows, values: drawn.storage.map(Double.init))
+        let physical = try config.partonFeatures.events(block)
+        return UnfoldedSamples(columns: config.partonColumns, events: detector.rows, samplesPerEvent: samples, values: physical.values)
+    }
+
+    // MARK: Differentiable observables
+
+    /// m_jj (q1, q2 or j1, j2) and m_ll from network-space vectors, for the MMD losses.
+    static func observables(_ names: [String], map: FeatureMap) -> [Flows.Observable] {
+        names.compactMap { name -> Flows.Observable? in
+            let pair: (String, String)
+            switch name {
+            case "m_ll": pair = ("l-", "l+")
+            case "m_jj": pair = map.columns.contains("pT_q1") ? ("q1", "q2") : ("j1", "j2")
+            default: return nil
+            }
+            guard let a = ParticleColumns(pair.0, map: map), let b = ParticleColumns(pair.1, map: map) else { return nil }
+            return Flows.Observable(name: name) { x in pairMass(x, a, b, map: map) }
+        }
+    }
+
+    /// The observables of `names` that `map`'s columns support.
+    public static func supportedObservables(_ names: [String], map: FeatureMap) -> [String] {
+        observables(names, map: map).map(\.name)
+    }
+}
+
+/// Column indices of one particle (pT, eta, phi, optional m) in a feature map.
+struct ParticleColumns {
+    let pT: Int, eta: Int, phi: Int, m: Int?
+    init?(_ name: String, map: FeatureMap) {
+        guard let pT = map.columns.firstIndex(of: "pT_\(name)"), let eta = map.columns.firstIndex(of: "eta_\(name)"),
+              let phi = map.columns.firstIndex(of: "phi_\(name)") else { return nil }
+        self.pT = pT; self.eta = eta; self.phi = phi
+        m = map.columns.firstIndex(of: "m_\(name)")
+    }
+}
+
+/// One column of network-space features back in physical units (differentiable): x std + mean,
+/// then exp(.) - offset for log-pT columns (the log clamped to [-5, 10] against overflow).
+func physicalColumn(_ x: Variable, _ j: Int, map: FeatureMap) -> Variable {
+    let raw = sliceColumns(x, start: j, count: 1) * Float(map.stds[j]) + Float(map.means[j])
+    guard let offset = map.logOffsets[j] else { return raw }
+    return exp(clamp(raw, min: -5, max: 10)) - Float(offset)
+}
+
+/// The invariant mass of two objects [N, 1] (GeV):
+/// m^2 = m_a^2 + m_b^2 + 2 (E_T,a E_T,b cosh(Delta eta) - pT_a pT_b cos(Delta phi)), E_T = sqrt(pT^2 + m^2);
+/// for massless partons m^2 = 2 pT_a pT_b (cosh(Delta eta) - cos(Delta phi)). Delta eta is clamped
+/// to +-8 and m = sqrt(max(m^2, 0) + 0.01 GeV^2) keeps the gradient finite.
+func pairMass(_ x: Variable, _ a: ParticleColumns, _ b: ParticleColumns, map: FeatureMap) -> Variable {
+    let ptA = physicalColumn(x, a.pT, map: map), ptB = physicalColumn(x, b.pT, map: map)
+    let dEta = clamp(physicalColumn(x, a.eta, map: map) - physicalColumn(x, b.eta, map: map), min: -8, max: 8)
+    let dPhi = physicalColumn(x, a.phi, map: map) - physicalColumn(x, b.phi, map: map)
+    let m2: Variable
+    if let ma = a.m, let mb = b.m {
+        let ma2 = square(physicalColumn(x, ma, map: map)), mb2 = square(physicalColumn(x, mb, map: map))
+        let etA = sqrt(square(ptA) + ma2 + 1e-6), etB = sqrt(square(ptB) + mb2 + 1e-6)
+        m2 = ma2 + mb2 + (etA * etB * cosh(dEta) - ptA * ptB * cos(dPhi)) * 2
+    } else {
+        m2 = ptA * ptB * (cosh(dEta) - cos(dPhi)) * 2
+    }
+    return sqrt(relu(m2) + 0.01)
+}
+
+/// Unfolded events: `values` [events, samplesPerEvent, columns] row-major, physical units.
+public struct UnfoldedSamples {
+    public var columns: [String]
+    public var events: Int
+    public var samplesPerEvent: Int
+    public var values: [Double]
+
+    /// All samples as one block of events x samples rows (for histograms).
+    public var block: EventSample.Block { EventSample.Block(columns: columns, rows: events * samplesPerEvent, values: values) }
+
+    /// Sample k of event i, coordinate j.
+    public subscript(event i: Int, sample k: Int, column j: Int) -> Double {
+        values[(i * samplesPerEvent + k) * columns.count + j]
+    }
+
+    /// The first `events` events only.
+    public func prefix(_ n: Int) -> UnfoldedSamples {
+        let m = min(n, events)
+        return UnfoldedSamples(columns: columns, events: m, samplesPerEvent: samplesPerEvent,
+                               values: Array(values[0..<(m * samplesPerEvent * columns.count)]))
+    }
+
+    /// Writes `samples.npy` (N, K, D_p), float32.
+    public func writeNPY(to url: URL) throws {
+        try NPYArray(shape: [events, samplesPerEvent, columns.count], values: values, dtype: .float32).write(to: url)
+    }
+}

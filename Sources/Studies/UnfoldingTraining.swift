@@ -1,0 +1,115 @@
+import Autograd
+import Flows
+import Foundation
+import Physics
+import Tensor
+
+/// Training a model folder from a paired sample (`refold train` and the ZW studies).
+public struct UnfoldingTrainingRequest {
+    public var network: UnfoldingNetwork
+    public var seed: UInt64
+    /// Fraction of the sample held out for the validation loss (drawn by `seed`'s child "split").
+    public var validationFraction: Double = 0.1
+    /// Continue from `MODEL/checkpoint.safetensors` (config.json must match).
+    public var resume = false
+
+    public init(network: UnfoldingNetwork, seed: UInt64) {
+        self.network = network
+        self.seed = seed
+    }
+
+    /// MMD observables: m_jj for the cINNs, m_jj and m_ll for the INNs (table 5.1, 5.2).
+    var observableNames: [String] {
+        switch network.variant {
+        case .cinn, .cinnISR: return ["m_jj"]
+        case .inn, .einn: return ["m_jj", "m_ll"]
+        }
+    }
+}
+
+extension UnfoldingModel {
+    /// Fits the feature maps on the training split, writes `out/config.json`, trains with
+    /// FlowTrainer (checkpoint after every epoch) and returns the trained model. A NaN loss throws
+    /// the trainer's error; the last good checkpoint stays.
+    @discardableResult
+    public static func train(sample: EventSample, request: UnfoldingTrainingRequest, out: URL,
+                             progress: (EpochReport) -> Void = { _ in }) throws -> UnfoldingModel {
+        guard sample.level == .paired, let parton = sample.parton, let detector = sample.detector else {
+            throw RefoldError.value("training sample", expected: "a paired sample (parton.npy and detector.npy)", actual: "a \(sample.level.rawValue)-level sample")
+        }
+        let isr = request.network.variant == .cinnISR
+        if isr, sample.njets == nil {
+            throw RefoldError.value("training sample njets", expected: "njets.npy for cinn-isr (the jet count is a condition)", actual: "none")
+        }
+        let n = sample.count
+        let validationCount = Int((Double(n) * request.validationFraction).rounded())
+        guard n - validationCount >= 2 else { throw RefoldError.value("training events", expected: ">= 2 after the validation split", actual: n - validationCount) }
+        let order = RNGStream(seed: request.seed).child("split").permutation(n)
+        let validationRows = Array(order[0..<validationCount]), trainingRows = Array(order[validationCount...])
+        func rows(_ b: EventSample.Block, _ idx: [Int]) -> EventSample.Block {
+            let d = b.columns.count
+            var v = [Double](); v.reserveCapacity(idx.count * d)
+            for i in idx { v.append(contentsOf: b.values[(i * d)..<((i + 1) * d)]) }
+            return EventSample.Block(columns: b.columns, rows: idx.count, values: v)
+        }
+        let trainParton = rows(parton, trainingRows), trainDetector = rows(detector, trainingRows)
+
+        let configURL = out.appendingPathComponent(configFile)
+        var config: UnfoldingModelConfig
+        if request.resume, FileManager.default.fileExists(atPath: configURL.path) {
+            let stored = try load(configOnly: out)
+            guard stored.network.variant == request.network.variant, stored.seed == request.seed,
+                  stored.partonColumns == parton.columns, stored.detectorColumns == detector.columns else {
+                throw RefoldError.value("--resume \(configURL.path)",
+                                        expected: "variant \(request.network.variant.rawValue), seed \(request.seed), the sample's columns",
+                                        actual: "variant \(stored.network.variant.rawValue), seed \(stored.seed), columns \(stored.partonColumns) / \(stored.detectorColumns) (sample: \(parton.columns) / \(detector.columns))")
+            }
+            config = stored
+            config.network.training.epochs = request.network.training.epochs
+        } else {
+            let partonMap = try FeatureMap.fit(trainParton)
+            config = UnfoldingModelConfig(
+                network: request.network, seed: request.seed, partonColumns: parton.columns, detectorColumns: detector.columns,
+                jetCountCondition: isr ? jetCounts : [], partonFeatures: partonMap, detectorFeatures: try FeatureMap.fit(trainDetector),
+                observables: supportedObservables(request.observableNames, map: partonMap),
+                trainingEvents: trainingRows.count, validationEvents: validationCount, source: sample.generator)
+        }
+        let model = try UnfoldingModel(config: config, folder: out)
+        try model.writeConfig()
+        let xp = try model.partonTensor(trainParton)
+        let xd = try model.detectorTensor(trainDetector, njets: sample.njets.map { n in trainingRows.map { n[$0] } })
+        var validation: (partonLevel: Tensor, detectorLevel: Tensor)? = nil
+        if validationCount > 0 {
+            validation = (try model.partonTensor(rows(parton, validationRows)),
+                          try model.detectorTensor(rows(detector, validationRows), njets: sample.njets.map { n in validationRows.map { n[$0] } }))
+        }
+        try runTrainer(model.flow, model: model, xp: xp, xd: xd, validation: validation, resume: request.resume, progress: progress)
+        return model
+    }
+
+    private static func runTrainer<M: UnfoldingFlow>(_ flow: M, model: UnfoldingModel, xp: Tensor, xd: Tensor,
+                                                     validation: (partonLevel: Tensor, detectorLevel: Tensor)?, resume: Bool,
+                                                     progress: (EpochReport) -> Void) throws {
+        let trainer = try FlowTrainer(model: flow, config: model.config.network.training,
+                                      rng: RNGStream(seed: model.config.seed).child("train"), checkpoint: model.checkpoint,
+                                      metadata: ["refold.variant": model.config.network.variant.rawValue])
+        if resume, FileManager.default.fileExists(atPath: model.checkpoint.path) { try trainer.resume(from: model.checkpoint) }
+        try trainer.train(partonLevel: xp, detectorLevel: xd, validation: validation, progress: progress)
+    }
+
+    static func load(configOnly folder: URL) throws -> UnfoldingModelConfig {
+        let url = folder.appendingPathComponent(configFile)
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw RefoldError.file(url.path, "cannot read") }
+        do { return try JSONDecoder().decode(UnfoldingModelConfig.self, from: data) } catch {
+            throw RefoldError.file(url.path, "not a model config: \(error)")
+        }
+    }
+}
+
+/// A one-line summary of an epoch: "epoch 3/20  train 1.234  val 1.301  12.3k ev/s  ETA 0:42".
+public func progressLine(_ r: EpochReport, epochs: Int) -> String {
+    let eta = Int(r.secondsRemaining.rounded())
+    let val = r.validationLoss.map { String(format: "  val %.4f", $0) } ?? ""
+    return String(format: "epoch %d/%d  train %.4f%@  %.1fk ev/s  ETA %d:%02d", r.epoch + 1, epochs, r.trainLoss, val,
+                  r.eventsPerSecond / 1000, eta / 60, eta % 60)
+}

@@ -1,0 +1,105 @@
+import Flows
+import Foundation
+import Physics
+import Reporting
+import Tensor
+import Validation
+
+/// pp -> ZW -> (l l)(j j) through the ATLAS-like detector, unfolded by the cINN (thesis sec.
+/// 5.3.3), with the naive INN and the eINN beside it (sec. 5.3.1-5.3.2, notes and plots only).
+///
+/// Gates: `<spectrum>-max-deviation` = max |unfolded / truth - 1| over bins holding >= 1 % of the
+/// test events (pT_q1, pT_q2, m_jj, Delta phi_jj), `calibration*` = the largest calibration-curve
+/// deviation over the 12 parton coordinates on `calibration_events` events. Each deviation is
+/// reported with its statistical floor for a perfect posterior of the same size.
+public enum ZWDetectorStudy {
+    public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
+        let g = context.generator, net = context.network
+        let k = net.samplesPerEvent ?? 60
+        context.report("generating \(g.events) + \(g.testEvents) zw events")
+        let training = try ZWStudySupport.sample(.zw, events: g.events, rng: context.rng.child("train-sample"))
+        let test = try ZWStudySupport.sample(.zw, events: g.testEvents, rng: context.rng.child("test-sample"))
+        let truth = test.parton!, detector = test.detector!
+        var result = StudyResult()
+        let gnuplot = try Gnuplot()
+
+        let cinn = try ZWStudySupport.train(ZWStudySupport.network(.cinn, spec: net, profile: context.profile), sample: training,
+                                            seed: ZWStudySupport.integerSeed(context.rng.child("cinn")),
+                                            folder: try context.file("model-cinn"), context: context, label: "cINN")
+        context.report("cINN: unfolding \(test.count) events x \(k) samples")
+        let unfolded = try cinn.unfold(detector: detector, njets: nil, samples: k, rng: context.rng.child("cinn-unfold"))
+        try unfolded.prefix(min(1500, unfolded.events)).writeNPY(to: try context.file("cinn-samples-1500.npy"))
+        result.dataFiles.append("cinn-samples-1500.npy")
+
+        for spectrum in ZWStudySupport.zwSpectra {
+            let c = try ZWStudySupport.compare(spectrum, truth: truth, unfolded: unfolded, rng: context.rng.child("floor-\(spectrum.name)"))
+            result.measure("\(spectrum.name)-max-deviation", c.maxDeviation)
+            result.notes.append("cINN \(spectrum.name): max |unfolded/truth - 1| = \(format(c.maxDeviation)) over \(c.bins) bins with >= 1 % of \(test.count) events; statistical floor (95 %, perfect posterior, K = \(k)) \(format(c.floor))")
+            result.plots.append(try ZWStudySupport.plot(c, title: "ZW, cINN: \(spectrum.name)",
+                                                        detector: try ZWStudySupport.detectorHistogram(spectrum, detector: detector),
+                                                        label: "cINN unfolded", name: "cinn-\(spectrum.name)", gnuplot: gnuplot, folder: context.folder))
+        }
+
+        let gateEvents = min(net.calibrationEvents ?? 10_000, test.count)
+        let curves = try ZWStudySupport.calibration(truth: truth, unfolded: unfolded, events: gateEvents)
+        let worst = curves.map(\.maxDeviation).max() ?? .nan
+        result.measure(context.profile == .quick ? "calibration-quick" : "calibration", worst)
+        result.notes.append("cINN calibration on \(gateEvents) events x \(k) samples, max deviation per coordinate: "
+                            + zip(truth.columns, curves).map { "\($0) \(format($1.maxDeviation))" }.joined(separator: ", ")
+                            + "; floor ~1.95/sqrt(N) = \(format(1.95 / Double(gateEvents).squareRoot())) (99.9 % over 12 coordinates)")
+        let plotCurves = try ZWStudySupport.calibration(truth: truth, unfolded: unfolded, events: 1500)
+        result.plots += try ZWStudySupport.calibrationPlots(plotCurves, columns: truth.columns, title: "cINN calibration, 1500 events x \(k)",
+                                                            prefix: "cinn-calibration", gnuplot: gnuplot, folder: context.folder)
+
+        try compareVariants(spec, context, training: training, test: test, gnuplot: gnuplot, into: &result)
+        return result
+    }
+
+    /// The naive INN and the eINN, quick presets trained on `compare_training_events` events for
+    /// `compare_epochs` epochs, unfolding `compare_events` test events ([network.parameters]), unfolded distributions and calibration reported as notes and plots.
+    static func compareVariants(_ spec: StudySpec, _ context: StudyContext, training: EventSample, test: EventSample,
+                                gnuplot: Gnuplot, into result: inout StudyResult) throws {
+        let parameters = context.network.parameters
+        var names: [String] = []
+        if case .strings(let listed)? = parameters["compare"] { names = listed }
+        let epochs = Int(parameters["compare_epochs"]?.number ?? Double(max(1, (context.network.epochs ?? 10) / 2)))
+        let events = min(Int(parameters["compare_events"]?.number ?? 2000), test.count)
+        let trainingEvents = Int(parameters["compare_training_events"]?.number ?? 5000)
+        let k = context.network.samplesPerEvent ?? 60
+        let testDetector = ZWStudySupport.rows(test.detector!, 0..<events), testTruth = ZWStudySupport.rows(test.parton!, 0..<events)
+        for name in names {
+            guard let variant = UnfoldingVariant(rawValue: name), variant == .inn || variant == .einn else {
+                if name != "gan" && name != "fcgan" { result.notes.append("compare: unknown variant '\(name)' skipped") }
+                continue
+            }
+            var network = UnfoldingNetwork.preset(variant, profile: context.profile == .quick ? .quick : .paper)
+            network.training.epochs = context.profile == .quick ? epochs : (context.network.epochs ?? network.training.epochs)
+            if context.profile == .quick, variant == .einn {
+                // The per-feature MMDs (40 of them, batch^2 kernels each) dominate: one width, batch 128.
+                network.inn?.featureMMD.widths = [0.5]
+                network.training.batchSize = 128
+            }
+            let label = variant == .inn ? "INN" : "eINN"
+            var subset = training
+            subset.parton = ZWStudySupport.rows(training.parton!, 0..<min(trainingEvents, training.count))
+            subset.detector = ZWStudySupport.rows(training.detector!, 0..<min(trainingEvents, training.count))
+            let model = try ZWStudySupport.train(network, sample: subset, seed: ZWStudySupport.integerSeed(context.rng.child(name)),
+                                                 folder: try context.file("model-\(name)"), context: context, label: label)
+            let unfolded = try model.unfold(detector: testDetector, njets: nil, samples: k, rng: context.rng.child("\(name)-unfold"))
+            var deviations: [String] = []
+            for spectrum in ZWStudySupport.zwSpectra {
+                let c = try ZWStudySupport.compare(spectrum, truth: testTruth, unfolded: unfolded, rng: context.rng.child("\(name)-floor-\(spectrum.name)"))
+                deviations.append("\(spectrum.name) \(format(c.maxDeviation)) (floor \(format(c.floor)))")
+                result.plots.append(try ZWStudySupport.plot(c, title: "ZW, \(label): \(spectrum.name)", label: "\(label) unfolded",
+                                                            name: "\(name)-\(spectrum.name)", gnuplot: gnuplot, folder: context.folder))
+            }
+            let curves = try ZWStudySupport.calibration(truth: testTruth, unfolded: unfolded, events: events)
+            result.notes.append("\(label) (\(network.training.epochs) epochs, \(model.flow.parameterCount) weights): max |unfolded/truth - 1| "
+                                + deviations.joined(separator: ", ") + "; calibration max deviation on \(events) events: "
+                                + zip(testTruth.columns, curves).map { "\($0) \(format($1.maxDeviation))" }.joined(separator: ", ")
+                                + (variant == .inn ? " (the naive INN is deterministic: its K samples coincide, so it cannot be calibrated)" : ""))
+            result.plots += try ZWStudySupport.calibrationPlots(Array(curves), columns: testTruth.columns, title: "\(label) calibration",
+                                                                prefix: "\(name)-calibration", gnuplot: gnuplot, folder: context.folder)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Flows
+import Foundation
+import Physics
+import Reporting
+import Tensor
+import Validation
+
+/// ZW with initial-state radiation (thesis sec. 5.4): one cINN for 2, 3 and 4+ detector jets
+/// (zero-padded jet slots plus the one-hot jet count as condition). Reports the unfolded W peak
+/// and pT spectra per jet multiplicity, and the transverse balance of the unfolded hard process.
+///
+/// Gates: `transverse-imbalance` = median over unfolded samples of |sum pT vector| / sum pT of
+/// l-, l+, q1, q2 (the truth's own is 0: the parton level is the hard process before the ISR
+/// recoil), `m-jj-median-shift-<n>j` = |median unfolded m_jj - median truth m_jj| per
+/// multiplicity.
+public enum ZWISRStudy {
+    public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
+        let g = context.generator, net = context.network
+        let k = net.samplesPerEvent ?? 20
+        context.report("generating \(g.events) + \(g.testEvents) zw-isr events")
+        let training = try ZWStudySupport.sample(.zwISR, events: g.events, rng: context.rng.child("train-sample"))
+        let test = try ZWStudySupport.sample(.zwISR, events: g.testEvents, rng: context.rng.child("test-sample"))
+        let truth = test.parton!, njets = test.njets!
+        var result = StudyResult()
+        let gnuplot = try Gnuplot()
+
+        let model = try ZWStudySupport.train(ZWStudySupport.network(.cinnISR, spec: net, profile: context.profile), sample: training,
+                                             seed: ZWStudySupport.integerSeed(context.rng.child("cinn-isr")),
+                                             folder: try context.file("model-cinn-isr"), context: context, label: "cINN-ISR")
+        context.report("cINN-ISR: unfolding \(test.count) events x \(k) samples")
+        let unfolded = try model.unfold(detector: test.detector!, njets: njets, samples: k, rng: context.rng.child("unfold"))
+
+        let spectra = ZWStudySupport.zwSpectra.filter { $0.name != "dphi_jj" }
+        for n in UnfoldingModel.jetCounts {
+            let rows = (0..<test.count).filter { min(njets[$0], 4) == n }
+            guard !rows.isEmpty else { result.notes.append("no test events with \(n) jets"); continue }
+            var parts: [String] = []
+            for spectrum in spectra {
+                let c = try ZWStudySupport.compare(spectrum, truth: truth, unfolded: unfolded, rows: rows,
+                                                   rng: context.rng.child("floor-\(n)-\(spectrum.name)"))
+                parts.append("\(spectrum.name) max dev. \(format(c.maxDeviation)) (floor \(format(c.floor)))")
+                result.plots.append(try ZWStudySupport.plot(c, title: "ZW + ISR, \(n)\(n == 4 ? "+" : "") jets: \(spectrum.name)",
+                                                            label: "cINN unfolded", name: "isr-\(n)j-\(spectrum.name)",
+                                                            gnuplot: gnuplot, folder: context.folder))
+            }
+            let shift = abs(median(rows.flatMap { i in (0..<k).compactMap { massJJ(unfolded, event: i, sample: $0) } })
+                            - median(rows.compactMap { Physics.Observable.mJJ.value(truth, row: $0) }))
+            result.measure("m-jj-median-shift-\(n)j", shift)
+            result.notes.append("\(n)\(n == 4 ? "+" : "") jets (\(rows.count) events): m_jj median shift \(format(shift)) GeV; " + parts.joined(separator: ", "))
+        }
+        let all = try ZWStudySupport.compare(spectra[0], truth: truth, unfolded: unfolded, rng: context.rng.child("floor-all"))
+        result.notes.append("all multiplicities: pT_q1 max |unfolded/truth - 1| = \(format(all.maxDeviation)), floor \(format(all.floor))")
+
+        let block = unfolded.block
+        let imbalance = median((0..<block.rows).map { relativeImbalance(block, row: $0) })
+        let truthImbalance = median((0..<truth.rows).map { relativeImbalance(truth, row: $0) })
+        // Reference: quarks taken from another event (all correlations with the leptons lost).
+        let shuffled = context.rng.child("decorrelated").permutation(truth.rows)
+        let decorrelated = median((0..<truth.rows).map { relativeImbalance(truth, row: $0, quarksFrom: shuffled[$0]) })
+        result.measure("transverse-imbalance", imbalance)
+        result.notes.append("median |sum pT| / sum pT: unfolded \(format(imbalance)), truth \(format(truthImbalance)), quarks from a random other event \(format(decorrelated))")
+        return result
+    }
+
+    static func massJJ(_ u: UnfoldedSamples, event i: Int, sample k: Int) -> Double? {
+        func p(_ name: String) -> FourMomentum? {
+            guard let a = u.columns.firstIndex(of: "pT_\(name)"), let b = u.columns.firstIndex(of: "eta_\(name)"),
+                  let c = u.columns.firstIndex(of: "phi_\(name)") else { return nil }
+            return FourMomentum(pT: u[event: i, sample: k, column: a], eta: u[event: i, sample: k, column: b],
+                                phi: u[event: i, sample: k, column: c], mass: 0)
+        }
+        guard let a = p("q1"), let b = p("q2") else { return nil }
+        return (a + b).mass
+    }
+
+    /// |sum_i pT_i (vector)| / sum_i pT_i over l-, l+, q1, q2 (quarks optionally from row `quarksFrom`).
+    static func relativeImbalance(_ block: EventSample.Block, row: Int, quarksFrom other: Int? = nil) -> Double {
+        var px = 0.0, py = 0.0, scalar = 0.0
+        for name in ["l-", "l+", "q1", "q2"] {
+            let r = name.hasPrefix("q") ? (other ?? row) : row
+            guard let i = block.index(of: "pT_\(name)"), let j = block.index(of: "phi_\(name)") else { continue }
+            let pt = block[r, i], phi = block[r, j]
+            px += pt * Foundation.cos(phi); py += pt * Foundation.sin(phi); scalar += pt
+        }
+        return scalar > 0 ? (px * px + py * py).squareRoot() / scalar : .nan
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let v = values.filter(\.isFinite).sorted()
+        guard !v.isEmpty else { return .nan }
+        return v.count % 2 == 1 ? v[v.count / 2] : 0.5 * (v[v.count / 2 - 1] + v[v.count / 2])
+    }
+}

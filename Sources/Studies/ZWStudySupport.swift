@@ -1,0 +1,190 @@
+import Flows
+import Foundation
+import Physics
+import Reporting
+import Tensor
+import Validation
+
+/// Pieces the ZW studies share: samples, networks from the spec, spectra with their
+/// statistical floor, calibration curves.
+enum ZWStudySupport {
+    /// A collider sample of `events` accepted events.
+    static func sample(_ process: ColliderProcess, events: Int, rng: RNGStream, wprimeFraction: Double = 0.1,
+                       configure: (inout ColliderConfiguration) -> Void = { _ in }) throws -> EventSample {
+        var configuration = ColliderConfiguration(process: process)
+        configuration.wPrimeFraction = wprimeFraction
+        configure(&configuration)
+        return try generateColliderSample(configuration, events: events, rng: rng)
+    }
+
+    /// The variant's preset for the profile, with the keys the spec sets (after profile overrides).
+    static func network(_ variant: UnfoldingVariant, spec: NetworkSpec, profile: ProfileName) -> UnfoldingNetwork {
+        var network = UnfoldingNetwork.preset(variant, profile: profile == .quick ? .quick : .paper)
+        if var c = network.cinn {
+            if let v = spec.blocks { c.blocks = v }
+            if let v = spec.layersPerBlock { c.layersPerBlock = v }
+            if let v = spec.units { c.unitsPerLayer = v }
+            if let v = spec.conditionLayers { c.conditionLayers = v }
+            if let v = spec.conditionUnits { c.conditionUnits = v }
+            if let v = spec.conditionOutput { c.conditionOutput = v }
+            if let v = spec.mmdWidths { c.mmd.widths = v.map(Float.init) }
+            network.cinn = c
+        }
+        if let v = spec.epochs { network.training.epochs = v }
+        if let v = spec.batchSize { network.training.batchSize = v }
+        if let v = spec.learningRate { network.training.learningRate = Float(v) }
+        return network
+    }
+
+    /// Trains `network` on `sample` into `folder`, reporting each epoch through the context.
+    static func train(_ network: UnfoldingNetwork, sample: EventSample, seed: UInt64, folder: URL,
+                      context: StudyContext, label: String) throws -> UnfoldingModel {
+        BLAS.setThreads(1)  // skinny shapes on a shared CPU: 1 thread is 5-8x faster (docs/unfold.md)
+        let request = UnfoldingTrainingRequest(network: network, seed: seed)
+        return try UnfoldingModel.train(sample: sample, request: request, out: folder) { report in
+            context.report("\(label) " + progressLine(report, epochs: network.training.epochs))
+        }
+    }
+
+    static func integerSeed(_ rng: RNGStream) -> UInt64 { UInt64(rng.integer(below: 1 << 31)) }
+
+    // MARK: Observables
+
+    /// The parton-level spectra of the study: (name, axis label, edges, value of one row).
+    struct Spectrum {
+        var name: String, label: String, edges: [Double]
+        var value: (EventSample.Block, Int) -> Double?
+    }
+
+    static func column(_ name: String) -> (EventSample.Block, Int) -> Double? {
+        { block, row in block.index(of: name).map { block[row, $0] } }
+    }
+
+    /// |phi_a - phi_b| folded into [0, pi].
+    static func deltaPhi(_ a: String, _ b: String) -> (EventSample.Block, Int) -> Double? {
+        { block, row in
+            guard let i = block.index(of: "phi_\(a)"), let j = block.index(of: "phi_\(b)") else { return nil }
+            var d = abs(block[row, i] - block[row, j]).truncatingRemainder(dividingBy: 2 * Double.pi)
+            if d > Double.pi { d = 2 * Double.pi - d }
+            return d
+        }
+    }
+
+    static func uniformEdges(_ low: Double, _ high: Double, _ bins: Int) -> [Double] {
+        (0...bins).map { low + (high - low) * Double($0) / Double(bins) }
+    }
+
+    /// pT_q1, pT_q2, m_jj (the W peak) and Delta phi_jj.
+    static let zwSpectra: [Spectrum] = [
+        Spectrum(name: "pT_q1", label: "p_{T,q1} [GeV]", edges: uniformEdges(0, 300, 20), value: column("pT_q1")),
+        Spectrum(name: "pT_q2", label: "p_{T,q2} [GeV]", edges: uniformEdges(0, 150, 15), value: column("pT_q2")),
+        Spectrum(name: "m_jj", label: "m_{jj} [GeV]", edges: uniformEdges(70, 90, 10),
+                 value: { Physics.Observable.mJJ.value($0, row: $1) }),
+        Spectrum(name: "dphi_jj", label: "{/Symbol D}{/Symbol f}_{jj}", edges: uniformEdges(0, Double.pi, 16), value: deltaPhi("q1", "q2")),
+    ]
+
+    /// Truth against unfolded (K samples per event) in one spectrum.
+    struct SpectrumComparison {
+        var spectrum: Spectrum
+        var truth: Histogram1D
+        var unfolded: Histogram1D
+        /// max |unfolded / truth - 1| over bins holding >= 1 % of the events.
+        var maxDeviation: Double
+        /// Its 95 % quantile for a perfect posterior of this size (see `compare`).
+        var floor: Double
+        var bins: Int
+    }
+
+    /// Fills truth and unfolded histograms. The floor: for a calibrated posterior, given the
+    /// detector-level events, U_b - T_b has variance sum_i p_ib (1 - p_ib) (1 + 1/K), with p_ib the
+    /// posterior probability of bin b for event i (estimated from its K samples); the 95 % quantile
+    /// of max_b |U_b - T_b| / T_b is drawn from 2000 Gaussian toys.
+    static func compare(_ s: Spectrum, truth: EventSample.Block, unfolded: UnfoldedSamples, rows: [Int]? = nil,
+                        rng: RNGStream) throws -> SpectrumComparison {
+        let k = unfolded.samplesPerEvent
+        let events = rows ?? Array(0..<truth.rows)
+        var t = try Histogram1D(edges: s.edges)
+        let bins = t.binCount
+        var u = [Double](repeating: 0, count: bins), variance = [Double](repeating: 0, count: bins)
+        let block = unfolded.block
+        var perEvent = [Double](repeating: 0, count: bins)
+        for i in events {
+            if let v = s.value(truth, i) { t.fill(v) }
+            for b in 0..<bins { perEvent[b] = 0 }
+            for j in 0..<k {
+                guard let v = s.value(block, i * k + j) else { continue }
+                let b = t.bin(of: v)
+                if b >= 0, b < bins { perEvent[b] += 1 / Double(k) }
+            }
+            for b in 0..<bins where perEvent[b] > 0 {
+                u[b] += perEvent[b]
+                variance[b] += perEvent[b] * (1 - perEvent[b]) * (1 + 1 / Double(k))
+            }
+        }
+        let threshold = 0.01 * Double(events.count)
+        let considered = (0..<bins).filter { t.counts[$0] >= threshold && t.counts[$0] > 0 }
+        let deviation = considered.map { abs(u[$0] / t.counts[$0] - 1) }.max() ?? .nan
+        var toys: [Double] = []
+        for _ in 0..<2000 {
+            toys.append(considered.map { abs(rng.normal(mean: 0, std: 1)) * variance[$0].squareRoot() / t.counts[$0] }.max() ?? 0)
+        }
+        toys.sort()
+        let unfoldedHistogram = try Histogram1D(edges: s.edges, counts: u, errors: variance.map { $0.squareRoot() })
+        return SpectrumComparison(spectrum: s, truth: t, unfolded: unfoldedHistogram, maxDeviation: deviation,
+                                  floor: toys[Int(0.95 * Double(toys.count - 1))], bins: considered.count)
+    }
+
+    /// The histogram plot with a ratio panel (detector level drawn when given).
+    static func plot(_ c: SpectrumComparison, title: String, detector: Histogram1D? = nil, label: String = "unfolded",
+                     name: String, gnuplot: Gnuplot, folder: URL) throws -> PlotRecord {
+        let plot = try Plot.histogram(title: title, xLabel: c.spectrum.label, truth: c.truth, detector: detector,
+                                      unfolded: c.unfolded, normalise: true, ratioRange: 0.3,
+                                      labels: ("parton-level truth", "detector level", label))
+        return try gnuplot.render(plot, name: name, in: folder)
+    }
+
+    /// Detector-level counterpart of a parton spectrum (jets for quarks), or nil.
+    static func detectorHistogram(_ s: Spectrum, detector: EventSample.Block) throws -> Histogram1D? {
+        let mapped: (EventSample.Block, Int) -> Double?
+        switch s.name {
+        case "pT_q1": mapped = column("pT_j1")
+        case "pT_q2": mapped = column("pT_j2")
+        case "m_jj": mapped = { Physics.Observable.mJJ.value($0, row: $1) }
+        case "dphi_jj": mapped = deltaPhi("j1", "j2")
+        default: return nil
+        }
+        var h = try Histogram1D(edges: s.edges)
+        for i in 0..<detector.rows { if let v = mapped(detector, i) { h.fill(v) } }
+        return h
+    }
+
+    // MARK: Calibration
+
+    /// One calibration curve per parton coordinate from the first `events` events.
+    static func calibration(truth: EventSample.Block, unfolded: UnfoldedSamples, events: Int) throws -> [CalibrationCurve] {
+        let n = min(events, truth.rows, unfolded.events), d = truth.columns.count, k = unfolded.samplesPerEvent
+        return try (0..<d).map { j in
+            try CalibrationCurve(truth: (0..<n).map { truth[$0, j] },
+                                 samples: (0..<n).map { i in (0..<k).map { unfolded[event: i, sample: $0, column: j] } })
+        }
+    }
+
+    /// Calibration plots, one per particle (3 coordinates each).
+    static func calibrationPlots(_ curves: [CalibrationCurve], columns: [String], title: String, prefix: String,
+                                 gnuplot: Gnuplot, folder: URL) throws -> [PlotRecord] {
+        var records: [PlotRecord] = []
+        for start in stride(from: 0, to: columns.count, by: 3) {
+            let group = Array(start..<min(start + 3, columns.count))
+            let particle = columns[start].split(separator: "_").dropFirst().joined(separator: "_")
+            let fileName = particle.replacingOccurrences(of: "+", with: "plus").replacingOccurrences(of: "-", with: "minus")
+            let plot = try Plot.calibration(title: "\(title): \(particle)", curves: group.map { (columns[$0], curves[$0]) })
+            records.append(try gnuplot.render(plot, name: "\(prefix)-\(fileName)", in: folder))
+        }
+        return records
+    }
+
+    static func rows(_ b: EventSample.Block, _ range: Range<Int>) -> EventSample.Block {
+        let d = b.columns.count
+        return EventSample.Block(columns: b.columns, rows: range.count, values: Array(b.values[(range.lowerBound * d)..<(range.upperBound * d)]))
+    }
+}

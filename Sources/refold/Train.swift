@@ -1,0 +1,56 @@
+import ArgumentParser
+import Flows
+import Foundation
+import Studies
+import Tensor
+
+extension UnfoldingVariant: ExpressibleByArgument {}
+extension UnfoldingProfile: ExpressibleByArgument {}
+
+/// `refold train`: an invertible unfolding network on a paired sample folder (docs/unfold.md).
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train an INN, eINN, cINN or cINN with ISR jets on a paired sample; writes a model folder.")
+
+    @Argument(help: "The network: \(UnfoldingVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var variant: UnfoldingVariant
+    @Option(help: "A paired sample folder (parton.npy, detector.npy, meta.json; njets.npy for cinn-isr).") var data: String
+    @Option(help: "Sizes: quick (minutes on 2 cores) or paper (thesis tables 5.1, 5.2).") var profile: UnfoldingProfile = .quick
+    @Option(help: "Epochs (default: the profile's).") var epochs: Int?
+    @Option(help: "Batch size (default: the profile's).") var batchSize: Int?
+    @Option(help: "The seed of the initialisation, permutations, split and shuffling.") var seed: UInt64 = 2026
+    @Option(help: "Fraction of events held out for the validation loss.") var validationFraction: Double = 0.1
+    @Option(help: "BLAS threads (1 is fastest for these skinny matrices on a shared CPU).") var threads: Int = 1
+    @Flag(help: "Continue from MODEL/checkpoint.safetensors.") var resume = false
+    @Option(help: "The model folder to write.") var out: String
+
+    func validate() throws {
+        if let epochs, epochs < 1 { throw ValidationError("--epochs: expected >= 1, got \(epochs)") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size: expected >= 1, got \(batchSize)") }
+        guard (0..<1).contains(validationFraction) else { throw ValidationError("--validation-fraction: expected a value in [0, 1), got \(validationFraction)") }
+        guard threads >= 1 else { throw ValidationError("--threads: expected >= 1, got \(threads)") }
+    }
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        let sample = try EventSample.read(from: URL(fileURLWithPath: data))
+        var network = UnfoldingNetwork.preset(variant, profile: profile)
+        if let epochs { network.training.epochs = epochs }
+        if let batchSize { network.training.batchSize = batchSize }
+        var request = UnfoldingTrainingRequest(network: network, seed: seed)
+        request.validationFraction = validationFraction
+        request.resume = resume
+        let live = ProcessInfo.processInfo.environment["CI"] == nil && isatty(1) != 0
+        let total = network.training.epochs
+        var last: EpochReport?
+        let start = Date()
+        let model = try UnfoldingModel.train(sample: sample, request: request, out: URL(fileURLWithPath: out)) { report in
+            last = report
+            if live { print("\r" + progressLine(report, epochs: total), terminator: "\u{1B}[K"); fflush(stdout) }
+        }
+        if live { print("") }
+        let summary = last.map { progressLine($0, epochs: total) } ?? "no epoch left to train (already at \(total))"
+        print("trained \(variant.rawValue) on \(model.config.trainingEvents) events (\(model.config.validationEvents) validation), "
+              + "\(model.flow.parameterCount) weights, \(String(format: "%.1f", Date().timeIntervalSince(start))) s: \(summary); model in \(out)")
+    }
+}

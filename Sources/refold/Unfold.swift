@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import Studies
+import Tensor
+
+/// `refold unfold`: posterior samples for every detector-level event of a sample (docs/unfold.md).
+struct Unfold: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Unfold detector-level events with a trained model: samples.npy (N, K, D_p) in physical units and meta.json.")
+
+    @Option(help: "A model folder written by refold train.") var model: String
+    @Option(help: "A sample folder with detector.npy (and njets.npy for cinn-isr) in the model's detector columns.") var detector: String
+    @Option(help: "Posterior samples per event.") var samples: Int = 100
+    @Option(help: "The seed of the sampling noise.") var seed: UInt64 = 2026
+    @Option(help: "BLAS threads.") var threads: Int = 1
+    @Option(help: "Output folder.") var out: String
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples: expected >= 1, got \(samples)") }
+        guard threads >= 1 else { throw ValidationError("--threads: expected >= 1, got \(threads)") }
+    }
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        let loaded = try UnfoldingModel.load(from: URL(fileURLWithPath: model))
+        let sample = try EventSample.read(from: URL(fileURLWithPath: detector))
+        guard let block = sample.detector else {
+            throw RefoldError.value("\(detector)", expected: "a sample with a detector level (detector.npy)", actual: "a \(sample.level.rawValue)-level sample")
+        }
+        let start = Date()
+        let unfolded = try loaded.unfold(detector: block, njets: sample.njets, samples: samples,
+                                         rng: RNGStream(seed: seed).child("unfold"))
+        let seconds = Date().timeIntervalSince(start)
+        let folder = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try unfolded.writeNPY(to: folder.appendingPathComponent("samples.npy"))
+        let meta: [String: Any] = [
+            "model": URL(fileURLWithPath: model).standardizedFileURL.path, "variant": loaded.config.network.variant.rawValue,
+            "detector": URL(fileURLWithPath: detector).standardizedFileURL.path, "seed": seed, "samples_per_event": samples,
+            "events": unfolded.events, "columns": unfolded.columns, "shape": [unfolded.events, samples, unfolded.columns.count],
+            "units": "GeV", "files": ["samples": "samples.npy"],
+        ]
+        try writeAtomically(try JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys]),
+                            to: folder.appendingPathComponent("meta.json"))
+        print(String(format: "unfolded %d events x %d samples in %.2f s (%.0f events/s) into %@", unfolded.events, samples,
+                     seconds, Double(unfolded.events) / max(seconds, 1e-9), folder.path))
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import XCTest
+import Studies
+import TestSupport
+import Validation
+
+/// The three ZW studies at a test size (a few thousand events, a few epochs, seed 2026): each
+/// runs end to end, measures every gate of its spec and writes its plots. The bounds are loose
+/// versions of the spec's gates, set from the statistics of the small size (stated per test).
+final class ZWStudyTests: XCTestCase {
+    func run(_ file: String, seed: UInt64 = 2026, adjust: (inout StudySpec) -> Void) throws -> (StudyResult, URL) {
+        let toys = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Toys/\(file)")
+        var spec = try XCTUnwrap(StudySpec.load(toys).first)
+        adjust(&spec)
+        let registry = StudyRegistry()
+        StudyCatalog.registerAll(in: registry)
+        let folder = temporaryFolder(file)
+        let (result, _) = registry.run(StudyContext(spec: spec, profile: .quick, seed: seed, folder: folder))
+        if case .error(let message) = result.status { XCTFail("\(file), seed \(seed): \(message)") }
+        for gate in result.gates { XCTAssertTrue(gate.value.isFinite, "\(file) gate \(gate.name) not measured (seed \(seed))") }
+        return (result, folder)
+    }
+
+    func small(_ spec: inout StudySpec, events: Int, testEvents: Int, epochs: Int, samples: Int) {
+        var o = spec.profiles[.quick] ?? ProfileOverrides()
+        o.events = events; o.testEvents = testEvents; o.epochs = epochs; o.samplesPerEvent = samples; o.calibrationEvents = testEvents
+        spec.profiles[.quick] = o
+    }
+
+    /// 3000 training events, 4 epochs, 1500 test events x 20 samples. Calibration: floor
+    /// 1.95/sqrt(1500) = 0.05 over 12 coordinates; an undertrained cINN stays below 0.2.
+    func testZWDetectorStudy() throws {
+        let (result, folder) = try run("zw-detector.toml") { spec in
+            small(&spec, events: 3000, testEvents: 1500, epochs: 4, samples: 20)
+            spec.network.parameters["compare"] = .strings(["inn"])
+            spec.network.parameters["compare_training_events"] = .int(600)
+            spec.network.parameters["compare_events"] = .int(300)
+            spec.network.parameters["compare_epochs"] = .int(1)
+        }
+        XCTAssertEqual(Set(result.gates.map(\.name)), ["pT_q1-max-deviation", "pT_q2-max-deviation", "m_jj-max-deviation",
+                                                       "dphi_jj-max-deviation", "calibration-quick"])
+        XCTAssertLessThan(result.measurements["calibration-quick"]!, 0.2, "seed 2026")
+        // 4 epochs on 3000 events: the spectra are far from the gate; this only catches broken units.
+        XCTAssertLessThan(result.measurements["pT_q1-max-deviation"]!, 2, "seed 2026")
+        XCTAssertTrue(result.notes.contains { $0.hasPrefix("INN (1 epochs") }, "\(result.notes)")
+        for plot in ["cinn-m_jj.png", "cinn-calibration-q1.png", "inn-pT_q1.png"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(plot).path), plot)
+        }
+    }
+
+    /// 3000 zw-isr events, 3 epochs, 800 test events x 10 samples: the median relative pT
+    /// imbalance (0.52 at this size, 0 for the truth) stays below 0.8: broken units (log pT or phi
+    /// not mapped back) push it towards 1.
+    func testZWISRStudy() throws {
+        let (result, folder) = try run("zw-isr.toml") { small(&$0, events: 3000, testEvents: 800, epochs: 3, samples: 10) }
+        XCTAssertLessThan(result.measurements["transverse-imbalance"]!, 0.8, "seed 2026")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("isr-2j-m_jj.png").path))
+    }
+
+    /// 3000 SM events, 3 epochs, 2000 test events with 10 % W' (200 W' events): the fit runs
+    /// on truth and unfolded spectra and the truth's peak sits at 1300 GeV within 15 GeV (its
+    /// Gaussian sigma ~15 GeV over sqrt(200) events, a 10-sigma bound for fit bias).
+    func testWPrimeStudy() throws {
+        let (result, folder) = try run("wprime.toml") { small(&$0, events: 3000, testEvents: 2000, epochs: 3, samples: 2) }
+        let note = try XCTUnwrap(result.notes.first { $0.hasPrefix("m_ZW peak: truth mu = ") })
+        let mu = Double(note.dropFirst("m_ZW peak: truth mu = ".count).prefix { $0 != " " })!
+        XCTAssertEqual(mu, 1300, accuracy: 15, note)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("wprime-mzw.png").path))
+    }
+}
