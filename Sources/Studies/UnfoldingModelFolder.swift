@@ -14,6 +14,9 @@ public enum UnfoldingVariant: String, Codable, CaseIterable, Sendable {
     case cinn
     /// cINN with ISR jets: zero-padded jets plus the one-hot jet count as condition (sec. 5.4.2).
     case cinnISR = "cinn-isr"
+
+    /// The cINNs: p(x_p | x_d) with the detector level as condition.
+    public var isConditional: Bool { self == .cinn || self == .cinnISR }
 }
 
 /// Network sizes: `quick` (minutes on 2 cores) or `paper` (thesis tables 5.1, 5.2).
@@ -62,6 +65,69 @@ public struct UnfoldingModelConfig: Codable, Equatable {
     public var trainingEvents: Int
     public var validationEvents: Int
     public var source: String
+    /// The detector-level column every azimuth is measured from (`phi_l-`): the events are
+    /// rotated about the beam axis so that object sits at phi = 0, which removes a symmetry the
+    /// network would otherwise have to learn. nil: absolute phi (configs written before it).
+    public var azimuthReference: String?
+    /// Parton columns the detector measures exactly (in the azimuth frame, equal to the detector
+    /// column of the same name in every training event: the lepton directions here). Their
+    /// posterior is a delta, which a density cannot learn, so they are copied from the detector
+    /// level instead of modelled. nil or empty: the network models every parton column.
+    public var copiedColumns: [String]?
+
+    /// The parton columns the network models, in order.
+    public var modelledColumns: [String] {
+        let copied = Set(copiedColumns ?? [])
+        return partonColumns.filter { !copied.contains($0) }
+    }
+}
+
+extension EventSample.Block {
+    /// The named columns, in the order given (each must exist).
+    func selecting(_ names: [String]) throws -> EventSample.Block {
+        let indices = try names.map { name -> Int in
+            guard let j = index(of: name) else { throw RefoldError.value("column \(name)", expected: "one of \(columns)", actual: "missing") }
+            return j
+        }
+        var values = [Double](); values.reserveCapacity(rows * names.count)
+        for i in 0..<rows { for j in indices { values.append(self.values[i * columns.count + j]) } }
+        return EventSample.Block(columns: names, rows: rows, values: values)
+    }
+}
+
+/// Rotation about the beam axis into the frame of one detector-level object and back.
+/// phi columns become wrap(phi - phi_ref) in (-pi, pi]; zero-padded objects (pT = 0) stay 0.
+struct AzimuthFrame {
+    /// phi_ref per detector-level event.
+    let reference: [Double]
+
+    init(zeros events: Int) { reference = [Double](repeating: 0, count: events) }
+
+    init(detector: EventSample.Block, column: String) throws {
+        guard let j = detector.index(of: column) else {
+            throw RefoldError.value("azimuth reference", expected: "a detector column \(column)", actual: detector.columns)
+        }
+        reference = (0..<detector.rows).map { detector[$0, j] }
+    }
+
+    /// Into the frame (`inverse` false) or back to the lab (`inverse` true). `block` has
+    /// `repeats` consecutive rows per detector-level event (K samples per event when unfolding).
+    func rotate(_ block: EventSample.Block, inverse: Bool, repeats: Int = 1) -> EventSample.Block {
+        var values = block.values
+        let d = block.columns.count
+        let sign = inverse ? 1.0 : -1.0
+        let phis = block.columns.enumerated().filter { $0.element.hasPrefix("phi_") }.map { entry in
+            (phi: entry.offset, pT: block.columns.firstIndex(of: "pT_" + entry.element.dropFirst(4)))
+        }
+        for row in 0..<block.rows {
+            let ref = reference[row / repeats]
+            for (phi, pT) in phis {
+                if let pT, values[row * d + pT] == 0 { continue }
+                values[row * d + phi] = FourMomentum.wrapPhi(values[row * d + phi] + sign * ref)
+            }
+        }
+        return EventSample.Block(columns: block.columns, rows: block.rows, values: values)
+    }
 }
 
 /// A model folder: `config.json` (variant, network, feature maps, seed, columns) and
@@ -82,7 +148,7 @@ public final class UnfoldingModel {
         self.config = config
         self.folder = folder
         let rng = RNGStream(seed: config.seed).child("model")
-        let dp = config.partonColumns.count, dd = config.detectorColumns.count + config.jetCountCondition.count
+        let dp = config.modelledColumns.count, dd = config.detectorColumns.count + config.jetCountCondition.count
         let parton = Self.observables(config.observables, map: config.partonFeatures)
         switch config.network.variant {
         case .cinn, .cinnISR:
@@ -123,12 +189,18 @@ public final class UnfoldingModel {
 
     // MARK: Features
 
+    /// The azimuth frame of these detector-level events, if the model uses one.
+    func frame(_ detector: EventSample.Block) throws -> AzimuthFrame? {
+        try config.azimuthReference.map { try AzimuthFrame(detector: detector, column: $0) }
+    }
+
     /// Detector columns -> network condition: standardised features, plus the one-hot jet count.
     public func detectorTensor(_ detector: EventSample.Block, njets: [Int]?) throws -> Tensor {
         guard detector.columns == config.detectorColumns else {
             throw RefoldError.value("detector columns", expected: "\(config.detectorColumns)", actual: detector.columns)
         }
-        let features = try config.detectorFeatures.tensor(detector)
+        let rotated = try frame(detector)?.rotate(detector, inverse: false) ?? detector
+        let features = try config.detectorFeatures.tensor(rotated)
         guard !config.jetCountCondition.isEmpty else { return features }
         guard let njets, njets.count == detector.rows else {
             throw RefoldError.value("njets", expected: "\(detector.rows) jet counts (njets.npy) for \(config.network.variant.rawValue)",
@@ -143,11 +215,13 @@ public final class UnfoldingModel {
         return concat([features, oneHot])
     }
 
-    public func partonTensor(_ parton: EventSample.Block) throws -> Tensor {
+    /// Parton columns -> network features, in the azimuth frame of the paired detector events.
+    public func partonTensor(_ parton: EventSample.Block, detector: EventSample.Block) throws -> Tensor {
         guard parton.columns == config.partonColumns else {
             throw RefoldError.value("parton columns", expected: "\(config.partonColumns)", actual: parton.columns)
         }
-        return try config.partonFeatures.tensor(parton)
+        let rotated = try frame(detector)?.rotate(parton, inverse: false) ?? parton
+        return try config.partonFeatures.tensor(try rotated.selecting(config.modelledColumns))
     }
 
     /// K parton-level samples per detector-level event in physical units and the parton column
@@ -156,9 +230,29 @@ public final class UnfoldingModel {
         let condition = try detectorTensor(detector, njets: njets)
         let drawn = try flow.sample(detectorLevel: condition, count: samples, rng: rng)
         let rows = detector.rows * samples
-        let block = EventSample.Block(columns: config.partonColumns, rows: rows, values: drawn.storage.map(Double.init))
+        let modelled = config.modelledColumns
+        let block = EventSample.Block(columns: modelled, rows: rows, values: drawn.storage.map(Double.init))
         let physical = try config.partonFeatures.events(block)
-        return UnfoldedSamples(columns: config.partonColumns, events: detector.rows, samplesPerEvent: samples, values: physical.values)
+        // The full parton block in the frame: modelled columns from the network, copied ones from
+        // the (rotated) detector level.
+        let eventFrame = try frame(detector) ?? AzimuthFrame(zeros: detector.rows)
+        let measured = eventFrame.rotate(detector, inverse: false)
+        let d = config.partonColumns.count
+        var full = [Double](repeating: 0, count: rows * d)
+        let sources = try config.partonColumns.map { name -> (fromNetwork: Bool, index: Int) in
+            if let j = modelled.firstIndex(of: name) { return (true, j) }
+            guard let j = measured.index(of: name) else { throw RefoldError.value("copied column \(name)", expected: "a detector column", actual: "missing") }
+            return (false, j)
+        }
+        for row in 0..<rows {
+            for (c, source) in sources.enumerated() {
+                full[row * d + c] = source.fromNetwork ? physical.values[row * modelled.count + source.index]
+                    : measured[row / samples, source.index]
+            }
+        }
+        // Back to the lab frame; without a frame the rotation by 0 still wraps phi into (-pi, pi].
+        let lab = eventFrame.rotate(EventSample.Block(columns: config.partonColumns, rows: rows, values: full), inverse: true, repeats: samples)
+        return UnfoldedSamples(columns: config.partonColumns, events: detector.rows, samplesPerEvent: samples, values: lab.values)
     }
 
     // MARK: Differentiable observables

@@ -28,6 +28,9 @@ public struct UnfoldingTrainingRequest {
 }
 
 extension UnfoldingModel {
+    /// The detector-level object whose azimuth defines the frame (see `AzimuthFrame`).
+    public static let azimuthReferenceColumn = "phi_l-"
+
     /// Fits the feature maps on the training split, writes `out/config.json`, trains with
     /// FlowTrainer (checkpoint after every epoch) and returns the trained model. A NaN loss throws
     /// the trainer's error; the last good checkpoint stays.
@@ -67,24 +70,48 @@ extension UnfoldingModel {
             config = stored
             config.network.training.epochs = request.network.training.epochs
         } else {
-            let partonMap = try FeatureMap.fit(trainParton)
+            // Azimuths from the detector-level l- when the sample has one (rotation symmetry).
+            let reference = detector.columns.contains(azimuthReferenceColumn) ? azimuthReferenceColumn : nil
+            let frame = try reference.map { try AzimuthFrame(detector: trainDetector, column: $0) }
+            let rotatedParton = frame?.rotate(trainParton, inverse: false) ?? trainParton
+            let rotatedDetector = frame?.rotate(trainDetector, inverse: false) ?? trainDetector
+            // cINNs copy what the detector measures exactly; the (e)INN's dimension bookkeeping
+            // (D_p + D_rp = D_d + D_rd) keeps every column.
+            let copied = request.network.variant.isConditional ? exactlyMeasured(rotatedParton, rotatedDetector) : []
+            let modelled = parton.columns.filter { !copied.contains($0) }
+            let partonMap = try FeatureMap.fit(try rotatedParton.selecting(modelled))
+            let detectorMap = try FeatureMap.fit(rotatedDetector)
             config = UnfoldingModelConfig(
                 network: request.network, seed: request.seed, partonColumns: parton.columns, detectorColumns: detector.columns,
-                jetCountCondition: isr ? jetCounts : [], partonFeatures: partonMap, detectorFeatures: try FeatureMap.fit(trainDetector),
+                jetCountCondition: isr ? jetCounts : [], partonFeatures: partonMap, detectorFeatures: detectorMap,
                 observables: supportedObservables(request.observableNames, map: partonMap),
-                trainingEvents: trainingRows.count, validationEvents: validationCount, source: sample.generator)
+                trainingEvents: trainingRows.count, validationEvents: validationCount, source: sample.generator,
+                azimuthReference: reference, copiedColumns: copied)
         }
         let model = try UnfoldingModel(config: config, folder: out)
         try model.writeConfig()
-        let xp = try model.partonTensor(trainParton)
+        let xp = try model.partonTensor(trainParton, detector: trainDetector)
         let xd = try model.detectorTensor(trainDetector, njets: sample.njets.map { n in trainingRows.map { n[$0] } })
         var validation: (partonLevel: Tensor, detectorLevel: Tensor)? = nil
         if validationCount > 0 {
-            validation = (try model.partonTensor(rows(parton, validationRows)),
-                          try model.detectorTensor(rows(detector, validationRows), njets: sample.njets.map { n in validationRows.map { n[$0] } }))
+            let validationDetector = rows(detector, validationRows)
+            validation = (try model.partonTensor(rows(parton, validationRows), detector: validationDetector),
+                          try model.detectorTensor(validationDetector, njets: sample.njets.map { n in validationRows.map { n[$0] } }))
         }
         try runTrainer(model.flow, model: model, xp: xp, xd: xd, validation: validation, resume: request.resume, progress: progress)
         return model
+    }
+
+    /// Parton columns equal (to 1e-9 relative) to the detector column of the same name in every event.
+    static func exactlyMeasured(_ parton: EventSample.Block, _ detector: EventSample.Block) -> [String] {
+        parton.columns.enumerated().compactMap { j, name in
+            guard let k = detector.index(of: name) else { return nil }
+            for i in 0..<parton.rows {
+                let a = parton[i, j], b = detector[i, k]
+                if abs(a - b) > 1e-9 * max(1, abs(b)) { return nil }
+            }
+            return name
+        }
     }
 
     private static func runTrainer<M: UnfoldingFlow>(_ flow: M, model: UnfoldingModel, xp: Tensor, xd: Tensor,

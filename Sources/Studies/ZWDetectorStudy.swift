@@ -41,14 +41,20 @@ public enum ZWDetectorStudy {
         }
 
         let gateEvents = min(net.calibrationEvents ?? 10_000, test.count)
-        let curves = try ZWStudySupport.calibration(truth: truth, unfolded: unfolded, events: gateEvents)
+        // Coordinates the detector measures exactly (lepton directions) are copied, not sampled:
+        // their posterior is a delta and has no calibration curve.
+        let modelled = cinn.config.modelledColumns
+        if let copied = cinn.config.copiedColumns, !copied.isEmpty {
+            result.notes.append("measured exactly by the detector, copied from the detector level (delta posterior, no calibration): \(copied.joined(separator: ", "))")
+        }
+        let curves = try ZWStudySupport.calibration(truth: truth, unfolded: unfolded, events: gateEvents, columns: modelled)
         let worst = curves.map(\.maxDeviation).max() ?? .nan
         result.measure(context.profile == .quick ? "calibration-quick" : "calibration", worst)
         result.notes.append("cINN calibration on \(gateEvents) events x \(k) samples, max deviation per coordinate: "
-                            + zip(truth.columns, curves).map { "\($0) \(format($1.maxDeviation))" }.joined(separator: ", ")
+                            + zip(modelled, curves).map { "\($0) \(format($1.maxDeviation))" }.joined(separator: ", ")
                             + "; floor ~1.95/sqrt(N) = \(format(1.95 / Double(gateEvents).squareRoot())) (99.9 % over 12 coordinates)")
-        let plotCurves = try ZWStudySupport.calibration(truth: truth, unfolded: unfolded, events: 1500)
-        result.plots += try ZWStudySupport.calibrationPlots(plotCurves, columns: truth.columns, title: "cINN calibration, 1500 events x \(k)",
+        let plotCurves = try ZWStudySupport.calibration(truth: truth, unfolded: unfolded, events: 1500, columns: modelled)
+        result.plots += try ZWStudySupport.calibrationPlots(plotCurves, columns: modelled, title: "cINN calibration, 1500 events x \(k)",
                                                             prefix: "cinn-calibration", gnuplot: gnuplot, folder: context.folder)
 
         try compareVariants(spec, context, training: training, test: test, gnuplot: gnuplot, into: &result)

@@ -161,9 +161,12 @@ enum ZWStudySupport {
     // MARK: Calibration
 
     /// One calibration curve per parton coordinate from the first `events` events.
-    static func calibration(truth: EventSample.Block, unfolded: UnfoldedSamples, events: Int) throws -> [CalibrationCurve] {
-        let n = min(events, truth.rows, unfolded.events), d = truth.columns.count, k = unfolded.samplesPerEvent
-        return try (0..<d).map { j in
+    /// One curve per parton column in `columns` (default: all), on the first `events` events.
+    static func calibration(truth: EventSample.Block, unfolded: UnfoldedSamples, events: Int,
+                            columns: [String]? = nil) throws -> [CalibrationCurve] {
+        let n = min(events, truth.rows, unfolded.events), k = unfolded.samplesPerEvent
+        let indices = (columns ?? truth.columns).compactMap { truth.index(of: $0) }
+        return try indices.map { j in
             try CalibrationCurve(truth: (0..<n).map { truth[$0, j] },
                                  samples: (0..<n).map { i in (0..<k).map { unfolded[event: i, sample: $0, column: j] } })
         }
@@ -173,9 +176,11 @@ enum ZWStudySupport {
     static func calibrationPlots(_ curves: [CalibrationCurve], columns: [String], title: String, prefix: String,
                                  gnuplot: Gnuplot, folder: URL) throws -> [PlotRecord] {
         var records: [PlotRecord] = []
-        for start in stride(from: 0, to: columns.count, by: 3) {
-            let group = Array(start..<min(start + 3, columns.count))
-            let particle = columns[start].split(separator: "_").dropFirst().joined(separator: "_")
+        func particleOf(_ column: String) -> String { column.split(separator: "_").dropFirst().joined(separator: "_") }
+        var particles: [String] = []
+        for column in columns where !particles.contains(particleOf(column)) { particles.append(particleOf(column)) }
+        for particle in particles {
+            let group = columns.indices.filter { particleOf(columns[$0]) == particle }
             let fileName = particle.replacingOccurrences(of: "+", with: "plus").replacingOccurrences(of: "-", with: "minus")
             let plot = try Plot.calibration(title: "\(title): \(particle)", curves: group.map { (columns[$0], curves[$0]) })
             records.append(try gnuplot.render(plot, name: "\(prefix)-\(fileName)", in: folder))

@@ -35,6 +35,20 @@ final class ZWModelFolderTests: XCTestCase {
         // Physical units: every pT sample positive (exp of the log feature).
         for j in [0, 3, 6, 9] { for i in 0..<50 { for k in 0..<4 { XCTAssertGreaterThan(u1[event: i, sample: k, column: j], 0) } } }
 
+        // The detector keeps lepton directions: those four columns are copied, not modelled, and the
+        // azimuths are measured from the detector-level l- (then rotated back and wrapped).
+        XCTAssertEqual(trained.config.azimuthReference, "phi_l-")
+        XCTAssertEqual(trained.config.copiedColumns, ["eta_l-", "phi_l-", "eta_l+", "phi_l+"])
+        XCTAssertEqual(trained.flow.partonDimension, 8)
+        for name in trained.config.copiedColumns! {
+            let j = u1.columns.firstIndex(of: name)!, d = detector.index(of: name)!
+            for i in 0..<50 { for k in 0..<4 { assertClose(u1[event: i, sample: k, column: j], detector[i, d], rel: 1e-12, abs: 1e-12, name) } }
+        }
+        for name in ["phi_q1", "phi_q2"] {
+            let j = u1.columns.firstIndex(of: name)!
+            for i in 0..<50 { for k in 0..<4 { XCTAssertLessThanOrEqual(abs(u1[event: i, sample: k, column: j]), Double.pi, name) } }
+        }
+
         let wrong = try zwSample(20, seed: 64, process: .zwISR)
         XCTAssertThrowsError(try loaded.unfold(detector: wrong.detector!, njets: wrong.njets, samples: 1, rng: RNGStream(seed: 1))) {
             let message = "\($0)"
