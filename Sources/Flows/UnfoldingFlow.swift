@@ -76,29 +76,7 @@ extension UnfoldingFlow {
     }
 }
 
-// MARK: Row helpers (Tensor level, no graph)
-
-/// Rows `indices` of a matrix, in that order.
-public func gatherRows(_ t: Tensor, _ indices: some Collection<Int>) -> Tensor {
-    let c = t.columns
-    var out = [Float]()
-    out.reserveCapacity(indices.count * c)
-    t.storage.withUnsafeBufferPointer { x in
-        for i in indices { out.append(contentsOf: x[(i * c)..<((i + 1) * c)]) }
-    }
-    return Tensor(shape: [indices.count, c], storage: out)
-}
-
-/// Each row repeated `times` times in place: [r0, r0, ..., r1, r1, ...].
-func repeatRows(_ t: Tensor, times: Int) -> Tensor {
-    let c = t.columns
-    var out = [Float]()
-    out.reserveCapacity(t.rows * times * c)
-    t.storage.withUnsafeBufferPointer { x in
-        for i in 0..<t.rows { for _ in 0..<times { out.append(contentsOf: x[(i * c)..<((i + 1) * c)]) } }
-    }
-    return Tensor(shape: [t.rows * times, c], storage: out)
-}
+// MARK: Helpers
 
 /// Standard normal noise [rows, columns] as a constant.
 func gaussianNoise(rows: Int, columns: Int, rng: RNGStream) -> Variable {

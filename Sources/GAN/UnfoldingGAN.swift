@@ -186,13 +186,3 @@ private func makeNetwork(inputs: Int, outputs: Int, layers: Int, config: GANConf
     return MLP(sizes: sizes, activation: config.activation.activation, rng: rng)
 }
 
-/// Each row repeated `times` times in place: [r0, r0, ..., r1, r1, ...].
-func repeatRows(_ t: Tensor, times: Int) -> Tensor {
-    let c = t.columns
-    var out = [Float]()
-    out.reserveCapacity(t.rows * times * c)
-    t.storage.withUnsafeBufferPointer { x in
-        for i in 0..<t.rows { for _ in 0..<times { out.append(contentsOf: x[(i * c)..<((i + 1) * c)]) } }
-    }
-    return Tensor(shape: [t.rows * times, c], storage: out)
-}
