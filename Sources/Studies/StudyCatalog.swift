@@ -6,6 +6,11 @@ import Validation
 public enum StudyCatalog {
     public static func registerAll(in registry: StudyRegistry = .shared) {
         registry.register(.binnedSmearing, BinnedSmearingStudy.run)
+        registry.register(.wedge, WedgeStudy.run)
+        registry.register(.kicker, KickerStudy.run)
+        registry.register(.ring, RingStudy.run)
+        registry.register(.drellYan, DrellYanStudy.run)
+        registry.register(.errorsVsStatistics, ErrorsVsStatisticsStudy.run)
     }
 }
 

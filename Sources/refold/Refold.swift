@@ -14,6 +14,9 @@ struct Refold: ParsableCommand {
             Validate.self,
             Report.self,
             Inspect.self,
+            TrainBINN.self,
+            Density.self,
+            Sample.self,
         ]
     )
 }
