@@ -20,6 +20,8 @@ enum BINNStudy {
             units = n.units ?? 32
             batchSize = n.batchSize ?? 512
             learningRate = Float(n.learningRate ?? 1e-3)
+            // The quick profile's shorter training takes a larger step: [network.parameters] quick_learning_rate.
+            if context.profile == .quick, let quick = n.parameters["quick_learning_rate"]?.number { learningRate = Float(quick) }
             priorWidth = Float(n.priorWidth ?? 1)
             draws = n.samplesPerEvent ?? 30
         }
