@@ -60,7 +60,6 @@ public enum DrellYanStudy {
             let covered = populated.filter { abs(band.mean[$0] - data[$0]) <= 2 * (band.sigma[$0] * band.sigma[$0] + stat[$0] * stat[$0]).squareRoot() }
             let fraction = Double(covered.count) / Double(max(populated.count, 1))
             let key = o.name.components(separatedBy: " ").first!
-            result.measurements["coverage \(key)"] = fraction
             if !key.hasPrefix("m_ee") { worst = min(worst, fraction) }
             result.notes.append("\(o.name): BINN within 2 (sigma_pred ⊕ sigma_stat) of the training data in \(covered.count)/\(populated.count) bins (>= 50 events)")
             try BINNStudy.writeCSV([("center", band.centers), ("binn", band.mean), ("sigma_pred", band.sigma), ("data", data), ("data_error", stat)],
@@ -74,8 +73,6 @@ public enum DrellYanStudy {
                 let binn = try peakFit(band.centers, band.mean, band.sigma.map { max($0, 1e-6) })
                 let truth = try peakFit(band.centers, data, stat.map { max($0, 1e-6) })
                 result.measure("z-mass", binn.parameters[0])
-                result.measurements["z-width BINN"] = abs(binn.parameters[1])
-                result.measurements["z-width data"] = abs(truth.parameters[1])
                 result.notes.append("Breit-Wigner fit: BINN M = \(format(binn.parameters[0])) ± \(format(binn.errors[0])), Γ = \(format(abs(binn.parameters[1]))); training data M = \(format(truth.parameters[0])), Γ = \(format(abs(truth.parameters[1]))) GeV")
             }
         }

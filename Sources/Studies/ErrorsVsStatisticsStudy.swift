@@ -47,14 +47,13 @@ public enum ErrorsVsStatisticsStudy {
             let lines = try BINNStudy.rampLines(model, xs: xs + [0.5], ys: ys, draws: s.draws, rng: context.rng.child("draws"))
             let sigma = lines.sigma.last!, density = lines.density.last!
             atHalf.append(sigma)
-            result.measurements["sigma_pred(0.5), N = \(size)"] = sigma
             result.notes.append("N = \(size): \(s.epochs) epochs (\(s.epochs * batches) updates), p(0.5) = \(format(density)) (true 0.75), sigma_pred(0.5) = \(format(sigma))")
             series.append(Plot.FitSeries(label: "N = \(size)", fitLabel: "p_{BINN}, N = \(size)", x: Array(xs), y: Array(lines.sigma.dropLast()),
                                          sigma: Array(lines.sigmaError.dropLast()), curveX: [], curveY: []))
         }
         let monotonic = zip(atHalf, atHalf.dropFirst()).allSatisfy { $0 > $1 }
         result.measure("sigma-falls-monotonically", monotonic ? 1 : 0)
-        result.measure("sigma-ratio-smallest-largest", atHalf.first! / atHalf.last!)
+        result.notes.append("sigma_pred(0.5) smallest / largest sample: \(format(atHalf.first! / atHalf.last!))")
         try BINNStudy.writeCSV([("events", sizes.map(Double.init)), ("sigma_pred_at_0.5", atHalf)], to: try context.file("sigma-vs-statistics.csv"))
         result.dataFiles.append("sigma-vs-statistics.csv")
         try BINNStudy.render(try Plot.fit(title: "kicker: {/Symbol s}_{pred}(x) against training statistics", xLabel: "x",

@@ -70,9 +70,6 @@ public enum RingStudy {
         result.notes.append("radial density fit: mu = \(format(mu)) ± \(format(densityFit.errors[0])), w = \(format(w)) ± \(format(densityFit.errors[1])), chi2/ndf = \(format(densityFit.chi2PerNdf)) (errors: sigma_pred)")
         let uncertaintyFit = try NonlinearFit.fit(x: rs, y: sigma, sigma: spread, initial: [0.05, 0.05], model: uncertaintyModel(mu: mu, w: w))
         let absolute = (parameters: uncertaintyFit.parameters.map(abs), chi2PerNdf: uncertaintyFit.chi2PerNdf, fit: uncertaintyFit)
-        result.measure("sigma-fit-chi2", absolute.chi2PerNdf)
-        result.measurements["fit Δmu"] = absolute.parameters[0]
-        result.measurements["fit Δw"] = absolute.parameters[1]
         result.notes.append("eq. 6.31 fit: " + BINNStudy.describe(absolute.fit, names: ["Δmu", "Δw"]))
 
         let minimum = BINNStudy.argmin(rs, sigma, in: (toy.mu - 0.6 * toy.w)...(toy.mu + 0.6 * toy.w))

@@ -79,10 +79,8 @@ enum RampStudy {
             result.notes.append("three-parameter fit failed (\(error)); two-parameter fit")
         }
         let absolute = (parameters: uncertainty.parameters.map(abs), chi2PerNdf: uncertainty.chi2PerNdf, fit: uncertainty)
-        result.measure("sigma-fit-chi2", absolute.chi2PerNdf)
         result.notes.append("density slope a = \(format(slope)) ± \(format(slopeFit.errors[0])); eq. \(fit.equation) fit: " + BINNStudy.describe(absolute.fit, names: names))
-        for (name, value) in zip(names, absolute.parameters) { result.measurements["fit \(name)"] = value }
-
+        
         try BINNStudy.writeCSV([("x", xs), ("density", lines.density), ("sigma_pred", lines.sigma), ("sigma_spread", lines.sigmaError),
                                 ("truth", xs.map { toy.marginalX($0) })], to: try context.file("lines.csv"))
         try BINNStudy.writeCSV([("x", (0..<points.rows).map { Double(points[$0, 0]) }), ("y", (0..<points.rows).map { Double(points[$0, 1]) }),

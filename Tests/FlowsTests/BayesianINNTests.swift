@@ -28,9 +28,10 @@ final class BayesianINNTests: XCTestCase {
         let kl = binn.bayesianLayers.reduce(0.0) { $0 + Double($1.klDivergence().scalar) }
         let nll = Double(try XCTUnwrap(loss.terms[.negativeLogLikelihood]))
         assertClose(Double(loss.total.scalar), nll + kl / 1234, rel: 1e-5)
-        // Freshly initialised: zero last layers, so z = x and the NLL is that of N(0, 1).
+        // Freshly initialised: zero last-layer means, so z = x up to the weight noise (sigma = e^-4.5 on
+        // the last layer, times 0.1) and the NLL is that of N(0, 1) to ~1e-3.
         let gaussian = x.value.storage.reduce(0.0) { $0 + 0.5 * Double($1 * $1) } / 64 + log(2 * Double.pi)
-        assertClose(nll, gaussian, rel: 1e-4)
+        XCTAssertEqual(nll, gaussian, accuracy: 3e-3, "seed \(seed)")
         // Table 6.2's count: 20 blocks of 2 -> 64 -> 64 -> 4 with mean and variance, plus biases = 182k.
         let dy = BayesianINN(config: .drellYanPaper(), rng: RNGStream(seed: seed))
         XCTAssertEqual(dy.parameterCount, 20 * (2 * (2 * 64 + 64 * 64 + 64 * 4) + 64 + 64 + 4 + 2 * 4))
