@@ -33,7 +33,7 @@ public enum ErrorsVsStatisticsStudy {
         let toy = KickerRamp()
         var s = BINNStudy.Settings(context)
         var result = StudyResult()
-        result.notes.append("sizes \(sizes), \(updates) weight updates each (batch \(s.batchSize)); " + s.description.replacingOccurrences(of: "\(s.events) training events, ", with: ""))
+        result.notes.append("sizes \(sizes), \(updates) weight updates each (batch \(s.batchSize)); \(s.blocks) blocks x \(s.hiddenLayers) hidden layers x \(s.units) units, lr \(s.learningRate), prior \(s.priorWidth), M = \(s.draws) weight draws")
         let xs = (0..<18).map { 0.05 + 0.9 * (Double($0) + 0.5) / 18 }
         let ys = [0.2, 0.35, 0.5, 0.65, 0.8]
         var atHalf = [Double](), series = [Plot.FitSeries]()

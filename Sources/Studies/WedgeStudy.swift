@@ -79,7 +79,8 @@ enum RampStudy {
             result.notes.append("three-parameter fit failed (\(error)); two-parameter fit")
         }
         let absolute = (parameters: uncertainty.parameters.map(abs), chi2PerNdf: uncertainty.chi2PerNdf, fit: uncertainty)
-        result.notes.append("density slope a = \(format(slope)) ± \(format(slopeFit.errors[0])); eq. \(fit.equation) fit: " + BINNStudy.describe(absolute.fit, names: names))
+        let slopeNote = fit.names.contains("Δa") ? "density slope a = \(format(slope)) ± \(format(slopeFit.errors[0])); " : ""
+        result.notes.append(slopeNote + "eq. \(fit.equation) fit: " + BINNStudy.describe(absolute.fit, names: names))
         
         try BINNStudy.writeCSV([("x", xs), ("density", lines.density), ("sigma_pred", lines.sigma), ("sigma_spread", lines.sigmaError),
                                 ("truth", xs.map { toy.marginalX($0) })], to: try context.file("lines.csv"))

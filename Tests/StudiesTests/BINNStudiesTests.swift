@@ -60,7 +60,7 @@ final class BINNStudiesTests: XCTestCase {
     func testErrorsVsStatisticsRunner() throws {
         let toys = "blocks = 3\nlayers_per_block = 1\nunits = 16\nbatch_size = 256\nsamples_per_event = 8"
         let (result, folder) = try run("errors-vs-statistics", quick: toys, replacing: [
-            ("quick_sizes = [2000, 20000, 200000]", "quick_sizes = [500, 2000, 8000]"), ("quick_updates = 1800", "quick_updates = 40")])
+            ("quick_sizes = [2000, 20000, 200000]", "quick_sizes = [500, 2000, 8000]"), ("quick_updates = 3000", "quick_updates = 40")])
         XCTAssertNotNil(result.measurements["sigma-falls-monotonically"])
         XCTAssertEqual(result.notes.filter { $0.contains("sigma_pred(0.5) = ") }.count, 3)
         files(folder, ["sigma-vs-statistics.csv"])
