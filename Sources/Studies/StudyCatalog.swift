@@ -9,6 +9,11 @@ public enum StudyCatalog {
         registry.register(.zwDetector, ZWDetectorStudy.run)
         registry.register(.zwISR, ZWISRStudy.run)
         registry.register(.wprime, WPrimeStudy.run)
+        registry.register(.wedge, WedgeStudy.run)
+        registry.register(.kicker, KickerStudy.run)
+        registry.register(.ring, RingStudy.run)
+        registry.register(.drellYan, DrellYanStudy.run)
+        registry.register(.errorsVsStatistics, ErrorsVsStatisticsStudy.run)
     }
 }
 

@@ -17,6 +17,9 @@ struct Refold: ParsableCommand {
             Report.self,
             Inspect.self,
             Bench.self,
+            TrainBINN.self,
+            Density.self,
+            Sample.self,
         ]
     )
 }

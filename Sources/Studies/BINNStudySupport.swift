@@ -1,0 +1,122 @@
+import Flows
+import Foundation
+import Reporting
+import Tensor
+import ToyModels
+import Validation
+
+/// Shared steps of the BINN studies (thesis ch. 6): settings from the spec, training, grids and lines.
+enum BINNStudy {
+    struct Settings {
+        var events: Int, epochs: Int, blocks: Int, hiddenLayers: Int, units: Int, batchSize: Int
+        var learningRate: Float, priorWidth: Float, draws: Int
+
+        init(_ context: StudyContext) {
+            let n = context.network
+            events = context.generator.events
+            epochs = n.epochs ?? 300
+            blocks = n.blocks ?? 20
+            hiddenLayers = n.layersPerBlock ?? 3
+            units = n.units ?? 32
+            batchSize = n.batchSize ?? 512
+            learningRate = Float(n.learningRate ?? 1e-3)
+            // The quick profile's shorter training takes a larger step: [network.parameters] quick_learning_rate.
+            if context.profile == .quick, let quick = n.parameters["quick_learning_rate"]?.number { learningRate = Float(quick) }
+            priorWidth = Float(n.priorWidth ?? 1)
+            draws = n.samplesPerEvent ?? 30
+        }
+
+        var description: String {
+            "\(events) training events, \(blocks) blocks x \(hiddenLayers) hidden layers x \(units) units, \(epochs) epochs, batch \(batchSize), lr \(learningRate), prior \(priorWidth), M = \(draws) weight draws"
+        }
+    }
+
+    /// Trains a BINN on `events` [N, D] (BLAS on one thread: skinny shapes, shared CPU).
+    static func train(_ events: Tensor, columns: [String], settings s: Settings, seed: UInt64,
+                      context: StudyContext?) throws -> BINNModel {
+        BLAS.setThreads(1)
+        let config = BINNConfig(dimension: events.columns, blocks: s.blocks, hiddenLayers: s.hiddenLayers, units: s.units,
+                                priorWidth: s.priorWidth, trainingEvents: events.rows)
+        let model = try BINNModel(config: config, standardizer: try Standardizer(fitting: events), columns: columns, seed: seed)
+        let training = TrainingConfig(epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, weightDecay: 0,
+                                      schedule: .cosine, gradientClip: 10)
+        try BINNTraining.train(model, events: events, config: training) { r in
+            context?.report("epoch \(r.epoch + 1)/\(s.epochs): loss \(format(r.trainLoss)), \(Int(r.eventsPerSecond)) events/s, \(Int(r.secondsRemaining)) s left")
+        }
+        return model
+    }
+
+    /// Events of a density toy as a Float32 [N, 2] tensor.
+    static func toyEvents(_ toy: any DensityToy, count: Int, rng: RNGStream) -> Tensor {
+        Tensor(shape: [count, 2], storage: toy.sample(n: count, rng: rng).map(Float.init))
+    }
+
+    /// A regular grid of cell centres on a box: points [nx ny, 2] (x-major) and its Histogram2D.
+    static func grid(x: ClosedRange<Double>, y: ClosedRange<Double>, nx: Int, ny: Int) throws -> (points: Tensor, bins: Histogram2D) {
+        let bins = try Histogram2D(xBins: nx, xRange: x, yBins: ny, yRange: y)
+        var storage = [Float]()
+        for cx in bins.x.centers { for cy in bins.y.centers { storage += [Float(cx), Float(cy)] } }
+        return (Tensor(shape: [nx * ny, 2], storage: storage), bins)
+    }
+
+    /// values[i * ny + j] -> [[i][j]].
+    static func matrix(_ values: [Double], nx: Int, ny: Int) -> [[Double]] {
+        (0..<nx).map { i in Array(values[(i * ny)..<((i + 1) * ny)]) }
+    }
+
+    /// The band check: the fraction of `mask`ed points with |p_learned - p_true| <= k sigma_pred.
+    static func fractionInBand(learned: DensityEstimate, truth: [Double], mask: [Bool], k: Double = 2) -> (fraction: Double, points: Int) {
+        var inside = 0, total = 0
+        for i in truth.indices where mask[i] {
+            total += 1
+            if abs(learned.density[i] - truth[i]) <= k * learned.sigma[i] { inside += 1 }
+        }
+        return (Double(inside) / Double(max(total, 1)), total)
+    }
+
+    /// The position of the minimum of `values` over `x` within `range`.
+    static func argmin(_ x: [Double], _ values: [Double], in range: ClosedRange<Double>) -> Double {
+        let candidates = x.indices.filter { range.contains(x[$0]) }
+        return x[candidates.min { values[$0] < values[$1] }!]
+    }
+
+    /// Density and sigma_pred along lines y = const of a ramp, averaged over the lines (fig. 6.2, 6.4):
+    /// x at `points` cell centres on [low, high], one line per y in `ys`. The spread of sigma over
+    /// the lines is returned as its error (floored at 1 % of sigma so every fit point has a weight).
+    static func rampLines(_ model: BINNModel, xs: [Double], ys: [Double], draws: Int, rng: RNGStream) throws
+        -> (density: [Double], sigma: [Double], sigmaError: [Double]) {
+        var storage = [Float]()
+        for y in ys { for x in xs { storage += [Float(x), Float(y)] } }
+        let estimate = try model.density(at: Tensor(shape: [xs.count * ys.count, 2], storage: storage), draws: draws, rng: rng)
+        let n = Double(ys.count)
+        var density = [Double](), sigma = [Double](), error = [Double]()
+        for i in xs.indices {
+            let p = ys.indices.map { estimate.density[$0 * xs.count + i] }
+            let s = ys.indices.map { estimate.sigma[$0 * xs.count + i] }
+            let sm = s.reduce(0, +) / n
+            let spread = (s.reduce(0) { $0 + ($1 - sm) * ($1 - sm) } / max(n - 1, 1)).squareRoot()
+            density.append(p.reduce(0, +) / n); sigma.append(sm); error.append(max(spread, 0.01 * sm, 1e-9))
+        }
+        return (density, sigma, error)
+    }
+
+    /// Renders and records a plot.
+    static func render(_ plot: Plot, name: String, context: StudyContext, into result: inout StudyResult) throws {
+        let gnuplot = try Gnuplot()
+        result.plots.append(try gnuplot.render(plot, name: name, in: context.folder))
+    }
+
+    /// A CSV table of equal-length columns.
+    static func writeCSV(_ columns: [(String, [Double])], to url: URL) throws {
+        let n = columns.first?.1.count ?? 0
+        var text = columns.map(\.0).joined(separator: ",") + "\n"
+        for i in 0..<n { text += columns.map { "\($0.1[i])" }.joined(separator: ",") + "\n" }
+        try writeAtomically(text, to: url)
+    }
+
+    /// "name = |value| ± error" for a fit's parameters (the uncertainty fits enter squared, so the sign is free).
+    static func describe(_ fit: FitResult, names: [String]) -> String {
+        zip(names, zip(fit.parameters, fit.errors)).map { "\($0) = \(format(abs($1.0))) ± \(format($1.1))" }.joined(separator: ", ")
+            + ", chi2/ndf = \(format(fit.chi2PerNdf))"
+    }
+}

@@ -1,0 +1,103 @@
+import CGSL
+import Flows
+import Foundation
+import Reporting
+import Tensor
+import ToyModels
+import Validation
+
+/// Gaussian half-ring, mu = 4, w = 1 (thesis sec. 6.3.3, eq. 6.28-6.31): density and sigma_pred
+/// on a Cartesian grid; along rays, the radial fit of the learned density (mu, w) and the
+/// uncertainty fit of eq. 6.31 (Δmu, Δw).
+public enum RingStudy {
+    /// p along a ray: Gauss(r; mu, w) / (pi r A(mu, w)), A = Phi(mu / w).
+    static func rayDensity(_ r: Double, mu: Double, w: Double) -> Double {
+        gsl_ran_gaussian_pdf(r - mu, w) / (Double.pi * r * gsl_cdf_ugaussian_P(mu / w))
+    }
+
+    /// Eq. 6.31 added in quadrature, both terms carrying p(r) = G(r)/(pi r A):
+    /// sigma^2 = (p (mu - r)/w^2 Δmu)^2 + (p ((r - mu)^2/w^3 - 1/w) Δw)^2.
+    static func uncertaintyModel(mu: Double, w: Double) -> (Double, [Double]) -> Double {
+        { r, p in
+            let g = rayDensity(r, mu: mu, w: w)
+            let a = g * (mu - r) / (w * w) * p[0], b = g * ((r - mu) * (r - mu) / (w * w * w) - 1 / w) * p[1]
+            return (a * a + b * b).squareRoot()
+        }
+    }
+
+    public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
+        let g = context.generator
+        let toy = GaussianRing(mu: try g.number("radius", default: 4), w: try g.number("width", default: 1))
+        let s = BINNStudy.Settings(context)
+        var result = StudyResult()
+        result.notes.append(s.description)
+        let events = BINNStudy.toyEvents(toy, count: s.events, rng: context.rng.child("generator"))
+        let start = Date()
+        let model = try BINNStudy.train(events, columns: ["x", "y"], settings: s, seed: context.seed, context: context)
+        result.notes.append("training \(format(Date().timeIntervalSince(start))) s; \(model.network.bayesianWeightCount) Bayesian weights")
+
+        // Grid; interior: y > 0.5 (the phi = 0, pi edge excluded) and p > 1 % of the maximum.
+        let reach = toy.mu + 2.5 * toy.w
+        let nx = 48, ny = 24
+        let (points, bins) = try BINNStudy.grid(x: -reach...reach, y: 0...reach, nx: nx, ny: ny)
+        let estimate = try model.density(at: points, draws: s.draws, rng: context.rng.child("draws"))
+        let truth = (0..<points.rows).map { toy.density(x: Double(points[$0, 0]), y: Double(points[$0, 1])) }
+        let peak = truth.max() ?? 1
+        let interior = (0..<points.rows).map { Double(points[$0, 1]) > 0.5 && truth[$0] > 0.01 * peak }
+        let band = BINNStudy.fractionInBand(learned: estimate, truth: truth, mask: interior)
+        result.measure("density-in-band", band.fraction)
+        result.notes.append("|p_BINN - p_true| <= 2 sigma_pred at \(format(100 * band.fraction)) % of \(band.points) interior grid points (y > 0.5, p > 1 % of max)")
+
+        // Rays at five angles, averaged (fig. 6.6).
+        let rs = (0..<81).map { 1.5 + 5 * Double($0) / 80 }
+        let angles = [1.0, 2.0, 3.0, 4.0, 5.0].map { $0 * Double.pi / 6 }
+        var storage = [Float]()
+        for phi in angles { for r in rs { storage += [Float(r * cos(phi)), Float(r * sin(phi))] } }
+        let rays = try model.density(at: Tensor(shape: [rs.count * angles.count, 2], storage: storage), draws: s.draws, rng: context.rng.child("draws"))
+        let k = Double(angles.count)
+        var density = [Double](), sigma = [Double](), spread = [Double]()
+        for i in rs.indices {
+            let p = angles.indices.map { rays.density[$0 * rs.count + i] }, e = angles.indices.map { rays.sigma[$0 * rs.count + i] }
+            let pm = p.reduce(0, +) / k, em = e.reduce(0, +) / k
+            density.append(pm); sigma.append(em)
+            spread.append(max((e.reduce(0) { $0 + ($1 - em) * ($1 - em) } / (k - 1)).squareRoot(), 0.01 * em, 1e-9))
+        }
+        let densityFit = try NonlinearFit.fit(x: rs, y: density, sigma: sigma.map { max($0, 1e-6) }, initial: [toy.mu, toy.w]) { r, p in
+            rayDensity(r, mu: p[0], w: abs(p[1]))
+        }
+        let mu = densityFit.parameters[0], w = abs(densityFit.parameters[1])
+        result.measure("ring-mu", mu)
+        result.notes.append("radial density fit: mu = \(format(mu)) ± \(format(densityFit.errors[0])), w = \(format(w)) ± \(format(densityFit.errors[1])), chi2/ndf = \(format(densityFit.chi2PerNdf)) (errors: sigma_pred)")
+        let uncertaintyFit = try NonlinearFit.fit(x: rs, y: sigma, sigma: spread, initial: [0.05, 0.05], model: uncertaintyModel(mu: mu, w: w))
+        let absolute = (parameters: uncertaintyFit.parameters.map(abs), chi2PerNdf: uncertaintyFit.chi2PerNdf, fit: uncertaintyFit)
+        result.notes.append("eq. 6.31 fit: " + BINNStudy.describe(absolute.fit, names: ["Δmu", "Δw"]))
+
+        let minimum = BINNStudy.argmin(rs, sigma, in: (toy.mu - 0.6 * toy.w)...(toy.mu + 0.6 * toy.w))
+        let inner = BINNStudy.argmin(rs, sigma.map { -$0 }, in: (toy.mu - 1.8 * toy.w)...(toy.mu - 0.4 * toy.w))
+        let outer = BINNStudy.argmin(rs, sigma.map { -$0 }, in: (toy.mu + 0.4 * toy.w)...(toy.mu + 1.8 * toy.w))
+        result.measure("sigma-minimum", minimum)
+        result.measure("sigma-maximum-inner", inner)
+        result.measure("sigma-maximum-outer", outer)
+        result.notes.append("sigma_pred along rays: minimum at r = \(format(minimum)), maxima at r = \(format(inner)) and \(format(outer)) (thesis: mu = 4, mu ± w = 3, 5)")
+
+        try BINNStudy.writeCSV([("r", rs), ("density", density), ("sigma_pred", sigma), ("sigma_spread", spread),
+                                ("truth", rs.map { toy.radialDensity($0) / (Double.pi * $0) })], to: try context.file("rays.csv"))
+        try BINNStudy.writeCSV([("x", (0..<points.rows).map { Double(points[$0, 0]) }), ("y", (0..<points.rows).map { Double(points[$0, 1]) }),
+                                ("density", estimate.density), ("sigma_pred", estimate.sigma), ("truth", truth)], to: try context.file("grid.csv"))
+        result.dataFiles += ["rays.csv", "grid.csv"]
+        try BINNStudy.render(try Plot.heatMap(title: "ring: BINN density", xLabel: "x", yLabel: "y", zLabel: "p(x, y)",
+                                              bins: bins, values: BINNStudy.matrix(estimate.density, nx: nx, ny: ny)),
+                             name: "density", context: context, into: &result)
+        try BINNStudy.render(try Plot.heatMap(title: "ring: sigma_pred", xLabel: "x", yLabel: "y", zLabel: "{/Symbol s}_{pred}",
+                                              bins: bins, values: BINNStudy.matrix(estimate.sigma, nx: nx, ny: ny)),
+                             name: "sigma-pred", context: context, into: &result)
+        try BINNStudy.render(try Plot.fit(title: "ring: uncertainty fit, eq. 6.31", xLabel: "r", yLabel: "{/Symbol s}_{pred}", series: [
+            Plot.FitSeries(label: "BINN {/Symbol s}_{pred}, mean of 5 rays", x: rs, y: sigma, sigma: spread, fit: uncertaintyFit,
+                           model: uncertaintyModel(mu: mu, w: w)),
+        ]), name: "sigma-fit", context: context, into: &result)
+        try BINNStudy.render(try Plot.fit(title: "ring: density along rays", xLabel: "r", yLabel: "p(x, y)", series: [
+            Plot.FitSeries(label: "BINN p ± {/Symbol s}_{pred}", x: rs, y: density, sigma: sigma, fit: densityFit) { r, p in rayDensity(r, mu: p[0], w: abs(p[1])) },
+        ]), name: "density-fit", context: context, into: &result)
+        return result
+    }
+}

@@ -1,0 +1,112 @@
+import Flows
+import Foundation
+import Reporting
+import Tensor
+import ToyModels
+import Validation
+
+/// The uncertainty fit of a ramp's line-averaged sigma_pred(x).
+struct RampUncertaintyFit {
+    var names: [String]
+    var initial: [Double]
+    /// sigma_pred(x; parameters), given the slope a fitted to the learned density.
+    var model: (_ slope: Double) -> (Double, [Double]) -> Double
+    /// Where the non-trivial minimum of sigma_pred lies (thesis), and the window searched for it.
+    var minimumTarget: Double
+    var searchWindow: ClosedRange<Double>
+    var equation: String
+}
+
+/// Wedge ramp p(x, y) = 2x on [0, 1]^2 (thesis sec. 6.3.1, eq. 6.17-6.23).
+public enum WedgeStudy {
+    /// Eq. 6.23: sigma^2 = (x - 1/2)^2 Δa^2 + (1 + a/2)^2 Δx_max^2 + (1 - a/2)^2 Δx_min^2.
+    static let uncertaintyFit = RampUncertaintyFit(
+        names: ["Δa", "Δx_max", "Δx_min"], initial: [0.1, 0.02, 0.02],
+        model: { a in { x, p in
+            ((x - 0.5) * (x - 0.5) * p[0] * p[0] + (1 + a / 2) * (1 + a / 2) * p[1] * p[1]
+             + (1 - a / 2) * (1 - a / 2) * p[2] * p[2]).squareRoot()
+        } },
+        minimumTarget: 0.475, searchWindow: 0.15...0.85, equation: "6.23")
+
+    public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
+        try RampStudy.run(toy: WedgeRamp(), fit: uncertaintyFit, context: context)
+    }
+}
+
+/// The common wedge/kicker runner: train, grid band check, lines, uncertainty fit, plots.
+enum RampStudy {
+    static let margin = 0.1
+
+    static func run(toy: any DensityToy, fit: RampUncertaintyFit, context: StudyContext) throws -> StudyResult {
+        let s = BINNStudy.Settings(context)
+        var result = StudyResult()
+        result.notes.append(s.description)
+        let events = BINNStudy.toyEvents(toy, count: s.events, rng: context.rng.child("generator"))
+        let start = Date()
+        let model = try BINNStudy.train(events, columns: ["x", "y"], settings: s, seed: context.seed, context: context)
+        result.notes.append("training \(format(Date().timeIntervalSince(start))) s; \(model.network.bayesianWeightCount) Bayesian weights")
+
+        // Grid: learned density vs analytic, interior cells (boundary strip of 0.1 excluded, as the thesis' plots).
+        let n = 40
+        let (points, bins) = try BINNStudy.grid(x: 0...1, y: 0...1, nx: n, ny: n)
+        let estimate = try model.density(at: points, draws: s.draws, rng: context.rng.child("draws"))
+        let truth = (0..<points.rows).map { toy.density(x: Double(points[$0, 0]), y: Double(points[$0, 1])) }
+        let interior = (0..<points.rows).map { i in
+            [points[i, 0], points[i, 1]].allSatisfy { Double($0) > margin && Double($0) < 1 - margin }
+        }
+        let band = BINNStudy.fractionInBand(learned: estimate, truth: truth, mask: interior)
+        result.measure("density-in-band", band.fraction)
+        result.notes.append("|p_BINN - p_true| <= 2 sigma_pred at \(format(100 * band.fraction)) % of \(band.points) interior grid points")
+
+        // Lines y = const, averaged (fig. 6.2/6.4), and the uncertainty fit.
+        let xs = (0..<36).map { 0.05 + 0.9 * (Double($0) + 0.5) / 36 }
+        let lines = try BINNStudy.rampLines(model, xs: xs, ys: [0.2, 0.35, 0.5, 0.65, 0.8], draws: s.draws, rng: context.rng.child("draws"))
+        let minimum = BINNStudy.argmin(xs, lines.sigma, in: fit.searchWindow)
+        result.measure("sigma-minimum", minimum)
+        result.notes.append("sigma_pred minimum at x = \(format(minimum)) (thesis: \(format(fit.minimumTarget)))")
+        let slopeFit = try NonlinearFit.fit(x: xs, y: lines.density, sigma: lines.sigma.map { max($0, 1e-6) }, initial: [1, 0]) { x, p in p[0] * x + p[1] }
+        let slope = slopeFit.parameters[0]
+        var names = fit.names
+        var uncertainty: FitResult
+        do {
+            uncertainty = try NonlinearFit.fit(x: xs, y: lines.sigma, sigma: lines.sigmaError, initial: fit.initial, model: fit.model(slope))
+        } catch {
+            // Eq. 6.23 at a = 2 leaves Δx_min without weight; fall back to the thesis' two-parameter fit.
+            names = Array(fit.names.prefix(2))
+            uncertainty = try NonlinearFit.fit(x: xs, y: lines.sigma, sigma: lines.sigmaError, initial: Array(fit.initial.prefix(2))) { x, p in
+                fit.model(slope)(x, p + [0])
+            }
+            result.notes.append("three-parameter fit failed (\(error)); two-parameter fit")
+        }
+        let absolute = (parameters: uncertainty.parameters.map(abs), chi2PerNdf: uncertainty.chi2PerNdf, fit: uncertainty)
+        let slopeNote = fit.names.contains("Δa") ? "density slope a = \(format(slope)) ± \(format(slopeFit.errors[0])); " : ""
+        result.notes.append(slopeNote + "eq. \(fit.equation) fit: " + BINNStudy.describe(absolute.fit, names: names))
+        
+        try BINNStudy.writeCSV([("x", xs), ("density", lines.density), ("sigma_pred", lines.sigma), ("sigma_spread", lines.sigmaError),
+                                ("truth", xs.map { toy.marginalX($0) })], to: try context.file("lines.csv"))
+        try BINNStudy.writeCSV([("x", (0..<points.rows).map { Double(points[$0, 0]) }), ("y", (0..<points.rows).map { Double(points[$0, 1]) }),
+                                ("density", estimate.density), ("sigma_pred", estimate.sigma), ("truth", truth)], to: try context.file("grid.csv"))
+        result.dataFiles += ["lines.csv", "grid.csv"]
+
+        let name = toy.name
+        try BINNStudy.render(try Plot.heatMap(title: "\(name): BINN density", xLabel: "x", yLabel: "y", zLabel: "p(x, y)",
+                                              bins: bins, values: BINNStudy.matrix(estimate.density, nx: n, ny: n)),
+                             name: "density", context: context, into: &result)
+        try BINNStudy.render(try Plot.heatMap(title: "\(name): sigma_pred", xLabel: "x", yLabel: "y", zLabel: "{/Symbol s}_{pred}",
+                                              bins: bins, values: BINNStudy.matrix(estimate.sigma, nx: n, ny: n)),
+                             name: "sigma-pred", context: context, into: &result)
+        let pulls = zip(zip(estimate.density, truth), estimate.sigma).map { ($0.0 - $0.1) / max($1, 1e-12) }
+        try BINNStudy.render(try Plot.heatMap(title: "\(name): (p_{BINN} - p_{true}) / {/Symbol s}_{pred}", xLabel: "x", yLabel: "y", zLabel: "pull",
+                                              bins: bins, values: BINNStudy.matrix(pulls.map { max(-5, min(5, $0)) }, nx: n, ny: n)),
+                             name: "pull", context: context, into: &result)
+        let sigmaSeries = Plot.FitSeries(label: "BINN {/Symbol s}_{pred}, mean of 5 lines", x: xs, y: lines.sigma, sigma: lines.sigmaError,
+                                         fit: uncertainty) { x, p in fit.model(slope)(x, p.count == 3 ? p : p + [0]) }
+        try BINNStudy.render(try Plot.fit(title: "\(name): uncertainty fit, eq. \(fit.equation)", xLabel: "x", yLabel: "{/Symbol s}_{pred}",
+                                          series: [sigmaSeries]), name: "sigma-fit", context: context, into: &result)
+        let densitySeries = Plot.FitSeries(label: "BINN p(x) ± {/Symbol s}_{pred}", fitLabel: "analytic", x: xs, y: lines.density,
+                                           sigma: lines.sigma, curveX: xs, curveY: xs.map { toy.marginalX($0) })
+        try BINNStudy.render(try Plot.fit(title: "\(name): density along y = const", xLabel: "x", yLabel: "p(x, y)",
+                                          series: [densitySeries]), name: "density-line", context: context, into: &result)
+        return result
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import XCTest
+import Studies
+import TestSupport
+import Validation
+
+/// The BINN study runners in a small fast form (fixed seed 2026, a few thousand events, a few
+/// epochs): they run end to end, report every gate's value in its range, and write their data and
+/// plots. The physics gates themselves are measured by `refold validate` (docs/binn.md).
+final class BINNStudiesTests: XCTestCase {
+    /// The shipped spec with a tiny quick profile appended in place of its own.
+    private func run(_ file: String, quick: String, replacing: [(String, String)] = [], seed: UInt64 = 2026) throws -> (StudyResult, URL) {
+        let toys = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Toys/\(file).toml")
+        var text = try String(contentsOf: toys, encoding: .utf8)
+        for (old, new) in replacing { text = text.replacingOccurrences(of: old, with: new) }
+        let start = try XCTUnwrap(text.range(of: "[profile.quick]"))
+        let end = text.range(of: "\n[", range: start.upperBound..<text.endIndex)?.lowerBound ?? text.endIndex
+        text.replaceSubrange(start.lowerBound..<end, with: "[profile.quick]\n" + quick + "\n")
+        let spec = try StudySpec(text: text, file: toys.path)
+        let registry = StudyRegistry()
+        StudyCatalog.registerAll(in: registry)
+        let folder = temporaryFolder("binn-\(file)")
+        let (result, _) = registry.run(StudyContext(spec: spec, profile: .quick, seed: seed, folder: folder))
+        if case .error(let message) = result.status { XCTFail("\(file), seed \(seed): \(message)") }
+        return (result, folder)
+    }
+
+    private func files(_ folder: URL, _ names: [String]) {
+        for name in names { XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), name) }
+    }
+
+    func testWedgeRunner() throws {
+        let (result, folder) = try run("wedge", quick: "events = 6000\nepochs = 4\nblocks = 4\nlayers_per_block = 2\nbatch_size = 256\nsamples_per_event = 10")
+        let band = try XCTUnwrap(result.measurements["density-in-band"])
+        XCTAssertTrue((0...1).contains(band), "seed 2026: \(band)")
+        XCTAssertTrue((0.15...0.85).contains(try XCTUnwrap(result.measurements["sigma-minimum"])))
+        XCTAssertTrue(result.notes.contains { $0.contains("eq. 6.23 fit: Δa = ") })
+        XCTAssertEqual(result.gates.count, 2)
+        files(folder, ["lines.csv", "grid.csv", "density.png", "sigma-pred.png", "sigma-fit.png"])
+    }
+
+    func testKickerRunner() throws {
+        let (result, folder) = try run("kicker", quick: "events = 6000\nepochs = 3\nblocks = 4\nlayers_per_block = 2\nbatch_size = 256\nsamples_per_event = 10")
+        XCTAssertTrue((0.4...0.9).contains(try XCTUnwrap(result.measurements["sigma-minimum"])))
+        XCTAssertTrue(result.notes.contains { $0.contains("eq. 6.27 fit: Δx0 = ") })
+        files(folder, ["lines.csv", "sigma-fit.png"])
+    }
+
+    func testRingRunner() throws {
+        let (result, folder) = try run("ring", quick: "events = 6000\nepochs = 3\nblocks = 4\nlayers_per_block = 2\nbatch_size = 256\nsamples_per_event = 10")
+        // Even a short training puts the radial density peak near the ring (mu = 4, w = 1).
+        let mu = try XCTUnwrap(result.measurements["ring-mu"])
+        XCTAssertEqual(mu, 4, accuracy: 1, "seed 2026")
+        XCTAssertTrue((3.4...4.6).contains(try XCTUnwrap(result.measurements["sigma-minimum"])))
+        XCTAssertEqual(result.gates.count, 5)
+        files(folder, ["rays.csv", "grid.csv", "sigma-fit.png", "density-fit.png"])
+    }
+
+    func testErrorsVsStatisticsRunner() throws {
+        let toys = "blocks = 3\nlayers_per_block = 1\nunits = 16\nbatch_size = 256\nsamples_per_event = 8"
+        let (result, folder) = try run("errors-vs-statistics", quick: toys, replacing: [
+            ("quick_sizes = [2000, 20000, 200000]", "quick_sizes = [500, 2000, 8000]"), ("quick_updates = 3000", "quick_updates = 40")])
+        XCTAssertNotNil(result.measurements["sigma-falls-monotonically"])
+        XCTAssertEqual(result.notes.filter { $0.contains("sigma_pred(0.5) = ") }.count, 3)
+        files(folder, ["sigma-vs-statistics.csv"])
+    }
+
+    func testDrellYanRunner() throws {
+        let (result, folder) = try run("drell-yan", quick: "events = 5000\nepochs = 2\nblocks = 3\nlayers_per_block = 1\nunits = 16\nbatch_size = 256\nsamples_per_event = 4")
+        XCTAssertTrue((0...1).contains(try XCTUnwrap(result.measurements["marginals-in-band"])))
+        XCTAssertNotNil(result.measurements["z-mass"])
+        files(folder, ["marginal-E_e.csv", "marginal-m_ee.csv"])
+    }
+}
