@@ -7,14 +7,22 @@ import Tensor
 extension UnfoldingVariant: ExpressibleByArgument {}
 extension UnfoldingProfile: ExpressibleByArgument {}
 
+/// Every network `refold train` builds: the invertible unfolding networks and the Bayesian INN
+/// density estimator.
+enum TrainVariant: String, CaseIterable, ExpressibleByArgument {
+    case inn, einn, cinn, cinnISR = "cinn-isr", binn
+
+    var unfolding: UnfoldingVariant? { UnfoldingVariant(rawValue: rawValue) }
+}
+
 /// `refold train`: an invertible unfolding network on a paired sample folder (docs/unfold.md).
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train an INN, eINN, cINN or cINN with ISR jets on a paired sample; writes a model folder.")
+        abstract: "Train an INN, eINN, cINN or cINN with ISR jets on a paired sample, or a Bayesian INN on a single-level one; writes a model.")
 
-    @Argument(help: "The network: \(UnfoldingVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var variant: UnfoldingVariant
-    @Option(help: "A paired sample folder (parton.npy, detector.npy, meta.json; njets.npy for cinn-isr).") var data: String
+    @Argument(help: "The network: \(TrainVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var network: TrainVariant
+    @Option(help: "A sample folder: paired (parton.npy, detector.npy, meta.json; njets.npy for cinn-isr) or single-level for binn.") var data: String
     @Option(help: "Sizes: quick (minutes on 2 cores) or paper (thesis tables 5.1, 5.2).") var profile: UnfoldingProfile = .quick
     @Option(help: "Epochs (default: the profile's).") var epochs: Int?
     @Option(help: "Batch size (default: the profile's).") var batchSize: Int?
@@ -33,6 +41,11 @@ struct Train: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
+        guard let variant = network.unfolding else {
+            try trainBINN(data: URL(fileURLWithPath: data), profile: profile == .quick ? .quick : .paper, epochs: epochs, seed: seed,
+                          resume: resume, out: URL(fileURLWithPath: out), batchSize: batchSize)
+            return
+        }
         let sample = try EventSample.read(from: URL(fileURLWithPath: data))
         var network = UnfoldingNetwork.preset(variant, profile: profile)
         if let epochs { network.training.epochs = epochs }
