@@ -19,6 +19,10 @@ deps:
 	{ [ -f /usr/include/x86_64-linux-gnu/blis-openmp/cblas.h ] || [ -f /usr/include/blis/cblas.h ] || ls /usr/include/*/blis*/cblas.h >/dev/null 2>&1; } || missing="$$missing libblis-dev"; \
 	command -v gnuplot >/dev/null 2>&1 || missing="$$missing gnuplot-nox"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	if command -v python3 >/dev/null 2>&1 && ! python3 -c "import numpy, safetensors" 2>/dev/null; then \
+	  echo "deps: installing numpy and safetensors for the interoperability test"; \
+	  python3 -m pip install -q numpy safetensors 2>/dev/null || echo "deps: pip could not install numpy/safetensors (the interop test will skip)"; \
+	fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "deps: installing$$missing"; \
