@@ -30,7 +30,7 @@ let package = Package(
 
         // MARK: Physics and toys
         .target(name: "Physics", dependencies: ["Tensor", "CGSL", "TOMLKit"], swiftSettings: optimised),
-        .target(name: "ToyModels", dependencies: ["Tensor", "CGSL", "CFFTW"], swiftSettings: optimised),
+        .target(name: "ToyModels", dependencies: ["Tensor", "Unfolding", "CGSL", "CFFTW"], swiftSettings: optimised),
         .target(name: "Unfolding", dependencies: ["Tensor", "CGSL"], swiftSettings: optimised),
 
         // MARK: Validation and reports

@@ -36,8 +36,7 @@ public enum BinnedSmearingStudy {
         context.report("filling the response from \(settings.simulated) simulated events")
         let simulated = fill(settings, events: settings.simulated, rng: context.rng.child("simulated"))
         let data = fill(settings, events: settings.pseudoData, rng: context.rng.child("pseudo-data"))
-        let response = try ResponseMatrix(measuredBins: settings.bins, truthBins: settings.bins,
-                                          entries: simulated.migrations.response.entries)
+        let response = simulated.migrations.response
         let prior = simulated.truth.counts
 
         context.report("unfolding \(settings.pseudoData) pseudo-data events")

@@ -1,32 +1,15 @@
 import Tensor
 
-/// A binned response g_ij = P(measured bin i | truth bin j): rows = measured bins, columns =
-/// truth bins, row-major. Folding is eq. 5.1, sigma_i^(d) = sum_j g_ij sigma_j^(p).
-/// A column may sum to less than one: the efficiency (events that are not measured at all).
-public struct SmearingMatrix: Equatable {
-    public let measuredBins: Int
-    public let truthBins: Int
-    /// Row-major entries, `entries[i * truthBins + j]` = g_ij.
-    public let entries: [Double]
+@_exported import Unfolding
 
-    public init(measuredBins: Int, truthBins: Int, entries: [Double]) throws {
-        guard measuredBins > 0, truthBins > 0 else {
-            throw RefoldError.value("SmearingMatrix bins", expected: "positive counts", actual: "\(measuredBins) x \(truthBins)")
-        }
-        guard entries.count == measuredBins * truthBins else {
-            throw RefoldError.shape("SmearingMatrix entries", expected: [measuredBins * truthBins], actual: [entries.count])
-        }
-        if let bad = entries.firstIndex(where: { !($0 >= 0) }) {
-            throw RefoldError.value("SmearingMatrix entry (\(bad / truthBins), \(bad % truthBins))", expected: "a probability >= 0", actual: entries[bad])
-        }
-        self.measuredBins = measuredBins
-        self.truthBins = truthBins
-        self.entries = entries
-    }
+/// A binned smearing g_ij = P(measured bin i | truth bin j): Unfolding's response matrix (rows =
+/// measured bins, columns = truth bins; a column sums to the efficiency).
+public typealias SmearingMatrix = ResponseMatrix
 
+extension ResponseMatrix {
     /// The tridiagonal N-bin smearing of eq. 5.3: 1 - 2x on the diagonal, x on both neighbours,
     /// 1 - x in the two corner rows, so every column sums to one and the matrix is symmetric.
-    public static func tridiagonal(bins: Int, x: Double) throws -> SmearingMatrix {
+    public static func tridiagonal(bins: Int, x: Double) throws -> ResponseMatrix {
         guard bins >= 3 else { throw RefoldError.value("tridiagonal bins", expected: "N >= 3", actual: bins) }
         guard (0...0.5).contains(x) else { throw RefoldError.value("tridiagonal x", expected: "0 <= x <= 0.5", actual: x) }
         var g = [Double](repeating: 0, count: bins * bins)
@@ -36,39 +19,10 @@ public struct SmearingMatrix: Equatable {
             if i > 0 { g[i * bins + i - 1] = x }
             if i < bins - 1 { g[i * bins + i + 1] = x }
         }
-        return try SmearingMatrix(measuredBins: bins, truthBins: bins, entries: g)
-    }
-
-    public subscript(measured i: Int, truth j: Int) -> Double { entries[i * truthBins + j] }
-
-    /// Rows as nested arrays (measured bin i -> [g_i0, g_i1, ...]).
-    public var rows: [[Double]] { (0..<measuredBins).map { Array(entries[$0 * truthBins..<($0 + 1) * truthBins]) } }
-
-    /// epsilon_j = sum_i g_ij: the probability that a truth-bin-j event is measured at all.
-    public var efficiency: [Double] {
-        (0..<truthBins).map { j in (0..<measuredBins).reduce(0) { $0 + entries[$1 * truthBins + j] } }
-    }
-
-    /// The expected measured spectrum sum_j g_ij t_j + b_i (b: fakes/background, optional).
-    public func fold(_ truth: [Double], background: [Double]? = nil) throws -> [Double] {
-        guard truth.count == truthBins else { throw RefoldError.shape("fold truth", expected: [truthBins], actual: [truth.count]) }
-        if let background, background.count != measuredBins {
-            throw RefoldError.shape("fold background", expected: [measuredBins], actual: [background.count])
-        }
-        return (0..<measuredBins).map { i in
-            var sum = background?[i] ?? 0
-            for j in 0..<truthBins { sum += entries[i * truthBins + j] * truth[j] }
-            return sum
-        }
-    }
-
-    /// One pseudo-measurement: Poisson counts around the folded spectrum.
-    public func fold(_ truth: [Double], background: [Double]? = nil, rng: RNGStream) throws -> [Double] {
-        try fold(truth, background: background).map { Double(rng.poisson(mean: $0)) }
+        return try ResponseMatrix(measuredBins: bins, truthBins: bins, entries: g)
     }
 }
 
-/// Equal-width bins on [lower, upper): the bin index of a value, nil outside (a miss).
 public struct Binning: Equatable, Sendable {
     public let lower: Double, upper: Double, bins: Int
 
@@ -125,7 +79,7 @@ public struct MigrationCounts {
         for i in 0..<measuredBins {
             for j in 0..<truthBins { g[i * truthBins + j] = truthTotals[j] > 0 ? migrations[i * truthBins + j] / truthTotals[j] : 0 }
         }
-        return try! SmearingMatrix(measuredBins: measuredBins, truthBins: truthBins, entries: g)
+        return try! ResponseMatrix(measuredBins: measuredBins, truthBins: truthBins, entries: g)
     }
 
     /// Fraction of measured events in bin i without a truth partner: F_i / (F_i + sum_j N(i, j)).

@@ -43,10 +43,25 @@ public struct ResponseMatrix: Equatable {
         (0..<truthBins).map { j in (0..<measuredBins).reduce(0) { $0 + entries[$1 * truthBins + j] } }
     }
 
-    /// sum_j R_ij t_j.
-    public func fold(_ truth: [Double]) -> [Double] {
-        precondition(truth.count == truthBins, "fold: expected \(truthBins) truth bins, got \(truth.count)")
-        return (0..<measuredBins).map { i in (0..<truthBins).reduce(0) { $0 + entries[i * truthBins + $1] * truth[$1] } }
+    /// Rows as nested arrays (measured bin i -> [R_i0, R_i1, ...]).
+    public var rows: [[Double]] { (0..<measuredBins).map { Array(entries[$0 * truthBins..<($0 + 1) * truthBins]) } }
+
+    /// The expected measured spectrum sum_j R_ij t_j + b_i (eq. 5.1; b: fakes/background, optional).
+    public func fold(_ truth: [Double], background: [Double]? = nil) throws -> [Double] {
+        guard truth.count == truthBins else { throw RefoldError.shape("fold truth", expected: [truthBins], actual: [truth.count]) }
+        if let background, background.count != measuredBins {
+            throw RefoldError.shape("fold background", expected: [measuredBins], actual: [background.count])
+        }
+        return (0..<measuredBins).map { i in
+            var sum = background?[i] ?? 0
+            for j in 0..<truthBins { sum += entries[i * truthBins + j] * truth[j] }
+            return sum
+        }
+    }
+
+    /// One pseudo-measurement: Poisson counts around the folded spectrum.
+    public func fold(_ truth: [Double], background: [Double]? = nil, rng: RNGStream) throws -> [Double] {
+        try fold(truth, background: background).map { Double(rng.poisson(mean: $0)) }
     }
 }
 

@@ -35,7 +35,7 @@ public enum TikhonovSVD {
                 map[j * m + i] = sum * weights[i]
             }
         }
-        let folded0 = response.fold(t0)
+        let folded0 = try response.fold(t0)
         let residual = (0..<m).map { signal[$0] - folded0[$0] }
         let values = (0..<n).map { j in t0[j] + (0..<m).reduce(0) { $0 + map[j * m + $1] * residual[$1] } }
         let covariance = LinearAlgebra.propagate(map, rows: n, columns: m, variance: data)

@@ -59,8 +59,8 @@ struct UnfoldBinned: ParsableCommand {
                                                    iterations: iterations, toys: toys, rng: RNGStream(seed: seed).child("unfold-binned.ibu"))
             case .svd:
                 // The reference takes the prior's shape, scaled so that it folds to the data's total.
-                let reference = priorCounts.map { p -> [Double] in
-                    let folded = matrix.fold(p.values).reduce(0, +)
+                let reference = try priorCounts.map { p -> [Double] in
+                    let folded = try matrix.fold(p.values).reduce(0, +)
                     return folded > 0 ? p.values.map { $0 * counts.values.reduce(0, +) / folded } : p.values
                 }
                 result = try TikhonovSVD.unfold(response: matrix, data: counts.values, tau: tau, reference: reference)

@@ -38,7 +38,7 @@ final class UnfoldingTests: XCTestCase {
     /// repetitions (variance estimated to sqrt(2/2000) = 3 %: 20 % is over 5 sigma).
     func testMatrixInversion() throws {
         let response = try tridiagonalResponse(bins: 6, x: 0.2, efficiency: 0.9)
-        let truth = fallingSpectrum(6), data = response.fold(truth)
+        let truth = fallingSpectrum(6), data = try response.fold(truth)
         let result = try MatrixInversion.unfold(response: response, data: data)
         assertAllClose(result.values, truth, rel: 1e-10)
         let flat = try MatrixInversion.unfold(response: try tridiagonalResponse(bins: 5, x: 0.3), data: [50, 50, 50, 50, 50])
@@ -68,7 +68,7 @@ final class UnfoldingTests: XCTestCase {
     /// (IBU converges to the maximum-likelihood solution, here the exact inverse).
     func testIterativeBayesApproachesTruth() throws {
         let response = try tridiagonalResponse(bins: 10, x: 0.2, efficiency: 0.9)
-        let truth = fallingSpectrum(10), data = response.fold(truth)
+        let truth = fallingSpectrum(10), data = try response.fold(truth)
         var previous = Double.infinity
         for iterations in [1, 2, 4, 8, 16, 32, 64, 128, 256] {
             let result = try IterativeBayes.unfold(response: response, data: data, iterations: iterations, toys: 0, rng: RNGStream(seed: 1))
@@ -84,7 +84,7 @@ final class UnfoldingTests: XCTestCase {
     /// unfoldings (variance estimates to sqrt(2/400) = 7 % and sqrt(2/1000) = 4.5 %: 35 % is 4 sigma).
     func testIterativeBayesToyCovarianceMatchesSpread() throws {
         let response = try tridiagonalResponse(bins: 8, x: 0.2, efficiency: 0.9)
-        let expected = response.fold(fallingSpectrum(8))
+        let expected = try response.fold(fallingSpectrum(8))
         let rng = RNGStream(seed: 17)
         let data = expected.map { Double(rng.poisson(mean: $0)) }
         let result = try IterativeBayes.unfold(response: response, data: data, iterations: 4, toys: 1000, rng: rng.child("toys"))
@@ -103,7 +103,7 @@ final class UnfoldingTests: XCTestCase {
     func testTikhonovSVD() throws {
         let response = try tridiagonalResponse(bins: 6, x: 0.25, efficiency: 0.95)
         let rng = RNGStream(seed: 23)
-        let data = response.fold(fallingSpectrum(6)).map { Double(rng.poisson(mean: $0)) }
+        let data = try response.fold(fallingSpectrum(6)).map { Double(rng.poisson(mean: $0)) }
         let inversion = try MatrixInversion.unfold(response: response, data: data)
         let plain = try TikhonovSVD.unfold(response: response, data: data, tau: 0)
         assertAllClose(plain.values, inversion.values, rel: 1e-9, abs: 1e-9, "seed 23")
