@@ -6,6 +6,7 @@ import Validation
 public enum StudyCatalog {
     public static func registerAll(in registry: StudyRegistry = .shared) {
         registry.register(.binnedSmearing, BinnedSmearingStudy.run)
+        registry.register(.zwCuts, ZWGANStudy.run)
     }
 }
 

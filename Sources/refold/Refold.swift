@@ -15,6 +15,8 @@ struct Refold: ParsableCommand {
             Report.self,
             Inspect.self,
             Bench.self,
+            TrainGAN.self,
+            UnfoldGAN.self,
         ]
     )
 }
