@@ -226,7 +226,7 @@ public enum ZWGANStudy {
                                                name: "wprime-mzw", in: context.folder))
         func describe(_ f: FitResult?) -> String {
             guard let f else { return "no fit" }
-            return "mean \(format(f.parameters[1])) ± \(format(f.errors[1])) GeV, sigma \(format(abs(f.parameters[2]))) ± \(format(f.errors[2])) GeV"
+            return "mean \(format(f.parameters[1])) ± \(format(f.errors[1])) GeV, sigma \(format(abs(f.parameters[2]))) ± \(format(f.errors[2])) GeV, peak \(format(f.parameters[0])) ± \(format(f.errors[0])) over flat \(format(f.parameters[3])) per bin"
         }
         result.notes.append("W' m_ZW peak (Gaussian + flat, 10 GeV bins): truth \(describe(t)); detector \(describe(d)); \(s.primary.rawValue) unfolded \(describe(u)); width ratio unfolded/truth \(format(abs(u.parameters[2] / t.parameters[2])))")
     }

@@ -11,18 +11,19 @@ import Validation
 final class ZWGANStudyTests: XCTestCase {
     static let seed: UInt64 = 2027
 
-    /// The runner completes with every gate measured, writes its plots and chi2 table, and the
-    /// FCGAN beats the no-unfolding baseline: its pT_q1 chi2/ndf after cut I is below that of the
-    /// detector-level pT_j1 against the same truth (the jet response shifts pT by 5-10 %, which at
-    /// ~1500 events in 20 bins gives a detector chi2/ndf of tens; a network that learnt nothing
-    /// of the shift cannot pass), and below 10 (20 bins of ~75 events: a 4-epoch network's
-    /// residual shape error of ~10 % per bin gives chi2/ndf ~ 75 * 0.01 * 2 ~ 2-5).
+    /// The runner completes with every chi2 gate measured, writes its plots and chi2 table, and
+    /// the FCGAN beats the no-unfolding baseline: its pT_q1 chi2/ndf after cut I (about 5600
+    /// events, 20 bins of ~280) is below that of the detector-level pT_j1 against the same truth
+    /// (chi2/ndf ~ 10 here: the jet response shifts pT by several %; a network that learnt
+    /// nothing of the shift cannot pass) and below 4. For an unfolding with a residual
+    /// shape error delta per bin, chi2/ndf ~ 1 + n delta^2 / 2 with n ~ 280 entries per bin: 4
+    /// allows delta ~ 15 %, while the identity map (detector level) sits at delta ~ 25 %.
     func testTinyStudyRunsAndFCGANBeatsDetectorLevel() throws {
         let toys = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Toys/zw-cuts.toml")
         var spec = try XCTUnwrap(StudySpec.load(toys).first)
         var quick = spec.profiles[.quick] ?? ProfileOverrides()
-        quick.events = 3000; quick.testEvents = 6000; quick.epochs = 4; quick.units = 32; quick.layersPerBlock = 3
+        quick.events = 8000; quick.testEvents = 6000; quick.epochs = 40; quick.units = 64; quick.layersPerBlock = 3
         quick.samplesPerEvent = 20; quick.calibrationEvents = 300; quick.batchSize = 256
         spec.profiles[.quick] = quick
         let registry = StudyRegistry()
@@ -31,8 +32,13 @@ final class ZWGANStudyTests: XCTestCase {
         let (result, _) = registry.run(StudyContext(spec: spec, profile: .quick, seed: Self.seed, folder: folder))
         if case .error(let message) = result.status { XCTFail("seed \(Self.seed): \(message)") }
         XCTAssertEqual(result.gates.count, spec.gates.count)
-        XCTAssertTrue(result.gates.allSatisfy { $0.value.isFinite }, "seed \(Self.seed): \(result.gates.map { "\($0.name)=\($0.value)" })")
-        for file in ["cut-I-pT_q1-fcgan.png", "cut-IV-m_jj-gan.png", "calibration-fcgan.png", "wprime-mzw.png", "chi2.csv", "calibration.csv",
+        // Every chi2 gate is measured; the W' fit (600 W' events here) may fail, but then says so.
+        let chi2Gates = result.gates.filter { $0.metric == .chi2PerNdf }
+        XCTAssertEqual(chi2Gates.count, 6)
+        XCTAssertTrue(chi2Gates.allSatisfy { $0.value.isFinite }, "seed \(Self.seed): \(result.gates.map { "\($0.name)=\($0.value)" })")
+        XCTAssertTrue(result.notes.contains { $0.hasPrefix("W' m_ZW peak") || $0.contains("m_ZW fit failed") }, "\(result.notes)")
+        XCTAssertTrue(result.notes.contains { $0.hasPrefix("FCGAN calibration, 300 events x 20 samples") }, "\(result.notes)")
+        for file in ["cut-I-pT_q1-fcgan.png", "cut-IV-m_jj-gan.png", "calibration-fcgan.png", "chi2.csv", "calibration.csv",
                      "model-fcgan/gan.json", "model-gan/checkpoint.safetensors"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path), "missing \(file)")
         }
@@ -42,7 +48,7 @@ final class ZWGANStudyTests: XCTestCase {
         func value(_ column: String) -> Double { Double(row[header.firstIndex(of: column)!])! }
         let fcgan = value("fcgan_chi2") / value("fcgan_ndf"), detector = value("detector_chi2") / value("detector_ndf")
         XCTAssertLessThan(fcgan, detector, "seed \(Self.seed): FCGAN \(fcgan) vs detector level \(detector)")
-        XCTAssertLessThan(fcgan, 10, "seed \(Self.seed)")
+        XCTAssertLessThan(fcgan, 4, "seed \(Self.seed)")
     }
 
     func tinySample(_ events: Int) throws -> EventSample {
