@@ -14,6 +14,7 @@ public enum StudyCatalog {
         registry.register(.ring, RingStudy.run)
         registry.register(.drellYan, DrellYanStudy.run)
         registry.register(.errorsVsStatistics, ErrorsVsStatisticsStudy.run)
+        registry.register(.zwCuts, ZWGANStudy.run)
     }
 }
 

@@ -20,6 +20,8 @@ struct Refold: ParsableCommand {
             TrainBINN.self,
             Density.self,
             Sample.self,
+            TrainGAN.self,
+            UnfoldGAN.self,
         ]
     )
 }
