@@ -92,7 +92,7 @@ public final class BINNModel {
         let decoder = JSONDecoder()
         guard let c = meta[configKey], let s = meta[standardizerKey], let n = meta[columnsKey],
               let seed = meta[seedKey].flatMap(UInt64.init) else {
-            throw RefoldError.file(url.path, "missing BINN metadata (\(configKey), \(standardizerKey), \(columnsKey), \(seedKey)): not a `refold train-binn` model")
+            throw RefoldError.file(url.path, "missing BINN metadata (\(configKey), \(standardizerKey), \(columnsKey), \(seedKey)): not a `refold train binn` model")
         }
         let model = try BINNModel(config: try decoder.decode(BINNConfig.self, from: Data(c.utf8)),
                                   standardizer: try decoder.decode(Standardizer.self, from: Data(s.utf8)),

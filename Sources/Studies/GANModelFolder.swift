@@ -154,30 +154,17 @@ public enum GANModelFolder {
 /// Physics glue of the GAN studies: the differentiable m_jj from standardised parton features
 /// and the way back from network samples to events.
 public enum GANCollider {
-    /// m_jj = sqrt(2 pT1 pT2 (cosh(eta1 - eta2) - cos(phi1 - phi2))) of massless q1, q2 in GeV,
-    /// from standardised features (x * std + mean, pT = exp(.) - offset); nil if the map lacks
-    /// the quark columns. Only the first `events` rows of a batch enter (batches are shuffled, so
-    /// a random subset): the MMD's N^2 kernel sums cost 77 of 83 ms of a 512-event generator step
-    /// at 4 x 128, and 16 x less at 128 rows. (A GAN-only copy of the flows' differentiable m_jj:
-    /// unify at merge.)
+    /// Rows of a batch that enter the m_jj MMD (batches are shuffled, so a random subset): the
+    /// MMD's N^2 kernel sums cost 77 of 83 ms of a 512-event generator step at 4 x 128, and
+    /// 16 x less at 128 rows.
     public static let mmdEvents = 128
 
+    /// m_jj of the massless quarks q1, q2 in GeV from standardised features (`pairMass`, shared
+    /// with the invertible networks); nil if the map lacks the quark columns.
     public static func massObservable(_ map: FeatureMap, events: Int = mmdEvents) throws -> Flows.Observable? {
-        let names = ["pT_q1", "eta_q1", "phi_q1", "pT_q2", "eta_q2", "phi_q2"]
-        let idx = names.compactMap { map.columns.firstIndex(of: $0) }
-        guard idx.count == names.count else { return nil }
+        guard let q1 = ParticleColumns("q1", map: map), let q2 = ParticleColumns("q2", map: map) else { return nil }
         return Flows.Observable(name: "m_jj") { batch in
-            let x = batch.value.rows > events ? sliceRows(batch, start: 0, count: events) : batch
-            func raw(_ k: Int) -> Variable {
-                let j = idx[k]
-                return sliceColumns(x, start: j, count: 1) * Float(map.stds[j]) + Float(map.means[j])
-            }
-            func pT(_ k: Int) -> Variable {
-                let e = exp(raw(k)), offset = map.logOffsets[idx[k]] ?? 0
-                return offset == 0 ? e : e - Float(offset)
-            }
-            let m2 = 2 * pT(0) * pT(3) * (ganHyperbolicCosine(raw(1) - raw(4)) - ganCosine(raw(2) - raw(5)))
-            return sqrt(relu(m2) + 1e-2)
+            pairMass(batch.value.rows > events ? sliceRows(batch, start: 0, count: events) : batch, q1, q2, map: map)
         }
     }
 

@@ -9,7 +9,7 @@ struct Density: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "BINN density p(x) and its uncertainty sigma_pred(x) on a grid or along a line (eq. 6.32).")
 
-    @Option(help: "A model from `refold train-binn`.") var model: String
+    @Option(help: "A model from `refold train binn`.") var model: String
     @Option(help: "Grid of a 2D model: x0:x1:nx,y0:y1:ny (cell centres).") var grid: String?
     @Option(help: "Line from a to b with n points: a1,a2,...:b1,b2,...:n.") var line: String?
     @Option(help: "Weight draws M (30-50 in the thesis).") var draws: Int = 30

@@ -17,11 +17,8 @@ struct Refold: ParsableCommand {
             Report.self,
             Inspect.self,
             Bench.self,
-            TrainBINN.self,
             Density.self,
             Sample.self,
-            TrainGAN.self,
-            UnfoldGAN.self,
         ]
     )
 }

@@ -10,7 +10,7 @@ struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "BINN marginal histograms: mean and sigma_pred over M weight draws of N sampled events (sec. 6.3.5).")
 
-    @Option(help: "A model from `refold train-binn`.") var model: String
+    @Option(help: "A model from `refold train binn`.") var model: String
     @Option(help: "Events N per weight draw.") var events: Int = 100_000
     @Option(help: "Weight draws M.") var draws: Int = 30
     @Option(help: "Bins per column, on mean ± 4 std of the training data.") var bins: Int = 50

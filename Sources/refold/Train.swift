@@ -10,7 +10,7 @@ extension UnfoldingProfile: ExpressibleByArgument {}
 /// Every network `refold train` builds: the invertible unfolding networks and the Bayesian INN
 /// density estimator.
 enum TrainVariant: String, CaseIterable, ExpressibleByArgument {
-    case inn, einn, cinn, cinnISR = "cinn-isr", binn
+    case inn, einn, cinn, cinnISR = "cinn-isr", binn, gan, fcgan
 
     var unfolding: UnfoldingVariant? { UnfoldingVariant(rawValue: rawValue) }
 }
@@ -18,7 +18,7 @@ enum TrainVariant: String, CaseIterable, ExpressibleByArgument {
 /// `refold train`: an invertible unfolding network on a paired sample folder (docs/unfold.md).
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train an INN, eINN, cINN or cINN with ISR jets on a paired sample, or a Bayesian INN on a single-level one; writes a model.")
+        abstract: "Train an INN, eINN, cINN, cINN with ISR jets, GAN or FCGAN on a paired sample, or a Bayesian INN on a single-level one; writes a model.")
 
     @Argument(help: "The network: \(TrainVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
     var network: TrainVariant
@@ -41,6 +41,11 @@ struct Train: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
+        if let gan = GANVariant(rawValue: network.rawValue) {
+            try trainGAN(variant: gan, data: URL(fileURLWithPath: data), profile: profile == .quick ? .quick : .paper,
+                         epochs: epochs, seed: seed, resume: resume, out: URL(fileURLWithPath: out))
+            return
+        }
         guard let variant = network.unfolding else {
             try trainBINN(data: URL(fileURLWithPath: data), profile: profile == .quick ? .quick : .paper, epochs: epochs, seed: seed,
                           resume: resume, out: URL(fileURLWithPath: out), batchSize: batchSize)

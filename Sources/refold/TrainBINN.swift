@@ -3,7 +3,7 @@ import Flows
 import Foundation
 import Tensor
 
-/// BINN sizes for `refold train binn` / `refold train-binn`.
+/// BINN sizes for `refold train binn`.
 enum BINNProfile: String, CaseIterable, ExpressibleByArgument {
     /// Table 6.1 (2D toys) or 6.2 (Drell-Yan, D = 4).
     case paper
@@ -52,22 +52,3 @@ func trainBINN(data: URL, profile: BINNProfile, epochs: Int?, seed: UInt64, resu
     progress("model written to \(out.path)")
 }
 
-struct TrainBINN: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "train-binn",
-        abstract: "Train a Bayesian INN (density and uncertainty, thesis ch. 6) on a single-level sample.")
-
-    @Option(help: "Sample folder (events.npy, meta.json).") var data: String
-    @Option(help: "Sizes: paper (tables 6.1/6.2) or quick.") var profile: BINNProfile = .quick
-    @Option(help: "Override the profile's epochs.") var epochs: Int?
-    @Option(help: "Override the batch size.") var batchSize: Int?
-    @Option(help: "Override the learning rate.") var learningRate: Float?
-    @Option(help: "Seed of weights, permutations, shuffling and noise.") var seed: UInt64 = 2026
-    @Flag(help: "Continue from the checkpoint at --out.") var resume = false
-    @Option(help: "Model file (safetensors).") var out: String
-
-    func run() throws {
-        try trainBINN(data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, seed: seed, resume: resume,
-                      out: URL(fileURLWithPath: out), batchSize: batchSize, learningRate: learningRate)
-    }
-}

@@ -7,31 +7,6 @@ import Validation
 
 extension GANVariant: ExpressibleByArgument {}
 
-/// `refold train-gan gan|fcgan`: trains an unfolding GAN on a paired sample folder into a GAN
-/// model folder (gan.json, checkpoint.safetensors after every epoch, history.json).
-struct TrainGAN: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "train-gan",
-        abstract: "Train the naive GAN or the fully conditional GAN (thesis ch. 4) on a paired sample.")
-
-    @Argument(help: "The network: gan (naive, sec. 4.2) or fcgan (fully conditional, sec. 4.3).") var variant: GANVariant
-    @Option(help: "Paired sample folder (parton.npy, detector.npy, meta.json).") var data: String
-    @Option(help: "Sizes: quick (4 x 128, 30 epochs) or paper (table 4.1: 12 x 512, 1200 epochs).") var profile: ProfileName = .quick
-    @Option(help: "Epochs (default: the profile's; with --resume the total to reach).") var epochs: Int?
-    @Option(help: "The seed of the weights, shuffling and noise.") var seed: UInt64 = 2026
-    @Flag(help: "Continue from the checkpoint in --out.") var resume = false
-    @Option(help: "Model folder.") var out: String
-
-    func validate() throws {
-        if let epochs, epochs < 1 { throw ValidationError("--epochs: expected >= 1, got \(epochs)") }
-    }
-
-    func run() throws {
-        try trainGAN(variant: variant, data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, seed: seed,
-                     resume: resume, out: URL(fileURLWithPath: out))
-    }
-}
-
 /// Trains `variant` on the sample folder `data` into the model folder `out` (the entry point
 /// `refold train gan|fcgan` dispatches to). Progress lines on a terminal (none under CI). A NaN
 /// or infinite loss throws (non-zero exit) and the last good checkpoint stays in `out`. Without

@@ -8,7 +8,7 @@ struct Unfold: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Unfold detector-level events with a trained model: samples.npy (N, K, D_p) in physical units and meta.json.")
 
-    @Option(help: "A model folder written by refold train.") var model: String
+    @Option(help: "A model folder written by refold train (invertible network or GAN).") var model: String
     @Option(help: "A sample folder with detector.npy (and njets.npy for cinn-isr) in the model's detector columns.") var detector: String
     @Option(help: "Posterior samples per event.") var samples: Int = 100
     @Option(help: "The seed of the sampling noise.") var seed: UInt64 = 2026
@@ -22,7 +22,13 @@ struct Unfold: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
-        let loaded = try UnfoldingModel.load(from: URL(fileURLWithPath: model))
+        let modelFolder = URL(fileURLWithPath: model)
+        if FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(GANModelFolder.settingsFile).path) {
+            try unfoldGAN(model: modelFolder, detector: URL(fileURLWithPath: detector), samples: samples, seed: seed,
+                          out: URL(fileURLWithPath: out))
+            return
+        }
+        let loaded = try UnfoldingModel.load(from: modelFolder)
         let sample = try EventSample.read(from: URL(fileURLWithPath: detector))
         guard let block = sample.detector else {
             throw RefoldError.value("\(detector)", expected: "a sample with a detector level (detector.npy)", actual: "a \(sample.level.rawValue)-level sample")

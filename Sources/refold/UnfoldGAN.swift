@@ -4,28 +4,6 @@ import GAN
 import Studies
 import Tensor
 
-/// `refold unfold-gan`: K parton-level samples per detector-level event from a trained GAN.
-struct UnfoldGAN: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "unfold-gan",
-        abstract: "Unfold detector-level events with a trained GAN: samples.npy (N, K, 12) in parton columns, GeV.")
-
-    @Option(help: "GAN model folder (from train-gan).") var model: String
-    @Option(help: "Sample folder with detector.npy (and meta.json).") var detector: String
-    @Option(help: "Samples per event K (the FCGAN draws K; the naive GAN repeats its one answer).") var samples: Int = 1
-    @Option(help: "The seed of the generator noise.") var seed: UInt64 = 2026
-    @Option(help: "Output folder.") var out: String
-
-    func validate() throws {
-        guard samples >= 1 else { throw ValidationError("--samples: expected >= 1, got \(samples)") }
-    }
-
-    func run() throws {
-        try unfoldGAN(model: URL(fileURLWithPath: model), detector: URL(fileURLWithPath: detector), samples: samples,
-                      seed: seed, out: URL(fileURLWithPath: out))
-    }
-}
-
 /// Writes `out/samples.npy` (N, K, D_p; float32, physical units, parton column order, phi in
 /// [-pi, pi)) and `out/meta.json` (columns, model, K, seed). Noise from RNGStream(seed).child("unfold-gan").
 func unfoldGAN(model: URL, detector: URL, samples: Int, seed: UInt64, out: URL) throws {
