@@ -74,16 +74,11 @@ public struct UnfoldingModelConfig: Codable, Equatable {
     /// posterior is a delta, which a density cannot learn, so they are copied from the detector
     /// level instead of modelled. nil or empty: the network models every parton column.
     public var copiedColumns: [String]?
-    /// The parton particle whose transverse momentum the others fix: the hard process has
-    /// sum pT = 0 in every training event, a 2D constraint a density cannot learn, so this
-    /// particle's pT and phi are derived from the balance instead of modelled. nil: none.
-    public var balancedParticle: String?
 
     /// The parton columns the network models, in order.
     public var modelledColumns: [String] {
-        var derived = Set(copiedColumns ?? [])
-        if let b = balancedParticle { derived.formUnion(["pT_\(b)", "phi_\(b)"]) }
-        return partonColumns.filter { !derived.contains($0) }
+        let copied = Set(copiedColumns ?? [])
+        return partonColumns.filter { !copied.contains($0) }
     }
 }
 
@@ -154,7 +149,7 @@ public final class UnfoldingModel {
         self.folder = folder
         let rng = RNGStream(seed: config.seed).child("model")
         let dp = config.modelledColumns.count, dd = config.detectorColumns.count + config.jetCountCondition.count
-        let parton = Self.observables(config.observables, map: config.partonFeatures, balanced: config.balancedParticle)
+        let parton = Self.observables(config.observables, map: config.partonFeatures)
         switch config.network.variant {
         case .cinn, .cinnISR:
             guard let c = config.network.cinn else { throw RefoldError.value("config.network.cinn", expected: "a cINN config", actual: "none") }
@@ -244,23 +239,16 @@ public final class UnfoldingModel {
         let measured = eventFrame.rotate(detector, inverse: false)
         let d = config.partonColumns.count
         var full = [Double](repeating: 0, count: rows * d)
-        // Where each parton column comes from: the network, the detector level, or (nil) the balance.
-        let copied = Set(config.copiedColumns ?? [])
-        let sources = try config.partonColumns.map { name -> (fromNetwork: Bool, index: Int)? in
+        let sources = try config.partonColumns.map { name -> (fromNetwork: Bool, index: Int) in
             if let j = modelled.firstIndex(of: name) { return (true, j) }
-            guard copied.contains(name) else { return nil }
             guard let j = measured.index(of: name) else { throw RefoldError.value("copied column \(name)", expected: "a detector column", actual: "missing") }
             return (false, j)
         }
         for row in 0..<rows {
             for (c, source) in sources.enumerated() {
-                guard let source else { continue }
                 full[row * d + c] = source.fromNetwork ? physical.values[row * modelled.count + source.index]
                     : measured[row / samples, source.index]
             }
-        }
-        if let balanced = config.balancedParticle {
-            TransverseBalance(columns: config.partonColumns, balanced: balanced)?.complete(&full, rows: rows)
         }
         // Back to the lab frame; without a frame the rotation by 0 still wraps phi into (-pi, pi].
         let lab = eventFrame.rotate(EventSample.Block(columns: config.partonColumns, rows: rows, values: full), inverse: true, repeats: samples)
@@ -270,7 +258,7 @@ public final class UnfoldingModel {
     // MARK: Differentiable observables
 
     /// m_jj (q1, q2 or j1, j2) and m_ll from network-space vectors, for the MMD losses.
-    static func observables(_ names: [String], map: FeatureMap, balanced: String? = nil) -> [Flows.Observable] {
+    static func observables(_ names: [String], map: FeatureMap) -> [Flows.Observable] {
         names.compactMap { name -> Flows.Observable? in
             let pair: (String, String)
             switch name {
@@ -278,18 +266,14 @@ public final class UnfoldingModel {
             case "m_jj": pair = map.columns.contains("pT_q1") ? ("q1", "q2") : ("j1", "j2")
             default: return nil
             }
-            if pair.1 == balanced, let a = ParticleColumns(pair.0, map: map), let eta = map.columns.firstIndex(of: "eta_\(pair.1)") {
-                let others = TransverseBalance.particles(in: map.columns).filter { $0 != pair.1 }.compactMap { ParticleColumns($0, map: map) }
-                return Flows.Observable(name: name) { x in balancedPairMass(x, a, balancedEta: eta, others: others, map: map) }
-            }
             guard let a = ParticleColumns(pair.0, map: map), let b = ParticleColumns(pair.1, map: map) else { return nil }
             return Flows.Observable(name: name) { x in pairMass(x, a, b, map: map) }
         }
     }
 
     /// The observables of `names` that `map`'s columns support.
-    public static func supportedObservables(_ names: [String], map: FeatureMap, balanced: String? = nil) -> [String] {
-        observables(names, map: map, balanced: balanced).map(\.name)
+    public static func supportedObservables(_ names: [String], map: FeatureMap) -> [String] {
+        observables(names, map: map).map(\.name)
     }
 }
 
@@ -329,79 +313,6 @@ func pairMass(_ x: Variable, _ a: ParticleColumns, _ b: ParticleColumns, map: Fe
         m2 = ptA * ptB * (cosh(dEta) - cos(dPhi)) * 2
     }
     return sqrt(relu(m2) + 0.01)
-}
-
-/// m_ab with b's transverse momentum fixed by the balance of `others` (which include a):
-/// p_T,b = -sum_k p_T,k, so m^2 = 2 (pT_a pT_b cosh(eta_a - eta_b) - pT_a . pT_b) for massless a, b.
-func balancedPairMass(_ x: Variable, _ a: ParticleColumns, balancedEta: Int, others: [ParticleColumns], map: FeatureMap) -> Variable {
-    var px: Variable?, py: Variable?
-    for k in others {
-        let pT = physicalColumn(x, k.pT, map: map), phi = physicalColumn(x, k.phi, map: map)
-        px = px.map { $0 - pT * cos(phi) } ?? (0 - pT * cos(phi))
-        py = py.map { $0 - pT * sin(phi) } ?? (0 - pT * sin(phi))
-    }
-    let ptA = physicalColumn(x, a.pT, map: map), phiA = physicalColumn(x, a.phi, map: map)
-    let ptB = sqrt(square(px!) + square(py!) + 1e-6)
-    let dEta = clamp(physicalColumn(x, a.eta, map: map) - physicalColumn(x, balancedEta, map: map), min: -8, max: 8)
-    let dot = ptA * cos(phiA) * px! + ptA * sin(phiA) * py!
-    return sqrt(relu((ptA * ptB * cosh(dEta) - dot) * 2) + 0.01)
-}
-
-/// Sum pT = 0 over the parton-level particles (pT_X, phi_X column pairs): detection on training
-/// events and completion of the balanced particle in unfolded ones.
-struct TransverseBalance {
-    let pT: [Int], phi: [Int]
-    let balancedPT: Int, balancedPhi: Int, pairs: [(pT: Int, eta: Int, phi: Int)]
-
-    /// Particle names with pT_, eta_ and phi_ columns, in column order.
-    static func particles(in columns: [String]) -> [String] {
-        columns.filter { $0.hasPrefix("pT_") }.map { String($0.dropFirst(3)) }
-            .filter { columns.contains("eta_\($0)") && columns.contains("phi_\($0)") }
-    }
-
-    init?(columns: [String], balanced: String) {
-        let names = Self.particles(in: columns).filter { $0 != balanced }
-        guard let bp = columns.firstIndex(of: "pT_\(balanced)"), let bphi = columns.firstIndex(of: "phi_\(balanced)"), !names.isEmpty else { return nil }
-        pT = names.map { columns.firstIndex(of: "pT_\($0)")! }
-        phi = names.map { columns.firstIndex(of: "phi_\($0)")! }
-        balancedPT = bp; balancedPhi = bphi
-        // q1/q2 are ordered by pT: if the completed one overtakes its partner they swap.
-        if balanced == "q2", let p = columns.firstIndex(of: "pT_q1"), let e = columns.firstIndex(of: "eta_q1"),
-           let f = columns.firstIndex(of: "phi_q1"), let e2 = columns.firstIndex(of: "eta_q2") {
-            pairs = [(p, e, f), (bp, e2, bphi)]
-        } else {
-            pairs = []
-        }
-    }
-
-    /// Whether every row of `block` balances to `tolerance` relative to its scalar sum pT.
-    static func holds(in block: EventSample.Block, balanced: String, tolerance: Double = 1e-6) -> Bool {
-        let all = particles(in: block.columns)
-        guard all.contains(balanced), all.count >= 2 else { return false }
-        let pT = all.map { block.index(of: "pT_\($0)")! }, phi = all.map { block.index(of: "phi_\($0)")! }
-        for i in 0..<block.rows {
-            var px = 0.0, py = 0.0, sum = 0.0
-            for (p, f) in zip(pT, phi) { px += block[i, p] * cos(block[i, f]); py += block[i, p] * sin(block[i, f]); sum += block[i, p] }
-            if (px * px + py * py).squareRoot() > tolerance * max(sum, 1e-12) { return false }
-        }
-        return true
-    }
-
-    /// Fills the balanced particle's pT and phi in rows of `values` (columns as at init).
-    func complete(_ values: inout [Double], rows: Int) {
-        let d = values.count / max(rows, 1)
-        for i in 0..<rows {
-            var px = 0.0, py = 0.0
-            for (p, f) in zip(pT, phi) { px -= values[i * d + p] * cos(values[i * d + f]); py -= values[i * d + p] * sin(values[i * d + f]) }
-            values[i * d + balancedPT] = (px * px + py * py).squareRoot()
-            values[i * d + balancedPhi] = atan2(py, px)
-            if pairs.count == 2, values[i * d + pairs[1].pT] > values[i * d + pairs[0].pT] {
-                for (a, b) in [(pairs[0].pT, pairs[1].pT), (pairs[0].eta, pairs[1].eta), (pairs[0].phi, pairs[1].phi)] {
-                    values.swapAt(i * d + a, i * d + b)
-                }
-            }
-        }
-    }
 }
 
 /// Unfolded events: `values` [events, samplesPerEvent, columns] row-major, physical units.

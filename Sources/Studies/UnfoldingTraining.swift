@@ -78,21 +78,15 @@ extension UnfoldingModel {
             // cINNs copy what the detector measures exactly; the (e)INN's dimension bookkeeping
             // (D_p + D_rp = D_d + D_rd) keeps every column.
             let copied = request.network.variant.isConditional ? exactlyMeasured(rotatedParton, rotatedDetector) : []
-            // The last quark's transverse momentum follows from the balance of the hard process when
-            // every other particle's pT and phi are modelled (with ISR; without it the copied lepton
-            // angles would enter the balance).
-            let balanced: String? = request.network.variant.isConditional && !copied.contains(where: { $0.hasPrefix("phi_") || $0.hasPrefix("pT_") })
-                && TransverseBalance.holds(in: trainParton, balanced: "q2") ? "q2" : nil
-            let derived = Set(copied + (balanced.map { ["pT_\($0)", "phi_\($0)"] } ?? []))
-            let modelled = parton.columns.filter { !derived.contains($0) }
+            let modelled = parton.columns.filter { !copied.contains($0) }
             let partonMap = try FeatureMap.fit(try rotatedParton.selecting(modelled))
             let detectorMap = try FeatureMap.fit(rotatedDetector)
             config = UnfoldingModelConfig(
                 network: request.network, seed: request.seed, partonColumns: parton.columns, detectorColumns: detector.columns,
                 jetCountCondition: isr ? jetCounts : [], partonFeatures: partonMap, detectorFeatures: detectorMap,
-                observables: supportedObservables(request.observableNames, map: partonMap, balanced: balanced),
+                observables: supportedObservables(request.observableNames, map: partonMap),
                 trainingEvents: trainingRows.count, validationEvents: validationCount, source: sample.generator,
-                azimuthReference: reference, copiedColumns: copied, balancedParticle: balanced)
+                azimuthReference: reference, copiedColumns: copied)
         }
         let model = try UnfoldingModel(config: config, folder: out)
         try model.writeConfig()
