@@ -28,6 +28,7 @@ enum ZWStudySupport {
             if let v = spec.conditionUnits { c.conditionUnits = v }
             if let v = spec.conditionOutput { c.conditionOutput = v }
             if let v = spec.mmdWidths { c.mmd.widths = v.map(Float.init) }
+            if let v = spec.parameters["mmd_weight"]?.number { c.mmdWeight.initial = Float(v) }
             network.cinn = c
         }
         if let v = spec.epochs { network.training.epochs = v }
