@@ -183,10 +183,22 @@ enum ZWStudySupport {
         for particle in particles {
             let group = columns.indices.filter { particleOf(columns[$0]) == particle }
             let fileName = particle.replacingOccurrences(of: "+", with: "plus").replacingOccurrences(of: "-", with: "minus")
-            let plot = try Plot.calibration(title: "\(title): \(particle)", curves: group.map { (columns[$0], curves[$0]) })
+            let plot = try Plot.calibration(title: "\(title): \(particle)", curves: group.map { (axisLabel(columns[$0]), curves[$0]) })
             records.append(try gnuplot.render(plot, name: "\(prefix)-\(fileName)", in: folder))
         }
         return records
+    }
+
+    /// A column name as gnuplot enhanced text: pT_q1 -> p_{T,q1}, eta_l- -> {/Symbol h}_{l-}.
+    static func axisLabel(_ column: String) -> String {
+        guard let split = column.firstIndex(of: "_") else { return column }
+        let variable = column[..<split], particle = column[column.index(after: split)...]
+        switch variable {
+        case "pT": return "p_{T,\(particle)}"
+        case "eta": return "{/Symbol h}_{\(particle)}"
+        case "phi": return "{/Symbol f}_{\(particle)}"
+        default: return "\(variable)_{\(particle)}"
+        }
     }
 
     static func rows(_ b: EventSample.Block, _ range: Range<Int>) -> EventSample.Block {
