@@ -41,9 +41,26 @@ public func goldenFolder(file: StaticString = #filePath) -> URL? {
 }
 
 /// A fresh temporary folder for one test.
+/// Test folders live under `$TMPDIR/refold-tests-<pid>-...`; the first call of a test process
+/// removes those that earlier processes left (older than ten minutes), so repeated runs on one
+/// machine do not pile up models and plots.
 public func temporaryFolder(_ name: String = #function) -> URL {
+    _ = staleTestFoldersRemoved
     let url = FileManager.default.temporaryDirectory
         .appendingPathComponent("refold-tests-\(getpid())-\(name.filter { $0.isLetter || $0.isNumber })-\(UInt32.random(in: 0...UInt32.max))")
     try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+private let staleTestFoldersRemoved: Void = {
+    let fm = FileManager.default
+    let root = fm.temporaryDirectory
+    let mine = "refold-tests-\(getpid())-"
+    let cutoff = Date().addingTimeInterval(-600)
+    for name in (try? fm.contentsOfDirectory(atPath: root.path)) ?? [] where name.hasPrefix("refold-tests-") && !name.hasPrefix(mine) {
+        let url = root.appendingPathComponent(name)
+        if let modified = try? fm.attributesOfItem(atPath: url.path)[.modificationDate] as? Date, modified < cutoff {
+            try? fm.removeItem(at: url)
+        }
+    }
+}()
