@@ -9,6 +9,32 @@ public enum LearningRateSchedule: Codable, Equatable {
     case oneCycle
     /// lr0 gamma^epoch, applied per step as gamma^(step / batches per epoch).
     case exponential(gammaPerEpoch: Float)
+
+    /// The per-step schedule for a run of `totalSteps` optimizer steps, `stepsPerEpoch` of them an
+    /// epoch, peaking at (or starting from) `rate`; nil for a constant rate.
+    public func schedule(rate: Float, totalSteps: Int, stepsPerEpoch: Int) -> LRSchedule? {
+        let total = max(2, totalSteps)
+        switch self {
+        case .constant: return nil
+        case .cosine: return CosineLR(initial: rate, totalSteps: total)
+        case .oneCycle: return OneCycleLR(maximum: rate, totalSteps: total)
+        case .exponential(let gamma):
+            return ExponentialLR(initial: rate, gamma: Float(Foundation.pow(Double(gamma), 1 / Double(max(1, stepsPerEpoch)))))
+        }
+    }
+}
+
+/// The error that stops a training run on a NaN or infinite loss or gradient: names the trainer,
+/// what went wrong, the epoch and batch, and what the last good checkpoint holds.
+public func trainingStopped(_ trainer: String, _ what: String, epoch: Int, batch: Int, of batches: Int,
+                            checkpoint: URL?, completedEpochs: Int) -> RefoldError {
+    let kept: String
+    if let checkpoint, completedEpochs > 0 {
+        kept = "the last good checkpoint \(checkpoint.path) holds \(completedEpochs) epoch(s)"
+    } else {
+        kept = "no checkpoint was written yet"
+    }
+    return RefoldError("\(trainer): \(what) at epoch \(epoch), batch \(batch) of \(batches); training stopped, \(kept)")
 }
 
 /// Optimisation settings of FlowTrainer. Adam, or AdamW when `weightDecay` > 0 (the cINN's
@@ -96,15 +122,8 @@ public final class FlowTrainer<Model: UnfoldingFlow> {
     }
 
     private func installSchedule(batchesPerEpoch: Int) {
-        let total = max(2, config.epochs * batchesPerEpoch)
-        switch config.schedule {
-        case .constant: optimizer.schedule = nil
-        case .cosine: optimizer.schedule = CosineLR(initial: config.learningRate, totalSteps: total)
-        case .oneCycle: optimizer.schedule = OneCycleLR(maximum: config.learningRate, totalSteps: total)
-        case .exponential(let gamma):
-            optimizer.schedule = ExponentialLR(initial: config.learningRate,
-                                               gamma: Float(Foundation.pow(Double(gamma), 1 / Double(batchesPerEpoch))))
-        }
+        optimizer.schedule = config.schedule.schedule(rate: config.learningRate, totalSteps: config.epochs * batchesPerEpoch,
+                                                      stepsPerEpoch: batchesPerEpoch)
     }
 
     /// Trains from `completedEpochs` to `config.epochs` (or to `until`, for a run cut in parts;
@@ -185,12 +204,6 @@ public final class FlowTrainer<Model: UnfoldingFlow> {
     }
 
     private func stopped(_ what: String, epoch: Int, batch: Int, of batches: Int) -> RefoldError {
-        let kept: String
-        if let checkpoint, completedEpochs > 0 {
-            kept = "the last good checkpoint \(checkpoint.path) holds \(completedEpochs) epoch(s)"
-        } else {
-            kept = "no checkpoint was written yet"
-        }
-        return RefoldError("FlowTrainer: \(what) at epoch \(epoch), batch \(batch) of \(batches); training stopped, \(kept)")
+        trainingStopped("FlowTrainer", what, epoch: epoch, batch: batch, of: batches, checkpoint: checkpoint, completedEpochs: completedEpochs)
     }
 }

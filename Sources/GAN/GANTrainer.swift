@@ -88,18 +88,13 @@ public final class GANTrainer<Model: AdversarialUnfolding> {
     }
 
     private func installSchedules(batchesPerEpoch: Int) {
-        let total = max(2, config.epochs * batchesPerEpoch)
-        for (optimizer, rate, steps) in [(generatorOptimizer, config.generatorLearningRate, total / config.discriminatorSteps),
-                                         (discriminatorOptimizer, config.discriminatorLearningRate, total)] {
-            switch config.schedule {
-            case .constant: optimizer.schedule = nil
-            case .cosine: optimizer.schedule = CosineLR(initial: rate, totalSteps: max(2, steps))
-            case .oneCycle: optimizer.schedule = OneCycleLR(maximum: rate, totalSteps: max(2, steps))
-            case .exponential(let gamma):
-                let perEpoch = optimizer === generatorOptimizer ? max(1, batchesPerEpoch / config.discriminatorSteps) : batchesPerEpoch
-                optimizer.schedule = ExponentialLR(initial: rate, gamma: Float(Foundation.pow(Double(gamma), 1 / Double(perEpoch))))
-            }
-        }
+        // The generator steps once every `discriminatorSteps` batches.
+        let generatorSteps = max(1, batchesPerEpoch / config.discriminatorSteps)
+        generatorOptimizer.schedule = config.schedule.schedule(rate: config.generatorLearningRate,
+                                                               totalSteps: config.epochs * batchesPerEpoch / config.discriminatorSteps,
+                                                               stepsPerEpoch: generatorSteps)
+        discriminatorOptimizer.schedule = config.schedule.schedule(rate: config.discriminatorLearningRate,
+                                                                   totalSteps: config.epochs * batchesPerEpoch, stepsPerEpoch: batchesPerEpoch)
     }
 
     /// Trains from `completedEpochs` to `config.epochs` on x_p [N_p, D_p] and x_d [N_d, D_d]
@@ -182,13 +177,7 @@ public final class GANTrainer<Model: AdversarialUnfolding> {
     }
 
     private func stopped(_ what: String, epoch: Int, batch: Int, of batches: Int) -> RefoldError {
-        let kept: String
-        if let checkpoint, completedEpochs > 0 {
-            kept = "the last good checkpoint \(checkpoint.path) holds \(completedEpochs) epoch(s)"
-        } else {
-            kept = "no checkpoint was written yet"
-        }
-        return RefoldError("GANTrainer: \(what) at epoch \(epoch), batch \(batch) of \(batches); training stopped, \(kept)")
+        trainingStopped("GANTrainer", what, epoch: epoch, batch: batch, of: batches, checkpoint: checkpoint, completedEpochs: completedEpochs)
     }
 }
 
