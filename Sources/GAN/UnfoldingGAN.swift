@@ -108,9 +108,9 @@ extension AdversarialUnfolding {
     }
 }
 
-/// The naive unfolding GAN (thesis sec. 4.2, fig. 4.2): G(x_d [⊕ r]) -> x_G, D(x_p). Parton and
-/// detector batches need not be matched. Without noise (the default) the map is deterministic.
-public final class NaiveGAN: AdversarialUnfolding {
+/// What both GANs are made of: a generator G(x_d ⊕ r) -> x_p, a discriminator D and the MMD on
+/// the caller's observables. The variants differ in the noise and in what D sees.
+public class GANNetworks {
     public let partonDimension: Int
     public let detectorDimension: Int
     public let config: GANConfig
@@ -118,22 +118,34 @@ public final class NaiveGAN: AdversarialUnfolding {
     public let generator: MLP
     public let discriminator: MLP
     public var observableMMD: ObservableMMD
-    public var needsPairedEvents: Bool { false }
 
     /// `rng` draws the generator (child "generator") and the discriminator (child "discriminator").
-    public init(partonDimension: Int, detectorDimension: Int, config: GANConfig, observables: [Observable] = [],
-                rng: RNGStream) throws {
+    init(partonDimension: Int, detectorDimension: Int, config: GANConfig, noiseDimension: Int,
+         discriminatorInputs: Int, observables: [Observable], rng: RNGStream) throws {
         try config.validate()
         try checkDimensions(partonDimension, detectorDimension)
         self.partonDimension = partonDimension
         self.detectorDimension = detectorDimension
         self.config = config
-        noiseDimension = config.noiseDimension ?? 0
+        self.noiseDimension = noiseDimension
         generator = makeNetwork(inputs: detectorDimension + noiseDimension, outputs: partonDimension,
                                 layers: config.generatorLayers, config: config, rng: rng.child("generator"))
-        discriminator = makeNetwork(inputs: partonDimension, outputs: 1, layers: config.discriminatorLayers,
+        discriminator = makeNetwork(inputs: discriminatorInputs, outputs: 1, layers: config.discriminatorLayers,
                                     config: config, rng: rng.child("discriminator"))
         observableMMD = ObservableMMD(observables: observables, loss: config.mmd)
+    }
+}
+
+/// The naive unfolding GAN (thesis sec. 4.2, fig. 4.2): G(x_d [⊕ r]) -> x_G, D(x_p). Parton and
+/// detector batches need not be matched. Without noise (the default) the map is deterministic.
+public final class NaiveGAN: GANNetworks, AdversarialUnfolding {
+    public var needsPairedEvents: Bool { false }
+
+    public init(partonDimension: Int, detectorDimension: Int, config: GANConfig, observables: [Observable] = [],
+                rng: RNGStream) throws {
+        try super.init(partonDimension: partonDimension, detectorDimension: detectorDimension, config: config,
+                       noiseDimension: config.noiseDimension ?? 0, discriminatorInputs: partonDimension,
+                       observables: observables, rng: rng)
     }
 
     public func discriminatorInput(partonLevel: Variable, detectorLevel: Variable) -> Variable { partonLevel }
@@ -141,32 +153,16 @@ public final class NaiveGAN: AdversarialUnfolding {
 
 /// The fully conditional GAN (thesis sec. 4.3, fig. 4.5): G(r, x_d) -> x_G with r ~ N(0, 1),
 /// D(x_p, x_d) on matched event pairs; K samples per event give a (too narrow, sec. 5.3) posterior.
-public final class FullyConditionalGAN: AdversarialUnfolding {
-    public let partonDimension: Int
-    public let detectorDimension: Int
-    public let config: GANConfig
-    public let noiseDimension: Int
-    public let generator: MLP
-    public let discriminator: MLP
-    public var observableMMD: ObservableMMD
+public final class FullyConditionalGAN: GANNetworks, AdversarialUnfolding {
     public var needsPairedEvents: Bool { true }
 
-    /// `rng` draws the generator (child "generator") and the discriminator (child "discriminator").
     public init(partonDimension: Int, detectorDimension: Int, config: GANConfig, observables: [Observable] = [],
                 rng: RNGStream) throws {
-        try config.validate()
-        try checkDimensions(partonDimension, detectorDimension)
         let noise = config.noiseDimension ?? partonDimension
         guard noise >= 1 else { throw RefoldError.value("FCGAN noise dimension", expected: ">= 1", actual: noise) }
-        self.partonDimension = partonDimension
-        self.detectorDimension = detectorDimension
-        self.config = config
-        noiseDimension = noise
-        generator = makeNetwork(inputs: detectorDimension + noise, outputs: partonDimension,
-                                layers: config.generatorLayers, config: config, rng: rng.child("generator"))
-        discriminator = makeNetwork(inputs: partonDimension + detectorDimension, outputs: 1,
-                                    layers: config.discriminatorLayers, config: config, rng: rng.child("discriminator"))
-        observableMMD = ObservableMMD(observables: observables, loss: config.mmd)
+        try super.init(partonDimension: partonDimension, detectorDimension: detectorDimension, config: config,
+                       noiseDimension: noise, discriminatorInputs: partonDimension + detectorDimension,
+                       observables: observables, rng: rng)
     }
 
     public func discriminatorInput(partonLevel: Variable, detectorLevel: Variable) -> Variable {
