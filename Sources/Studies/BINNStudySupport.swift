@@ -51,6 +51,18 @@ enum BINNStudy {
         Tensor(shape: [count, 2], storage: toy.sample(n: count, rng: rng).map(Float.init))
     }
 
+    /// The first step of every toy study: sample the toy (child stream "generator"), train the
+    /// BINN on it, and note the settings and the training time in `result`.
+    static func trainOnToy(_ toy: any DensityToy, context: StudyContext, result: inout StudyResult) throws -> (BINNModel, Settings) {
+        let s = Settings(context)
+        result.notes.append(s.description)
+        let events = toyEvents(toy, count: s.events, rng: context.rng.child("generator"))
+        let start = Date()
+        let model = try train(events, columns: ["x", "y"], settings: s, seed: context.seed, context: context)
+        result.notes.append("training \(format(Date().timeIntervalSince(start))) s; \(model.network.bayesianWeightCount) Bayesian weights")
+        return (model, s)
+    }
+
     /// A regular grid of cell centres on a box: points [nx ny, 2] (x-major) and its Histogram2D.
     static func grid(x: ClosedRange<Double>, y: ClosedRange<Double>, nx: Int, ny: Int) throws -> (points: Tensor, bins: Histogram2D) {
         let bins = try Histogram2D(xBins: nx, xRange: x, yBins: ny, yRange: y)

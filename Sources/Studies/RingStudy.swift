@@ -28,13 +28,8 @@ public enum RingStudy {
     public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
         let g = context.generator
         let toy = GaussianRing(mu: try g.number("radius", default: 4), w: try g.number("width", default: 1))
-        let s = BINNStudy.Settings(context)
         var result = StudyResult()
-        result.notes.append(s.description)
-        let events = BINNStudy.toyEvents(toy, count: s.events, rng: context.rng.child("generator"))
-        let start = Date()
-        let model = try BINNStudy.train(events, columns: ["x", "y"], settings: s, seed: context.seed, context: context)
-        result.notes.append("training \(format(Date().timeIntervalSince(start))) s; \(model.network.bayesianWeightCount) Bayesian weights")
+        let (model, s) = try BINNStudy.trainOnToy(toy, context: context, result: &result)
 
         // Grid; interior: y > 0.5 (the phi = 0, pi edge excluded) and p > 1 % of the maximum.
         let reach = toy.mu + 2.5 * toy.w

@@ -38,13 +38,8 @@ enum RampStudy {
     static let margin = 0.1
 
     static func run(toy: any DensityToy, fit: RampUncertaintyFit, context: StudyContext) throws -> StudyResult {
-        let s = BINNStudy.Settings(context)
         var result = StudyResult()
-        result.notes.append(s.description)
-        let events = BINNStudy.toyEvents(toy, count: s.events, rng: context.rng.child("generator"))
-        let start = Date()
-        let model = try BINNStudy.train(events, columns: ["x", "y"], settings: s, seed: context.seed, context: context)
-        result.notes.append("training \(format(Date().timeIntervalSince(start))) s; \(model.network.bayesianWeightCount) Bayesian weights")
+        let (model, s) = try BINNStudy.trainOnToy(toy, context: context, result: &result)
 
         // Grid: learned density vs analytic, interior cells (boundary strip of 0.1 excluded, as the thesis' plots).
         let n = 40
