@@ -24,11 +24,8 @@ public enum WPrimeStudy {
             $0.zw.wPrimeMass = mass; $0.zw.wPrimeWidth = width
         }
         var result = StudyResult()
-        let model = try ZWStudySupport.train(ZWStudySupport.network(.cinn, spec: net, profile: context.profile), sample: training,
-                                             seed: ZWStudySupport.integerSeed(context.rng.child("cinn")),
-                                             folder: try context.file("model-cinn"), context: context, label: "cINN (SM)")
-        context.report("unfolding \(test.count) events x \(k) samples")
-        let unfolded = try model.unfold(detector: test.detector!, njets: nil, samples: k, rng: context.rng.child("unfold"))
+        let (_, unfolded) = try ZWStudySupport.trainAndUnfold(.cinn, name: "cinn", label: "cINN (SM)", training: training, test: test,
+                                                                  samples: k, unfoldStream: "unfold", context: context)
 
         let edges = ZWStudySupport.uniformEdges(900, 1700, 40)
         let truth = try Histogram1D(Physics.Observable.mZW.values(test.parton!), bins: 40, low: 900, high: 1700)

@@ -23,11 +23,8 @@ public enum ZWDetectorStudy {
         var result = StudyResult()
         let gnuplot = try Gnuplot()
 
-        let cinn = try ZWStudySupport.train(ZWStudySupport.network(.cinn, spec: net, profile: context.profile), sample: training,
-                                            seed: ZWStudySupport.integerSeed(context.rng.child("cinn")),
-                                            folder: try context.file("model-cinn"), context: context, label: "cINN")
-        context.report("cINN: unfolding \(test.count) events x \(k) samples")
-        let unfolded = try cinn.unfold(detector: detector, njets: nil, samples: k, rng: context.rng.child("cinn-unfold"))
+        let (cinn, unfolded) = try ZWStudySupport.trainAndUnfold(.cinn, name: "cinn", label: "cINN", training: training, test: test,
+                                                                 samples: k, unfoldStream: "cinn-unfold", context: context)
         try unfolded.prefix(min(1500, unfolded.events)).writeNPY(to: try context.file("cinn-samples-1500.npy"))
         result.dataFiles.append("cinn-samples-1500.npy")
 

@@ -24,11 +24,8 @@ public enum ZWISRStudy {
         var result = StudyResult()
         let gnuplot = try Gnuplot()
 
-        let model = try ZWStudySupport.train(ZWStudySupport.network(.cinnISR, spec: net, profile: context.profile), sample: training,
-                                             seed: ZWStudySupport.integerSeed(context.rng.child("cinn-isr")),
-                                             folder: try context.file("model-cinn-isr"), context: context, label: "cINN-ISR")
-        context.report("cINN-ISR: unfolding \(test.count) events x \(k) samples")
-        let unfolded = try model.unfold(detector: test.detector!, njets: njets, samples: k, rng: context.rng.child("unfold"))
+        let (_, unfolded) = try ZWStudySupport.trainAndUnfold(.cinnISR, name: "cinn-isr", label: "cINN-ISR", training: training, test: test,
+                                                                  samples: k, unfoldStream: "unfold", context: context)
 
         let spectra = ZWStudySupport.zwSpectra.filter { $0.name != "dphi_jj" }
         for n in UnfoldingModel.jetCounts {

@@ -37,6 +37,18 @@ enum ZWStudySupport {
         return network
     }
 
+    /// Trains the spec's `variant` on `training` into `model-<name>/` (seed from the child stream
+    /// `name`) and unfolds `test` with `samples` per event (noise from the child `unfoldStream`).
+    static func trainAndUnfold(_ variant: UnfoldingVariant, name: String, label: String, training: EventSample, test: EventSample,
+                               samples: Int, unfoldStream: String, context: StudyContext) throws -> (UnfoldingModel, UnfoldedSamples) {
+        let model = try train(network(variant, spec: context.network, profile: context.profile), sample: training,
+                              seed: integerSeed(context.rng.child(name)), folder: try context.file("model-\(name)"),
+                              context: context, label: label)
+        context.report("\(label): unfolding \(test.count) events x \(samples) samples")
+        let unfolded = try model.unfold(detector: test.detector!, njets: test.njets, samples: samples, rng: context.rng.child(unfoldStream))
+        return (model, unfolded)
+    }
+
     /// Trains `network` on `sample` into `folder`, reporting each epoch through the context.
     static func train(_ network: UnfoldingNetwork, sample: EventSample, seed: UInt64, folder: URL,
                       context: StudyContext, label: String) throws -> UnfoldingModel {
