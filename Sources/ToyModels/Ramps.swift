@@ -47,11 +47,28 @@ struct PowerRamp {
     }
 }
 
+/// A toy that is a power ramp in x and flat in y: everything but its name and parameters comes
+/// from the ramp (supports, density, marginals, exact sampler, closed-form bin probabilities).
+protocol PowerRampToy: DensityToy {
+    var ramp: PowerRamp { get }
+}
+
+extension PowerRampToy {
+    public var xSupport: ClosedRange<Double> { ramp.x }
+    public var ySupport: ClosedRange<Double> { ramp.y }
+    public var window: (x: ClosedRange<Double>, y: ClosedRange<Double>) { (ramp.x, ramp.y) }
+    public func density(x: Double, y: Double) -> Double { ramp.density(x, y) }
+    public func marginalX(_ x: Double) -> Double { ramp.marginalX(x) }
+    public func marginalY(_ y: Double) -> Double { ramp.marginalY(y) }
+    public func sample(into events: UnsafeMutableBufferPointer<Double>, rng: RNGStream) { ramp.sample(into: events, rng: rng) }
+    public func probability(x: ClosedRange<Double>, y: ClosedRange<Double>) -> Double { ramp.probability(x, y) }
+}
+
 /// The linear wedge ramp, eq. 6.17: p(x, y) = 2x on [0, 1]^2, generalised to
 /// p(x, y) = 2 (x - xMin) / (Lx^2 Ly) on [xMin, xMax] x [yMin, yMax].
 /// Its x marginal is the line p(x) = a x + b of eq. 6.21-6.22 with a = 2 / Lx^2, b = -a xMin.
-public struct WedgeRamp: DensityToy {
-    private let ramp: PowerRamp
+public struct WedgeRamp: PowerRampToy {
+    let ramp: PowerRamp
 
     public init(x: ClosedRange<Double> = 0...1, y: ClosedRange<Double> = 0...1) {
         ramp = PowerRamp(power: 1, x: x, y: y, toy: "wedge")
@@ -64,22 +81,13 @@ public struct WedgeRamp: DensityToy {
         return ["a": a, "b": -a * ramp.x.lowerBound, "xMin": ramp.x.lowerBound, "xMax": ramp.x.upperBound,
                 "yMin": ramp.y.lowerBound, "yMax": ramp.y.upperBound]
     }
-    public var xSupport: ClosedRange<Double> { ramp.x }
-    public var ySupport: ClosedRange<Double> { ramp.y }
-    public var window: (x: ClosedRange<Double>, y: ClosedRange<Double>) { (ramp.x, ramp.y) }
-
-    public func density(x: Double, y: Double) -> Double { ramp.density(x, y) }
-    public func marginalX(_ x: Double) -> Double { ramp.marginalX(x) }
-    public func marginalY(_ y: Double) -> Double { ramp.marginalY(y) }
-    public func sample(into events: UnsafeMutableBufferPointer<Double>, rng: RNGStream) { ramp.sample(into: events, rng: rng) }
-    /// Closed form: [F(x2) - F(x1)] (y2 - y1) / Ly with F(x) = ((x - xMin) / Lx)^2.
-    public func probability(x: ClosedRange<Double>, y: ClosedRange<Double>) -> Double { ramp.probability(x, y) }
+    // probability: closed form [F(x2) - F(x1)] (y2 - y1) / Ly with F(x) = ((x - xMin) / Lx)^2.
 }
 
 /// The quadratic kicker ramp, eq. 6.24: p(x, y) = 3x^2 on [0, 1]^2, generalised to
 /// p(x, y) = 3 (x - x0)^2 / (Lx^3 Ly) on [x0, xMax] x [yMin, yMax] (eq. 6.25-6.26, x0 = xMin).
-public struct KickerRamp: DensityToy {
-    private let ramp: PowerRamp
+public struct KickerRamp: PowerRampToy {
+    let ramp: PowerRamp
 
     public init(x: ClosedRange<Double> = 0...1, y: ClosedRange<Double> = 0...1) {
         ramp = PowerRamp(power: 2, x: x, y: y, toy: "kicker")
@@ -91,14 +99,5 @@ public struct KickerRamp: DensityToy {
         ["a": 3 / (ramp.lx * ramp.lx * ramp.lx), "x0": ramp.x.lowerBound, "xMin": ramp.x.lowerBound,
          "xMax": ramp.x.upperBound, "yMin": ramp.y.lowerBound, "yMax": ramp.y.upperBound]
     }
-    public var xSupport: ClosedRange<Double> { ramp.x }
-    public var ySupport: ClosedRange<Double> { ramp.y }
-    public var window: (x: ClosedRange<Double>, y: ClosedRange<Double>) { (ramp.x, ramp.y) }
-
-    public func density(x: Double, y: Double) -> Double { ramp.density(x, y) }
-    public func marginalX(_ x: Double) -> Double { ramp.marginalX(x) }
-    public func marginalY(_ y: Double) -> Double { ramp.marginalY(y) }
-    public func sample(into events: UnsafeMutableBufferPointer<Double>, rng: RNGStream) { ramp.sample(into: events, rng: rng) }
-    /// Closed form: [F(x2) - F(x1)] (y2 - y1) / Ly with F(x) = ((x - x0) / Lx)^3.
-    public func probability(x: ClosedRange<Double>, y: ClosedRange<Double>) -> Double { ramp.probability(x, y) }
+    // probability: closed form [F(x2) - F(x1)] (y2 - y1) / Ly with F(x) = ((x - x0) / Lx)^3.
 }
