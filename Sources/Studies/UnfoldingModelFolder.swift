@@ -74,12 +74,34 @@ public struct UnfoldingModelConfig: Codable, Equatable {
     /// posterior is a delta, which a density cannot learn, so they are copied from the detector
     /// level instead of modelled. nil or empty: the network models every parton column.
     public var copiedColumns: [String]?
+    /// The network models the quark pair's mass in place of pT_q1 (`PairMassCoordinate`).
+    /// nil: every modelled column as it is (configs written before it, the INNs).
+    public var pairMass: PairMassCoordinate?
+    /// Or the pair in its decay coordinates (`ResonanceCoordinates`); at most one of the two is set.
+    public var resonance: ResonanceCoordinates?
 
-    /// The parton columns the network models, in order.
+    /// Parton block (in the azimuth frame) -> the block holding `networkColumns`.
+    func networkCoordinates(_ parton: EventSample.Block) throws -> EventSample.Block {
+        if let resonance { return try resonance.forward(parton) }
+        if let pairMass { return try pairMass.forward(parton) }
+        return parton
+    }
+
+    /// The inverse of `networkCoordinates` (the copied columns in `block` too).
+    func partonCoordinates(_ block: EventSample.Block) throws -> EventSample.Block {
+        if let resonance { return try resonance.inverse(block) }
+        if let pairMass { return try pairMass.inverse(block) }
+        return block
+    }
+
+    /// The parton columns the network models (sampled, not copied), in order.
     public var modelledColumns: [String] {
         let copied = Set(copiedColumns ?? [])
         return partonColumns.filter { !copied.contains($0) }
     }
+
+    /// The network's coordinates: `modelledColumns`, with the pair mass if used.
+    public var networkColumns: [String] { partonFeatures.columns }
 }
 
 extension EventSample.Block {
@@ -148,7 +170,7 @@ public final class UnfoldingModel {
         self.config = config
         self.folder = folder
         let rng = RNGStream(seed: config.seed).child("model")
-        let dp = config.modelledColumns.count, dd = config.detectorColumns.count + config.jetCountCondition.count
+        let dp = config.networkColumns.count, dd = config.detectorColumns.count + config.jetCountCondition.count
         let parton = Self.observables(config.observables, map: config.partonFeatures)
         switch config.network.variant {
         case .cinn, .cinnISR:
@@ -221,7 +243,8 @@ public final class UnfoldingModel {
             throw RefoldError.value("parton columns", expected: "\(config.partonColumns)", actual: parton.columns)
         }
         let rotated = try frame(detector)?.rotate(parton, inverse: false) ?? parton
-        return try config.partonFeatures.tensor(try rotated.selecting(config.modelledColumns))
+        let coordinates = try config.networkCoordinates(rotated)
+        return try config.partonFeatures.tensor(try coordinates.selecting(config.networkColumns))
     }
 
     /// K parton-level samples per detector-level event in physical units and the parton column
@@ -230,28 +253,27 @@ public final class UnfoldingModel {
         let condition = try detectorTensor(detector, njets: njets)
         let drawn = try flow.sample(detectorLevel: condition, count: samples, rng: rng)
         let rows = detector.rows * samples
-        let modelled = config.modelledColumns
-        let block = EventSample.Block(columns: modelled, rows: rows, values: drawn.storage.map(Double.init))
-        let physical = try config.partonFeatures.events(block)
-        // The full parton block in the frame: modelled columns from the network, copied ones from
-        // the (rotated) detector level.
+        let block = EventSample.Block(columns: config.networkColumns, rows: rows, values: drawn.storage.map(Double.init))
+        let sampled = try config.partonFeatures.events(block)
+        // The copied columns from the (rotated) detector level beside the network's, then the
+        // pair's pT back from its mass, then the parton column order.
         let eventFrame = try frame(detector) ?? AzimuthFrame(zeros: detector.rows)
         let measured = eventFrame.rotate(detector, inverse: false)
-        let d = config.partonColumns.count
-        var full = [Double](repeating: 0, count: rows * d)
-        let sources = try config.partonColumns.map { name -> (fromNetwork: Bool, index: Int) in
-            if let j = modelled.firstIndex(of: name) { return (true, j) }
+        let copied = config.copiedColumns ?? []
+        let copiedIndex = try copied.map { name -> Int in
             guard let j = measured.index(of: name) else { throw RefoldError.value("copied column \(name)", expected: "a detector column", actual: "missing") }
-            return (false, j)
+            return j
         }
+        let dn = sampled.columns.count, dc = copied.count
+        var merged = [Double](); merged.reserveCapacity(rows * (dn + dc))
         for row in 0..<rows {
-            for (c, source) in sources.enumerated() {
-                full[row * d + c] = source.fromNetwork ? physical.values[row * modelled.count + source.index]
-                    : measured[row / samples, source.index]
-            }
+            merged.append(contentsOf: sampled.values[(row * dn)..<((row + 1) * dn)])
+            for j in copiedIndex { merged.append(measured[row / samples, j]) }
         }
+        let combined = EventSample.Block(columns: sampled.columns + copied, rows: rows, values: merged)
+        let full = try config.partonCoordinates(combined).selecting(config.partonColumns)
         // Back to the lab frame; without a frame the rotation by 0 still wraps phi into (-pi, pi].
-        let lab = eventFrame.rotate(EventSample.Block(columns: config.partonColumns, rows: rows, values: full), inverse: true, repeats: samples)
+        let lab = eventFrame.rotate(full, inverse: true, repeats: samples)
         return UnfoldedSamples(columns: config.partonColumns, events: detector.rows, samplesPerEvent: samples, values: lab.values)
     }
 
@@ -260,6 +282,9 @@ public final class UnfoldingModel {
     /// m_jj (q1, q2 or j1, j2) and m_ll from network-space vectors, for the MMD losses.
     static func observables(_ names: [String], map: FeatureMap) -> [Flows.Observable] {
         names.compactMap { name -> Flows.Observable? in
+            if let j = map.columns.firstIndex(of: name) {
+                return Flows.Observable(name: name) { x in physicalColumn(x, j, map: map) }
+            }
             let pair: (String, String)
             switch name {
             case "m_ll": pair = ("l-", "l+")

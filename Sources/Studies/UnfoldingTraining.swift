@@ -12,6 +12,8 @@ public struct UnfoldingTrainingRequest {
     public var validationFraction: Double = 0.1
     /// Continue from `MODEL/checkpoint.safetensors` (config.json must match).
     public var resume = false
+    /// How cINNs model the quark pair when the sample has both quarks.
+    public var pairCoordinates = PairCoordinates.pairMass
 
     public init(network: UnfoldingNetwork, seed: UInt64) {
         self.network = network
@@ -25,6 +27,17 @@ public struct UnfoldingTrainingRequest {
         case .inn, .einn: return ["m_jj", "m_ll"]
         }
     }
+}
+
+/// The cINN's coordinates for the quark pair (docs/unfold.md).
+public enum PairCoordinates: String, Codable, CaseIterable, Sendable {
+    /// (pT, eta, phi) of each quark.
+    case perParton = "per-parton"
+    /// m_jj in place of pT_q1 (`PairMassCoordinate`).
+    case pairMass = "pair-mass"
+    /// The pair's decay coordinates, its transverse momentum from the balance if the hard process
+    /// balances (`ResonanceCoordinates`).
+    case resonance
 }
 
 extension UnfoldingModel {
@@ -78,15 +91,28 @@ extension UnfoldingModel {
             // cINNs copy what the detector measures exactly; the (e)INN's dimension bookkeeping
             // (D_p + D_rp = D_d + D_rd) keeps every column.
             let copied = request.network.variant.isConditional ? exactlyMeasured(rotatedParton, rotatedDetector) : []
-            let modelled = parton.columns.filter { !copied.contains($0) }
-            let partonMap = try FeatureMap.fit(try rotatedParton.selecting(modelled))
+            // The leading quark's pT follows from m_jj: modelling the subleading one keeps its
+            // threshold near the jet pT cut a coordinate edge the flow sees.
+            var pairMass: PairMassCoordinate?, resonance: ResonanceCoordinates?
+            if request.network.variant.isConditional {
+                switch request.pairCoordinates {
+                case .perParton: break
+                case .pairMass:
+                    pairMass = PairMassCoordinate.fit(rotatedParton, leading: "q1", subleading: "q2", replacesLeading: true, column: "m_jj")
+                case .resonance:
+                    resonance = ResonanceCoordinates.fit(rotatedParton, leading: "q1", subleading: "q2", mass: "m_jj")
+                }
+            }
+            var coordinates = rotatedParton
+            if let resonance { coordinates = try resonance.forward(coordinates) } else if let pairMass { coordinates = try pairMass.forward(coordinates) }
+            let partonMap = try FeatureMap.fit(try coordinates.selecting(coordinates.columns.filter { !copied.contains($0) }))
             let detectorMap = try FeatureMap.fit(rotatedDetector)
             config = UnfoldingModelConfig(
                 network: request.network, seed: request.seed, partonColumns: parton.columns, detectorColumns: detector.columns,
                 jetCountCondition: isr ? jetCounts : [], partonFeatures: partonMap, detectorFeatures: detectorMap,
                 observables: supportedObservables(request.observableNames, map: partonMap),
                 trainingEvents: trainingRows.count, validationEvents: validationCount, source: sample.generator,
-                azimuthReference: reference, copiedColumns: copied)
+                azimuthReference: reference, copiedColumns: copied, pairMass: pairMass, resonance: resonance)
         }
         let model = try UnfoldingModel(config: config, folder: out)
         try model.writeConfig()

@@ -41,9 +41,16 @@ enum ZWStudySupport {
     /// `name`) and unfolds `test` with `samples` per event (noise from the child `unfoldStream`).
     static func trainAndUnfold(_ variant: UnfoldingVariant, name: String, label: String, training: EventSample, test: EventSample,
                                samples: Int, unfoldStream: String, context: StudyContext) throws -> (UnfoldingModel, UnfoldedSamples) {
+        var coordinates = PairCoordinates.pairMass
+        if case .string(let value)? = context.network.parameters["pair_coordinates"] {
+            guard let parsed = PairCoordinates(rawValue: value) else {
+                throw RefoldError.value("[network.parameters] pair_coordinates", expected: "one of \(PairCoordinates.allCases.map(\.rawValue))", actual: value)
+            }
+            coordinates = parsed
+        }
         let model = try train(network(variant, spec: context.network, profile: context.profile), sample: training,
                               seed: integerSeed(context.rng.child(name)), folder: try context.file("model-\(name)"),
-                              context: context, label: label)
+                              context: context, label: label, coordinates: coordinates)
         context.report("\(label): unfolding \(test.count) events x \(samples) samples")
         let unfolded = try model.unfold(detector: test.detector!, njets: test.njets, samples: samples, rng: context.rng.child(unfoldStream))
         return (model, unfolded)
@@ -51,9 +58,10 @@ enum ZWStudySupport {
 
     /// Trains `network` on `sample` into `folder`, reporting each epoch through the context.
     static func train(_ network: UnfoldingNetwork, sample: EventSample, seed: UInt64, folder: URL,
-                      context: StudyContext, label: String) throws -> UnfoldingModel {
+                      context: StudyContext, label: String, coordinates: PairCoordinates = .pairMass) throws -> UnfoldingModel {
         BLAS.setThreads(1)  // skinny shapes on a shared CPU: 1 thread is 5-8x faster (docs/unfold.md)
-        let request = UnfoldingTrainingRequest(network: network, seed: seed)
+        var request = UnfoldingTrainingRequest(network: network, seed: seed)
+        request.pairCoordinates = coordinates
         return try UnfoldingModel.train(sample: sample, request: request, out: folder) { report in
             context.report("\(label) " + progressLine(report, epochs: network.training.epochs))
         }

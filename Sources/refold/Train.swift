@@ -30,6 +30,7 @@ struct Train: ParsableCommand {
     @Option(help: "Fraction of events held out for the validation loss.") var validationFraction: Double = 0.1
     @Option(help: "BLAS threads (1 is fastest for these skinny matrices on a shared CPU).") var threads: Int = 1
     @Flag(help: "Continue from MODEL/checkpoint.safetensors.") var resume = false
+    @Option(help: "cINNs: the quark pair's coordinates: per-parton, pair-mass or resonance (docs/unfold.md).") var pairCoordinates: PairCoordinates = .pairMass
     @Option(help: "The model folder to write.") var out: String
 
     func validate() throws {
@@ -58,6 +59,7 @@ struct Train: ParsableCommand {
         var request = UnfoldingTrainingRequest(network: network, seed: seed)
         request.validationFraction = validationFraction
         request.resume = resume
+        request.pairCoordinates = pairCoordinates
         let live = ProcessInfo.processInfo.environment["CI"] == nil && isatty(1) != 0
         let total = network.training.epochs
         var last: EpochReport?
@@ -72,3 +74,5 @@ struct Train: ParsableCommand {
               + "\(model.flow.parameterCount) weights, \(String(format: "%.1f", Date().timeIntervalSince(start))) s: \(summary); model in \(out)")
     }
 }
+
+extension PairCoordinates: ExpressibleByArgument {}

@@ -28,11 +28,15 @@ final class ZWStudyTests: XCTestCase {
         spec.profiles[.quick] = o
     }
 
-    /// 3000 training events, 4 epochs, 1500 test events x 20 samples. Calibration: floor
-    /// 1.95/sqrt(1500) = 0.05 over 12 coordinates; an undertrained cINN stays below 0.2.
+    /// 6000 training events, 6 epochs (64 units), 1500 test events x 20 samples. Calibration
+    /// floor 1.95/sqrt(1500) = 0.05 over 12 coordinates; the modelled coordinates of an
+    /// undertrained cINN sit near it, the derived pT_q1 (m_jj is the network's coordinate) is worst
+    /// (measured 0.28 at this size, 0.05 at the quick size); broken units put the truth outside
+    /// every posterior: 0.5.
     func testZWDetectorStudy() throws {
         let (result, folder) = try run("zw-detector.toml") { spec in
-            small(&spec, events: 3000, testEvents: 1500, epochs: 4, samples: 20)
+            small(&spec, events: 6000, testEvents: 1500, epochs: 6, samples: 20)
+            spec.profiles[.quick]?.units = 64
             spec.network.parameters["compare"] = .strings(["inn"])
             spec.network.parameters["compare_training_events"] = .int(600)
             spec.network.parameters["compare_events"] = .int(300)
@@ -40,8 +44,8 @@ final class ZWStudyTests: XCTestCase {
         }
         XCTAssertEqual(Set(result.gates.map(\.name)), ["pT_q1-max-deviation", "pT_q2-max-deviation", "m_jj-max-deviation",
                                                        "dphi_jj-max-deviation", "calibration-quick"])
-        XCTAssertLessThan(result.measurements["calibration-quick"]!, 0.2, "seed 2026")
-        // 4 epochs on 3000 events: the spectra are far from the gate; this only catches broken units.
+        XCTAssertLessThan(result.measurements["calibration-quick"]!, 0.4, "seed 2026")
+        // 6 epochs on 6000 events: the spectra are far from the gate; this only catches broken units.
         XCTAssertLessThan(result.measurements["pT_q1-max-deviation"]!, 2, "seed 2026")
         XCTAssertTrue(result.notes.contains { $0.hasPrefix("INN (1 epochs") }, "\(result.notes)")
         for plot in ["cinn-m_jj.png", "cinn-calibration-q1.png", "inn-pT_q1.png"] {
@@ -49,20 +53,27 @@ final class ZWStudyTests: XCTestCase {
         }
     }
 
-    /// 3000 zw-isr events, 3 epochs, 800 test events x 10 samples: the median relative pT
-    /// imbalance (0.52 at this size, 0 for the truth) stays below 0.8: broken units (log pT or phi
-    /// not mapped back) push it towards 1.
+    /// 3000 zw-isr events, 3 epochs (64 units), 800 test events x 10 samples. The spec's decay
+    /// coordinates derive the pair's transverse momentum from the leptons, so every unfolded
+    /// event balances to rounding (1e-9 of its scalar pT sum; quarks from another event: 0.40),
+    /// and m_jj is a coordinate: its median per multiplicity lands within the 3 GeV gate even
+    /// this undertrained (measured 0.02, 0.09, 0.24 GeV for 2, 3, 4+ jets; per-quark coordinates
+    /// with the MMD gave 7-13 GeV at 16k events).
     func testZWISRStudy() throws {
-        let (result, folder) = try run("zw-isr.toml") { small(&$0, events: 3000, testEvents: 800, epochs: 3, samples: 10) }
-        XCTAssertLessThan(result.measurements["transverse-imbalance"]!, 0.8, "seed 2026")
+        let (result, folder) = try run("zw-isr.toml") { spec in
+            small(&spec, events: 3000, testEvents: 800, epochs: 3, samples: 10)
+            spec.profiles[.quick]?.units = 64
+        }
+        XCTAssertLessThan(result.measurements["transverse-imbalance"]!, 1e-9, "seed 2026")
+        for jets in ["2j", "3j"] { XCTAssertLessThan(abs(result.measurements["m-jj-median-shift-\(jets)"]!), 3, "\(jets), seed 2026") }
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("isr-2j-m_jj.png").path))
     }
 
-    /// 3000 SM events, 3 epochs, 2000 test events with 10 % W' (200 W' events): the fit runs
+    /// 6000 SM events, 5 epochs, 2000 test events with 10 % W' (200 W' events): the fit runs
     /// on truth and unfolded spectra and the truth's peak sits at 1300 GeV within 15 GeV (its
     /// Gaussian sigma ~15 GeV over sqrt(200) events, a 10-sigma bound for fit bias).
     func testWPrimeStudy() throws {
-        let (result, folder) = try run("wprime.toml") { small(&$0, events: 3000, testEvents: 2000, epochs: 3, samples: 2) }
+        let (result, folder) = try run("wprime.toml") { small(&$0, events: 6000, testEvents: 2000, epochs: 5, samples: 2) }
         let note = try XCTUnwrap(result.notes.first { $0.hasPrefix("m_ZW peak: truth mu = ") })
         let mu = Double(note.dropFirst("m_ZW peak: truth mu = ".count).prefix { $0 != " " })!
         XCTAssertEqual(mu, 1300, accuracy: 15, note)
