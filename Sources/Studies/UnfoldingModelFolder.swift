@@ -79,6 +79,8 @@ public struct UnfoldingModelConfig: Codable, Equatable {
     public var pairMass: PairMassCoordinate?
     /// Or the pair in its decay coordinates (`ResonanceCoordinates`); at most one of the two is set.
     public var resonance: ResonanceCoordinates?
+    /// The condition network's autoencoder pre-training, if any (`ConditionalINN.pretrainCondition`).
+    public var encoderPretraining: EncoderPretraining?
 
     /// Parton block (in the azimuth frame) -> the block holding `networkColumns`.
     func networkCoordinates(_ parton: EventSample.Block) throws -> EventSample.Block {

@@ -14,6 +14,8 @@ public struct UnfoldingTrainingRequest {
     public var resume = false
     /// How cINNs model the quark pair when the sample has both quarks.
     public var pairCoordinates = PairCoordinates.pairMass
+    /// cINNs: pre-train the condition network as an autoencoder's encoder before the flow trains.
+    public var encoderPretraining: EncoderPretraining?
 
     public init(network: UnfoldingNetwork, seed: UInt64) {
         self.network = network
@@ -112,7 +114,8 @@ extension UnfoldingModel {
                 jetCountCondition: isr ? jetCounts : [], partonFeatures: partonMap, detectorFeatures: detectorMap,
                 observables: supportedObservables(request.observableNames, map: partonMap),
                 trainingEvents: trainingRows.count, validationEvents: validationCount, source: sample.generator,
-                azimuthReference: reference, copiedColumns: copied, pairMass: pairMass, resonance: resonance)
+                azimuthReference: reference, copiedColumns: copied, pairMass: pairMass, resonance: resonance,
+                encoderPretraining: request.network.variant.isConditional ? request.encoderPretraining : nil)
         }
         let model = try UnfoldingModel(config: config, folder: out)
         try model.writeConfig()
@@ -123,6 +126,9 @@ extension UnfoldingModel {
             let validationDetector = rows(detector, validationRows)
             validation = (try model.partonTensor(rows(parton, validationRows), detector: validationDetector),
                           try model.detectorTensor(validationDetector, njets: sample.njets.map { n in validationRows.map { n[$0] } }))
+        }
+        if !request.resume, let settings = config.encoderPretraining, let cinn = model.flow as? ConditionalINN {
+            try cinn.pretrainCondition(detectorLevel: xd, settings: settings, rng: RNGStream(seed: request.seed).child("pretrain"))
         }
         try runTrainer(model.flow, model: model, xp: xp, xd: xd, validation: validation, resume: request.resume, progress: progress)
         return model

@@ -50,7 +50,8 @@ enum ZWStudySupport {
         }
         let model = try train(network(variant, spec: context.network, profile: context.profile), sample: training,
                               seed: integerSeed(context.rng.child(name)), folder: try context.file("model-\(name)"),
-                              context: context, label: label, coordinates: coordinates)
+                              context: context, label: label, coordinates: coordinates,
+                              pretraining: context.network.parameters["encoder_pretraining_epochs"]?.number.map { EncoderPretraining(epochs: Int($0)) })
         context.report("\(label): unfolding \(test.count) events x \(samples) samples")
         let unfolded = try model.unfold(detector: test.detector!, njets: test.njets, samples: samples, rng: context.rng.child(unfoldStream))
         return (model, unfolded)
@@ -58,10 +59,12 @@ enum ZWStudySupport {
 
     /// Trains `network` on `sample` into `folder`, reporting each epoch through the context.
     static func train(_ network: UnfoldingNetwork, sample: EventSample, seed: UInt64, folder: URL,
-                      context: StudyContext, label: String, coordinates: PairCoordinates = .pairMass) throws -> UnfoldingModel {
+                      context: StudyContext, label: String, coordinates: PairCoordinates = .pairMass,
+                      pretraining: EncoderPretraining? = nil) throws -> UnfoldingModel {
         BLAS.setThreads(1)  // skinny shapes on a shared CPU: 1 thread is 5-8x faster (docs/unfold.md)
         var request = UnfoldingTrainingRequest(network: network, seed: seed)
         request.pairCoordinates = coordinates
+        request.encoderPretraining = pretraining
         return try UnfoldingModel.train(sample: sample, request: request, out: folder) { report in
             context.report("\(label) " + progressLine(report, epochs: network.training.epochs))
         }

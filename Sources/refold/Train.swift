@@ -31,6 +31,7 @@ struct Train: ParsableCommand {
     @Option(help: "BLAS threads (1 is fastest for these skinny matrices on a shared CPU).") var threads: Int = 1
     @Flag(help: "Continue from MODEL/checkpoint.safetensors.") var resume = false
     @Option(help: "cINNs: the quark pair's coordinates: per-parton, pair-mass or resonance (docs/unfold.md).") var pairCoordinates: PairCoordinates = .pairMass
+    @Option(help: "cINNs: epochs of autoencoder pre-training of the condition network (0: none).") var pretrainEncoderEpochs = 0
     @Option(help: "The model folder to write.") var out: String
 
     func validate() throws {
@@ -60,6 +61,7 @@ struct Train: ParsableCommand {
         request.validationFraction = validationFraction
         request.resume = resume
         request.pairCoordinates = pairCoordinates
+        if pretrainEncoderEpochs > 0 { request.encoderPretraining = EncoderPretraining(epochs: pretrainEncoderEpochs) }
         let live = ProcessInfo.processInfo.environment["CI"] == nil && isatty(1) != 0
         let total = network.training.epochs
         var last: EpochReport?
