@@ -55,6 +55,11 @@ final class BINNStudiesTests: XCTestCase {
         XCTAssertTrue((3.4...4.6).contains(try XCTUnwrap(result.measurements["sigma-minimum"])))
         XCTAssertEqual(result.gates.count, 5)
         files(folder, ["rays.csv", "grid.csv", "sigma-fit.png", "density-fit.png"])
+        // The extrema of sigma_pred are located on the ray grid: its step must lie well below the gates' 0.1.
+        let rows = try String(contentsOf: folder.appendingPathComponent("rays.csv"), encoding: .utf8)
+            .split(separator: "\n").dropFirst().compactMap { Double($0.split(separator: ",")[0]) }
+        XCTAssertGreaterThan(rows.count, 100)
+        XCTAssertLessThanOrEqual(zip(rows, rows.dropFirst()).map { $1 - $0 }.max() ?? 1, 1.0 / 64 + 1e-9)
     }
 
     func testErrorsVsStatisticsRunner() throws {
