@@ -57,8 +57,18 @@ public enum ZWGANStudy {
         if let v = net.mmdWidths { network.mmd.widths = v.map(Float.init) }
         if let v = try number(net.parameters, "lambda_g") { network.lambdaG = Float(v) }
         if let v = try number(net.parameters, "lambda_d") { network.lambdaD = Float(v) }
+        if case .string(let name)? = net.parameters["activation"] {
+            guard let a = GANConfig.HiddenActivation(rawValue: name) else {
+                throw RefoldError.value("network.parameters.activation", expected: GANConfig.HiddenActivation.allCases.map(\.rawValue).joined(separator: ", "), actual: name)
+            }
+            network.activation = a
+        }
         if let v = try number(net.parameters, "noise_dimension") { network.noiseDimension = Int(v) }
         if let v = try number(net.parameters, "learning_rate_d") { training.discriminatorLearningRate = Float(v) }
+        if let v = try number(net.parameters, "discriminator_lr_factor") {
+            guard v > 0 else { throw RefoldError.value("network.parameters.discriminator_lr_factor", expected: "> 0", actual: v) }
+            training.discriminatorLearningRate = Float(v) * training.generatorLearningRate
+        }
         if let v = try number(net.parameters, "beta1") { training.beta1 = Float(v) }
         if let v = try number(net.parameters, "beta2") { training.beta2 = Float(v) }
         if let v = try number(net.parameters, "discriminator_steps") { training.discriminatorSteps = Int(v) }
