@@ -70,14 +70,18 @@ public struct GANTrainingConfig: Codable, Equatable {
     public var schedule: LearningRateSchedule
     /// Clip each network's gradient norm to this value (nil: no clipping).
     public var gradientClip: Float?
+    /// beta of the generator's exponential moving average theta_avg <- beta theta_avg + (1 - beta)
+    /// theta after every generator step (Yazici et al. 2019); the trained model samples with
+    /// theta_avg. nil: the last weights.
+    public var generatorAverage: Float?
 
     public init(epochs: Int, batchSize: Int = 512, generatorLearningRate: Float = 1e-4, discriminatorLearningRate: Float = 1e-4,
                 beta1: Float = 0.5, beta2: Float = 0.9, discriminatorSteps: Int = 1, schedule: LearningRateSchedule = .constant,
-                gradientClip: Float? = 10) {
+                gradientClip: Float? = 10, generatorAverage: Float? = nil) {
         self.epochs = epochs; self.batchSize = batchSize
         self.generatorLearningRate = generatorLearningRate; self.discriminatorLearningRate = discriminatorLearningRate
         self.beta1 = beta1; self.beta2 = beta2; self.discriminatorSteps = discriminatorSteps
-        self.schedule = schedule; self.gradientClip = gradientClip
+        self.schedule = schedule; self.gradientClip = gradientClip; self.generatorAverage = generatorAverage
     }
 
     /// Table 4.1: 1200 epochs, batch 512 (500 iterations per epoch on 3e5 events is about one
@@ -87,13 +91,13 @@ public struct GANTrainingConfig: Codable, Equatable {
     public static let quick = GANTrainingConfig(epochs: 30, batchSize: 512, generatorLearningRate: 2e-4,
                                                 discriminatorLearningRate: 2e-4)
 
-    /// Throws unless the sizes and rates are positive and the betas lie in [0, 1).
+    /// Throws unless the sizes and rates are positive and the betas and the average's beta lie in [0, 1).
     public func validate() throws {
         guard epochs >= 1, batchSize >= 1, generatorLearningRate > 0, discriminatorLearningRate > 0, discriminatorSteps >= 1,
-              (0..<1).contains(beta1), (0..<1).contains(beta2) else {
+              (0..<1).contains(beta1), (0..<1).contains(beta2), (0 as Float..<1).contains(generatorAverage ?? 0) else {
             throw RefoldError.value("GANTrainingConfig",
-                                    expected: "epochs >= 1, batchSize >= 1, learning rates > 0, discriminatorSteps >= 1, betas in [0, 1)",
-                                    actual: "\(epochs), \(batchSize), \(generatorLearningRate), \(discriminatorLearningRate), \(discriminatorSteps), \(beta1), \(beta2)")
+                                    expected: "epochs >= 1, batchSize >= 1, learning rates > 0, discriminatorSteps >= 1, betas and generatorAverage in [0, 1)",
+                                    actual: "\(epochs), \(batchSize), \(generatorLearningRate), \(discriminatorLearningRate), \(discriminatorSteps), \(beta1), \(beta2), \(generatorAverage.map { "\($0)" } ?? "nil")")
         }
     }
 }

@@ -43,7 +43,9 @@ private func format(_ x: Double, _ digits: Int = 4) -> String { String(format: "
 /// `rng.child("noise").child(index: e)`, so a resumed run continues bit for bit. After every epoch
 /// both networks, both optimizer states and the epoch go to `checkpoint` atomically; a NaN or
 /// infinite loss or gradient throws a RefoldError naming the epoch and batch, and the last good
-/// checkpoint stays.
+/// checkpoint stays. With `generatorAverage` the generator's moving average is what the
+/// checkpoint's generator tensors and, after `train`, the model hold; the raw weights travel in
+/// the checkpoint as "gan.rawGenerator.*" and training continues from them.
 public final class GANTrainer<Model: AdversarialUnfolding> {
     public let model: Model
     public let config: GANTrainingConfig
@@ -56,6 +58,10 @@ public final class GANTrainer<Model: AdversarialUnfolding> {
     /// Epochs finished so far (the next epoch's index).
     public private(set) var completedEpochs = 0
     public private(set) var history: [GANEpochReport] = []
+    /// theta_avg of the generator while training with `generatorAverage`.
+    private var average: [Tensor]?
+    /// The raw generator weights while the model holds theta_avg (after `train`).
+    private var rawGenerator: [Tensor]?
 
     /// Metadata keys of a checkpoint.
     public static var epochKey: String { "gan.completedEpochs" }
@@ -85,6 +91,38 @@ public final class GANTrainer<Model: AdversarialUnfolding> {
         let pair = OptimizerPair(generatorOptimizer, discriminatorOptimizer, discriminatorSteps: dSteps)
         try Checkpoint.load(into: model, optimizer: pair, from: url)
         completedEpochs = done
+        average = nil; rawGenerator = nil
+        if let raw = pair.loadedRawGenerator {
+            average = generatorVariables.map(\.value)
+            setGenerator(raw)
+        }
+    }
+
+    private var generatorVariables: [Variable] { model.generatorParameters.map(\.variable) }
+
+    private func setGenerator(_ values: [Tensor]) {
+        for (v, t) in zip(generatorVariables, values) { v.value = t }
+    }
+
+    /// theta_avg <- beta theta_avg + (1 - beta) theta.
+    private func updateAverage() {
+        guard let beta = config.generatorAverage else { return }
+        let current = generatorVariables.map(\.value)
+        average = average.map { zip($0, current).map { $0 * beta + $1 * (1 - beta) } } ?? current
+    }
+
+    private func saveCheckpoint(_ url: URL) throws {
+        var meta = metadata
+        meta[Self.epochKey] = String(completedEpochs)
+        meta[Self.seedKey] = String(rng.seed)
+        meta[Self.discriminatorStepKey] = String(discriminatorOptimizer.stepCount)
+        let pair = OptimizerPair(generatorOptimizer, discriminatorOptimizer, discriminatorSteps: discriminatorOptimizer.stepCount)
+        guard let average else { return try Checkpoint.save(module: model, optimizer: pair, metadata: meta, to: url) }
+        let raw = generatorVariables.map(\.value)
+        pair.rawGenerator = zip(model.generatorParameters, raw).map { (name: OptimizerPair.rawPrefix + $0.name, tensor: $1) }
+        setGenerator(average)
+        defer { setGenerator(raw) }
+        try Checkpoint.save(module: model, optimizer: pair, metadata: meta, to: url)
     }
 
     private func installSchedules(batchesPerEpoch: Int) {
@@ -107,7 +145,9 @@ public final class GANTrainer<Model: AdversarialUnfolding> {
         guard n >= 1, nd >= 1 else { throw RefoldError.value("training events", expected: ">= 1", actual: "\(n), \(nd)") }
         let batches = (n + config.batchSize - 1) / config.batchSize
         installSchedules(batchesPerEpoch: batches)
-        let generatorVariables = model.generatorParameters.map(\.variable)
+        if let raw = rawGenerator { setGenerator(raw); rawGenerator = nil }
+        if config.generatorAverage != nil, average == nil { average = generatorVariables.map(\.value) }
+        let generatorVariables = self.generatorVariables
         let discriminatorVariables = model.discriminatorParameters.map(\.variable)
         var reports: [GANEpochReport] = []
         for epoch in completedEpochs..<config.epochs {
@@ -137,17 +177,11 @@ public final class GANTrainer<Model: AdversarialUnfolding> {
                 }
                 try step(generatorOptimizer, variables: generatorVariables, loss: gLoss.total, network: "generator",
                          epoch: epoch, batch: b, of: batches)
+                updateAverage()
                 sums.g += Double(gLoss.total.scalar); sums.mmd += Double(gLoss.mmd ?? 0); gCount += 1
             }
             completedEpochs = epoch + 1
-            if let checkpoint {
-                var meta = metadata
-                meta[Self.epochKey] = String(completedEpochs)
-                meta[Self.seedKey] = String(rng.seed)
-                meta[Self.discriminatorStepKey] = String(discriminatorOptimizer.stepCount)
-                let pair = OptimizerPair(generatorOptimizer, discriminatorOptimizer, discriminatorSteps: discriminatorOptimizer.stepCount)
-                try Checkpoint.save(module: model, optimizer: pair, metadata: meta, to: checkpoint)
-            }
+            if let checkpoint { try saveCheckpoint(checkpoint) }
             let seconds = Date().timeIntervalSince(start)
             let dn = Double(max(dCount, 1)), gn = Double(max(gCount, 1))
             let report = GANEpochReport(epoch: epoch, discriminatorLoss: sums.d / dn, generatorLoss: sums.g / gn,
@@ -161,6 +195,10 @@ public final class GANTrainer<Model: AdversarialUnfolding> {
             reports.append(report)
             history.append(report)
             progress(report)
+        }
+        if let average {
+            rawGenerator = generatorVariables.map(\.value)
+            setGenerator(average)
         }
         return reports
     }
@@ -187,6 +225,10 @@ public final class GANTrainer<Model: AdversarialUnfolding> {
 final class OptimizerPair: Optimizer {
     let generator: Adam, discriminator: Adam
     let discriminatorSteps: Int
+    /// The raw generator weights saved beside theta_avg, and those found by `loadState`.
+    var rawGenerator: [(name: String, tensor: Tensor)] = []
+    private(set) var loadedRawGenerator: [Tensor]?
+    static let rawPrefix = "gan.rawGenerator."
 
     init(_ generator: Adam, _ discriminator: Adam, discriminatorSteps: Int) {
         self.generator = generator; self.discriminator = discriminator; self.discriminatorSteps = discriminatorSteps
@@ -203,9 +245,11 @@ final class OptimizerPair: Optimizer {
     }
     var stepCount: Int { generator.stepCount }
     func step() { generator.step(); discriminator.step() }
-    var state: [(name: String, tensor: Tensor)] { generator.state + discriminator.state }
+    var state: [(name: String, tensor: Tensor)] { generator.state + discriminator.state + rawGenerator }
     func loadState(_ tensors: [String: Tensor], stepCount: Int) throws {
         try generator.loadState(tensors, stepCount: stepCount)
         try discriminator.loadState(tensors, stepCount: discriminatorSteps)
+        let raw = generator.parameters.map { tensors[Self.rawPrefix + $0.name] }
+        if raw.allSatisfy({ $0 != nil }) { loadedRawGenerator = raw.map { $0! } }
     }
 }

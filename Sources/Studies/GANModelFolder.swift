@@ -169,7 +169,9 @@ public enum GANCollider {
     }
 
     /// K samples per detector-level event in physical units and parton column order:
-    /// N * K rows (event-major), phi wrapped into (-pi, pi].
+    /// N * K rows (event-major), phi wrapped into (-pi, pi], and the two quarks labelled by pT
+    /// (q1 the harder, as in the truth: the generator's q1, q2 outputs are swapped where it made
+    /// pT_q2 > pT_q1).
     public static func unfold(_ trained: GANModelFolder.Trained, detector: EventSample.Block, samples: Int,
                               rng: RNGStream) throws -> EventSample.Block {
         let x = try trained.settings.detectorMap.tensor(detector)
@@ -182,6 +184,13 @@ public enum GANCollider {
             for i in 0..<events.rows {
                 let phi = events.values[i * d + j]
                 events.values[i * d + j] = phi - 2 * Double.pi * ((phi + Double.pi) / (2 * Double.pi)).rounded(.down)
+            }
+        }
+        let q1 = ["pT_q1", "eta_q1", "phi_q1"].compactMap { columns.firstIndex(of: $0) }
+        let q2 = ["pT_q2", "eta_q2", "phi_q2"].compactMap { columns.firstIndex(of: $0) }
+        if q1.count == 3, q2.count == 3 {
+            for i in 0..<events.rows where events.values[i * d + q2[0]] > events.values[i * d + q1[0]] {
+                for (a, b) in zip(q1, q2) { events.values.swapAt(i * d + a, i * d + b) }
             }
         }
         return events

@@ -57,6 +57,32 @@ public enum ZWGANStudy {
         if let v = net.mmdWidths { network.mmd.widths = v.map(Float.init) }
         if let v = try number(net.parameters, "lambda_g") { network.lambdaG = Float(v) }
         if let v = try number(net.parameters, "lambda_d") { network.lambdaD = Float(v) }
+        if case .string(let name)? = net.parameters["activation"] {
+            guard let a = GANConfig.HiddenActivation(rawValue: name) else {
+                throw RefoldError.value("network.parameters.activation", expected: GANConfig.HiddenActivation.allCases.map(\.rawValue).joined(separator: ", "), actual: name)
+            }
+            network.activation = a
+        }
+        if let v = try number(net.parameters, "noise_dimension") { network.noiseDimension = Int(v) }
+        if let v = try number(net.parameters, "learning_rate_d") { training.discriminatorLearningRate = Float(v) }
+        if let v = try number(net.parameters, "discriminator_lr_factor") {
+            guard v > 0 else { throw RefoldError.value("network.parameters.discriminator_lr_factor", expected: "> 0", actual: v) }
+            training.discriminatorLearningRate = Float(v) * training.generatorLearningRate
+        }
+        if let v = try number(net.parameters, "beta1") { training.beta1 = Float(v) }
+        if let v = try number(net.parameters, "beta2") { training.beta2 = Float(v) }
+        if let v = try number(net.parameters, "discriminator_steps") { training.discriminatorSteps = Int(v) }
+        if let v = try number(net.parameters, "gradient_clip") { training.gradientClip = v > 0 ? Float(v) : nil }
+        if let v = try number(net.parameters, "generator_average") { training.generatorAverage = v > 0 ? Float(v) : nil }
+        if let v = try number(net.parameters, "lr_decay_per_epoch") { training.schedule = .exponential(gammaPerEpoch: Float(v)) }
+        if case .string(let name)? = net.parameters["lr_schedule"] {
+            switch name {
+            case "constant": training.schedule = .constant
+            case "cosine": training.schedule = .cosine
+            case "oneCycle": training.schedule = .oneCycle
+            default: throw RefoldError.value("network.parameters.lr_schedule", expected: "constant, cosine or oneCycle", actual: name)
+            }
+        }
         let fraction = try g.number("wprime_fraction", default: 0.1)
         guard (0...1).contains(fraction) else { throw RefoldError.value("generator.parameters.wprime_fraction", expected: "in [0, 1]", actual: fraction) }
         return Settings(network: network, training: training, compare: compare, primary: primary, cuts: cuts,
@@ -97,7 +123,7 @@ public enum ZWGANStudy {
                 network: s.network, training: s.training) { context.report("\(variant.rawValue) \($0.progressLine)") }
             trained[variant] = model
             let last = model.history.last
-            result.notes.append("\(variant.rawValue): \(model.completedEpochs) epochs, \(s.network.generatorLayers) x \(s.network.unitsPerLayer), batch \(s.training.batchSize), lr \(s.training.generatorLearningRate); last epoch <D> real/fake \(format(last?.meanDiscriminatorReal ?? .nan))/\(format(last?.meanDiscriminatorFake ?? .nan)), MMD(m_jj) \(format(last?.mmd ?? .nan)) (\(format(lap())) s)")
+            result.notes.append("\(variant.rawValue): \(model.completedEpochs) epochs, \(s.network.generatorLayers) x \(s.network.unitsPerLayer), batch \(s.training.batchSize), lr G/D \(s.training.generatorLearningRate)/\(s.training.discriminatorLearningRate) \(s.training.schedule), betas \(s.training.beta1)/\(s.training.beta2), n_D \(s.training.discriminatorSteps), noise \(model.model.noiseDimension), generator average \(s.training.generatorAverage.map { "\($0)" } ?? "off"), lambda_D \(s.network.lambdaD); last epoch <D> real/fake \(format(last?.meanDiscriminatorReal ?? .nan))/\(format(last?.meanDiscriminatorFake ?? .nan)), MMD(m_jj) \(format(last?.mmd ?? .nan)) (\(format(lap())) s)")
         }
 
         // 1. Cuts: one sample per event.

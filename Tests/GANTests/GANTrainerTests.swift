@@ -11,14 +11,31 @@ final class GANTrainerTests: XCTestCase {
         (Tensor.normal([n, 3], rng: rng.child("parton")), Tensor.normal([n, 4], rng: rng.child("detector")))
     }
 
+    /// 1 epoch + resume to 2 equals 2 epochs straight, bit for bit, with and without the
+    /// generator's moving average; with it, the trained model and the checkpoint hold theta_avg.
     func testResumeContinuesBitForBit() throws {
+        for average in [nil, 0.9] as [Float?] { try checkResume(average: average) }
+    }
+
+    func checkResume(average: Float?) throws {
         let rng = RNGStream(seed: 3)
         let events = pairedEvents(300, rng: rng.child("data"))
         let folder = temporaryFolder()
-        let training = GANTrainingConfig(epochs: 2, batchSize: 64, discriminatorSteps: 2)
+        let training = GANTrainingConfig(epochs: 2, batchSize: 64, discriminatorSteps: 2, generatorAverage: average)
         let straight = try FullyConditionalGAN(partonDimension: 3, detectorDimension: 4, config: tiny, rng: rng.child("model"))
-        try GANTrainer(model: straight, config: training, rng: rng.child("train"))
+        let straightURL = folder.appendingPathComponent("straight.safetensors")
+        try GANTrainer(model: straight, config: training, rng: rng.child("train"), checkpoint: straightURL)
             .train(partonLevel: events.parton, detectorLevel: events.detector)
+        let saved = try SafeTensors.read(straightURL).tensors
+        for p in straight.parameters {
+            XCTAssertEqual(saved[p.name], p.variable.value, "average \(String(describing: average)): checkpoint \(p.name) differs from the model")
+        }
+        let untrained = try FullyConditionalGAN(partonDimension: 3, detectorDimension: 4, config: tiny, rng: rng.child("model"))
+        XCTAssertNotEqual(untrained.generatorParameters[0].variable.value, straight.generatorParameters[0].variable.value)
+        if average != nil {
+            let raw = try XCTUnwrap(saved["gan.rawGenerator." + straight.generatorParameters[0].name])
+            XCTAssertNotEqual(raw, straight.generatorParameters[0].variable.value, "the model holds the average, not the raw weights")
+        }
 
         let url = folder.appendingPathComponent("fcgan.safetensors")
         var first = training; first.epochs = 1
@@ -39,7 +56,7 @@ final class GANTrainerTests: XCTestCase {
         XCTAssertEqual(trainer.generatorOptimizer.stepCount, 2 * 2, "one G step per 2 D steps")
         for (a, b) in zip(straight.parameters, resumed.parameters) {
             XCTAssertEqual(a.name, b.name)
-            XCTAssertEqual(a.variable.value, b.variable.value, "parameter \(a.name) differs after resume")
+            XCTAssertEqual(a.variable.value, b.variable.value, "average \(String(describing: average)): parameter \(a.name) differs after resume")
         }
     }
 
