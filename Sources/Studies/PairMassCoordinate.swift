@@ -1,4 +1,3 @@
-import CGSL
 import Foundation
 import Physics
 import Tensor
@@ -20,14 +19,9 @@ public struct PairMassCoordinate: Codable, Equatable, Sendable {
     public var replacesLeading: Bool
     /// Name of the physical mass (e.g. m_jj).
     public var column: String
-    /// Training masses at the probabilities k / (knots.count - 1) (GeV), increasing.
-    public var knots: [Double]
+    /// g(m) = Phi^-1(F(m)), F the training masses' CDF.
+    public var massMap: QuantileGaussianisation
 
-    /// Number of quantile intervals of the fitted map.
-    public static let intervals = 400
-    /// Probabilities stay in [1e-4, 1 - 1e-4] (|g| <= 3.7): masses outside the training range
-    /// map to its ends.
-    static let tail = 1e-4
 
     /// The network coordinate's name.
     public var networkColumn: String { "g(\(column))" }
@@ -39,19 +33,11 @@ public struct PairMassCoordinate: Codable, Equatable, Sendable {
     public static func fit(_ block: EventSample.Block, leading: String, subleading: String, replacesLeading: Bool,
                            column: String) -> PairMassCoordinate? {
         var coordinate = PairMassCoordinate(leading: leading, subleading: subleading, replacesLeading: replacesLeading,
-                                            column: column, knots: [])
+                                            column: column, massMap: QuantileGaussianisation(fitting: [0, 1]))
         guard let (a, b) = coordinate.indices(block.columns, derivedPT: coordinate.replacedColumn), block.rows >= 4 else { return nil }
-        var masses = (0..<block.rows).map { i in coordinate.mass(block.values, row: i * block.columns.count, a: a, b: b) }
-        masses.sort()
-        let n = Double(masses.count - 1)
-        coordinate.knots = (0...intervals).map { k in
-            let x = Double(k) / Double(intervals) * n, i = min(Int(x), masses.count - 2), t = x - Double(i)
-            return masses[i] * (1 - t) + masses[i + 1] * t
-        }
-        // Strictly increasing, so the map inverts (ties spread by 1e-9 GeV).
-        for k in 1..<coordinate.knots.count where coordinate.knots[k] <= coordinate.knots[k - 1] {
-            coordinate.knots[k] = coordinate.knots[k - 1] + 1e-9
-        }
+        coordinate.massMap = QuantileGaussianisation(fitting: (0..<block.rows).map { i in
+            coordinate.mass(block.values, row: i * block.columns.count, a: a, b: b)
+        })
         return coordinate
     }
 
@@ -75,22 +61,6 @@ public struct PairMassCoordinate: Codable, Equatable, Sendable {
         (2 * v[row + a[0]] * v[row + b[0]] * max(angular(v, row: row, a: a, b: b), 0)).squareRoot()
     }
 
-    /// m -> g(m) = Phi^-1(F(m)).
-    func gaussianised(_ m: Double) -> Double {
-        let k = knots.count - 1
-        var lo = 0, hi = k
-        while hi - lo > 1 { let mid = (lo + hi) / 2; if knots[mid] <= m { lo = mid } else { hi = mid } }
-        let t = min(max((m - knots[lo]) / (knots[hi] - knots[lo]), 0), 1)
-        return gsl_cdf_ugaussian_Pinv(min(max((Double(lo) + t) / Double(k), Self.tail), 1 - Self.tail))
-    }
-
-    /// g -> m, the inverse of `gaussianised`.
-    func mass(gaussianised g: Double) -> Double {
-        let k = knots.count - 1
-        let x = min(max(gsl_cdf_ugaussian_P(g), Self.tail), 1 - Self.tail) * Double(k)
-        let i = min(Int(x), k - 1), t = x - Double(i)
-        return knots[i] * (1 - t) + knots[i + 1] * t
-    }
 
     /// The replaced pT -> g(m), same row order; the column is renamed `networkColumn`.
     public func forward(_ block: EventSample.Block) throws -> EventSample.Block {
@@ -99,7 +69,7 @@ public struct PairMassCoordinate: Codable, Equatable, Sendable {
         }
         var values = block.values
         let d = block.columns.count, derived = replacesLeading ? a[0] : b[0]
-        for i in 0..<block.rows { values[i * d + derived] = gaussianised(mass(block.values, row: i * d, a: a, b: b)) }
+        for i in 0..<block.rows { values[i * d + derived] = massMap.gaussianised(mass(block.values, row: i * d, a: a, b: b)) }
         var columns = block.columns
         columns[derived] = networkColumn
         return EventSample.Block(columns: columns, rows: block.rows, values: values)
@@ -116,7 +86,7 @@ public struct PairMassCoordinate: Codable, Equatable, Sendable {
         let (derived, kept) = replacesLeading ? (a[0], b[0]) : (b[0], a[0])
         for i in 0..<block.rows {
             let row = i * d
-            let m = mass(gaussianised: values[row + derived])
+            let m = massMap.value(gaussianised: values[row + derived])
             values[row + derived] = m * m / (2 * max(values[row + kept], 1e-9) * max(angular(values, row: row, a: a, b: b), 1e-12))
             if values[row + b[0]] > values[row + a[0]] {
                 for (ja, jb) in zip(a, b) { values.swapAt(row + ja, row + jb) }

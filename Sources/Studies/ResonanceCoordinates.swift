@@ -1,4 +1,3 @@
-import CGSL
 import Foundation
 import Physics
 import Tensor
@@ -25,13 +24,9 @@ public struct ResonanceCoordinates: Codable, Equatable, Sendable {
     public var mass: String
     /// Partons whose transverse momenta the pair balances; empty: pT and phi of the pair modelled.
     public var balancing: [String]
-    /// Training masses at the probabilities k / (knots.count - 1) (GeV), increasing.
-    public var knots: [Double]
+    /// g(m) = Phi^-1(F(m)), F the training masses' CDF.
+    public var massMap: QuantileGaussianisation
 
-    /// Number of quantile intervals of the fitted mass map.
-    public static let intervals = 400
-    /// Probabilities stay in [1e-4, 1 - 1e-4] (|g| <= 3.7).
-    static let tail = 1e-4
 
     /// The parton columns these coordinates replace.
     public var replacedColumns: [String] {
@@ -72,16 +67,8 @@ public struct ResonanceCoordinates: Codable, Equatable, Sendable {
             }
             if (px * px + py * py).squareRoot() > 1e-6 * max(scalar, 1) { balanced = false }
         }
-        masses.sort()
-        let n = Double(masses.count - 1)
-        var knots = (0...intervals).map { k -> Double in
-            let x = Double(k) / Double(intervals) * n, i = min(Int(x), masses.count - 2), t = x - Double(i)
-            return masses[i] * (1 - t) + masses[i + 1] * t
-        }
-        // Strictly increasing, so the map inverts (ties spread by 1e-9 GeV).
-        for k in 1..<knots.count where knots[k] <= knots[k - 1] { knots[k] = knots[k - 1] + 1e-9 }
         return ResonanceCoordinates(leading: leading, subleading: subleading, mass: mass,
-                                    balancing: balanced ? others : [], knots: knots)
+                                    balancing: balanced ? others : [], massMap: QuantileGaussianisation(fitting: masses))
     }
 
     /// Parton columns -> the same block with the pair's six columns replaced by `networkColumns`
@@ -103,7 +90,7 @@ public struct ResonanceCoordinates: Codable, Equatable, Sendable {
             let chosen = Self.hashBit(block.values[row + a.pT], block.values[row + b.eta]) ? qa : qb
             let rest = chosen.inRestFrame(of: pair)
             let cosTheta = min(max(rest.pz / max(rest.p, 1e-12), -1 + 1e-12), 1 - 1e-12)
-            values.append(gaussianised(max(pair.mass, 0)))
+            values.append(massMap.gaussianised(max(pair.mass, 0)))
             values.append(pair.rapidity)
             if balancing.isEmpty { values.append(pair.pT); values.append(pair.phi) }
             values.append(atanh(cosTheta))
@@ -135,7 +122,7 @@ public struct ResonanceCoordinates: Codable, Equatable, Sendable {
             let row = i * d
             for j in kept { values.append(block.values[row + j]) }
             let v = index.map { block.values[row + $0] }
-            let m = mass(gaussianised: v[0]), y = v[1]
+            let m = massMap.value(gaussianised: v[0]), y = v[1]
             var pT: Double, phi: Double
             if balancing.isEmpty {
                 pT = v[2]; phi = v[3]
@@ -158,22 +145,6 @@ public struct ResonanceCoordinates: Codable, Equatable, Sendable {
         return EventSample.Block(columns: kept.map { columns[$0] } + replacedColumns, rows: block.rows, values: values)
     }
 
-    /// m -> g(m) = Phi^-1(F(m)).
-    func gaussianised(_ m: Double) -> Double {
-        let k = knots.count - 1
-        var lo = 0, hi = k
-        while hi - lo > 1 { let mid = (lo + hi) / 2; if knots[mid] <= m { lo = mid } else { hi = mid } }
-        let t = min(max((m - knots[lo]) / (knots[hi] - knots[lo]), 0), 1)
-        return gsl_cdf_ugaussian_Pinv(min(max((Double(lo) + t) / Double(k), Self.tail), 1 - Self.tail))
-    }
-
-    /// g -> m, the inverse of `gaussianised`.
-    func mass(gaussianised g: Double) -> Double {
-        let k = knots.count - 1
-        let x = min(max(gsl_cdf_ugaussian_P(g), Self.tail), 1 - Self.tail) * Double(k)
-        let i = min(Int(x), k - 1), t = x - Double(i)
-        return knots[i] * (1 - t) + knots[i + 1] * t
-    }
 
     /// A reproducible fair bit from two doubles (SplitMix64 finaliser of their bit patterns).
     static func hashBit(_ x: Double, _ y: Double) -> Bool {
