@@ -36,8 +36,8 @@ public enum WPrimeStudy {
         try unfoldedHistogram.fill(values, weights: weights)
         let detectorHistogram = try Histogram1D(Physics.Observable.mZW.values(test.detector!), bins: 40, low: 900, high: 1700)
 
-        let truthFit = try fitPeak(truth, mass: mass)
-        let unfoldedFit = try fitPeak(unfoldedHistogram, mass: mass)
+        let truthFit = try fitPeak(truth, mass: mass, label: "parton-level truth")
+        let unfoldedFit = try fitPeak(unfoldedHistogram, mass: mass, label: "cINN-unfolded")
         result.measure("wprime-peak-mass", unfoldedFit.parameters[1])
         result.measure("wprime-peak-shift", abs(unfoldedFit.parameters[1] - truthFit.parameters[1]))
         result.notes.append("m_ZW peak: truth mu = \(format(truthFit.parameters[1])) ± \(format(truthFit.errors[1])), sigma = \(format(abs(truthFit.parameters[2]))) GeV; "
@@ -65,11 +65,15 @@ public enum WPrimeStudy {
         p[0] * Foundation.exp(-(m - p[1]) * (m - p[1]) / (2 * p[2] * p[2])) + p[3] * Foundation.exp(-(m - 900) / max(p[4], 1))
     }
 
-    /// Weighted least squares on the bins (empty bins get error 1).
-    static func fitPeak(_ h: Histogram1D, mass: Double) throws -> FitResult {
+    /// Weighted least squares on the bins (empty bins get error 1); a failed fit names the spectrum.
+    static func fitPeak(_ h: Histogram1D, mass: Double, label: String) throws -> FitResult {
         let centers = h.centers, counts = h.counts
         let peakBin = (0..<h.binCount).filter { abs(centers[$0] - mass) < 60 }.max { counts[$0] < counts[$1] } ?? 0
-        return try NonlinearFit.fit(x: centers, y: counts, sigma: h.errors.map { max($0, 1) },
-                                    initial: [counts[peakBin], mass, 40, max(counts.first ?? 1, 1), 200], model: peakModel)
+        do {
+            return try NonlinearFit.fit(x: centers, y: counts, sigma: h.errors.map { max($0, 1) },
+                                        initial: [counts[peakBin], mass, 40, max(counts.first ?? 1, 1), 200], model: peakModel)
+        } catch {
+            throw RefoldError("fit of the \(label) m_ZW peak (Gaussian + exponential, \(h.binCount) bins, \(format(h.counts.reduce(0, +))) events): \(error)")
+        }
     }
 }
