@@ -84,6 +84,11 @@ public struct UnfoldingModelConfig: Codable, Equatable {
 
     /// Parton block (in the azimuth frame) -> the block holding `networkColumns`.
     func networkCoordinates(_ parton: EventSample.Block) throws -> EventSample.Block {
+        try Self.networkCoordinates(parton, pairMass: pairMass, resonance: resonance)
+    }
+
+    static func networkCoordinates(_ parton: EventSample.Block, pairMass: PairMassCoordinate?,
+                                   resonance: ResonanceCoordinates?) throws -> EventSample.Block {
         if let resonance { return try resonance.forward(parton) }
         if let pairMass { return try pairMass.forward(parton) }
         return parton

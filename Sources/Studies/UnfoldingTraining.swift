@@ -105,8 +105,7 @@ extension UnfoldingModel {
                     resonance = ResonanceCoordinates.fit(rotatedParton, leading: "q1", subleading: "q2", mass: "m_jj")
                 }
             }
-            var coordinates = rotatedParton
-            if let resonance { coordinates = try resonance.forward(coordinates) } else if let pairMass { coordinates = try pairMass.forward(coordinates) }
+            let coordinates = try UnfoldingModelConfig.networkCoordinates(rotatedParton, pairMass: pairMass, resonance: resonance)
             let partonMap = try FeatureMap.fit(try coordinates.selecting(coordinates.columns.filter { !copied.contains($0) }))
             let detectorMap = try FeatureMap.fit(rotatedDetector)
             config = UnfoldingModelConfig(
