@@ -47,12 +47,14 @@ public struct ResonanceCoordinates: Codable, Equatable, Sendable {
         let columns = block.columns
         guard !columns.contains("m_\(leading)"), !columns.contains("m_\(subleading)"), block.rows >= 4,
               let a = Particle(leading, columns), let b = Particle(subleading, columns) else { return nil }
-        let others = columns.compactMap { name -> String? in
+        // The other partons with (pT, eta, phi), in column order.
+        let otherParticles = columns.compactMap { name -> (name: String, columns: Particle)? in
             guard name.hasPrefix("pT_") else { return nil }
             let particle = String(name.dropFirst(3))
-            return particle == leading || particle == subleading || Particle(particle, columns) == nil ? nil : particle
+            guard particle != leading, particle != subleading, let p = Particle(particle, columns) else { return nil }
+            return (particle, p)
         }
-        let otherParticles = others.compactMap { Particle($0, columns) }
+        let others = otherParticles.map(\.name)
         var balanced = !others.isEmpty
         var masses = [Double](); masses.reserveCapacity(block.rows)
         for i in 0..<block.rows {
@@ -62,7 +64,7 @@ public struct ResonanceCoordinates: Codable, Equatable, Sendable {
             guard balanced else { continue }
             var px = pair.px, py = pair.py, scalar = pair.pT
             for p in otherParticles {
-                let v = p.momentum(block.values, row: row)
+                let v = p.columns.momentum(block.values, row: row)
                 px += v.px; py += v.py; scalar += v.pT
             }
             if (px * px + py * py).squareRoot() > 1e-6 * max(scalar, 1) { balanced = false }

@@ -14,11 +14,9 @@ import Validation
 /// reported with its statistical floor for a perfect posterior of the same size.
 public enum ZWDetectorStudy {
     public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
-        let g = context.generator, net = context.network
+        let net = context.network
         let k = net.samplesPerEvent ?? 60
-        context.report("generating \(g.events) + \(g.testEvents) zw events")
-        let training = try ZWStudySupport.sample(.zw, events: g.events, rng: context.rng.child("train-sample"))
-        let test = try ZWStudySupport.sample(.zw, events: g.testEvents, rng: context.rng.child("test-sample"))
+        let (training, test) = try ZWStudySupport.trainingAndTest(.zw, context)
         let truth = test.parton!, detector = test.detector!
         var result = StudyResult()
         let gnuplot = try Gnuplot()

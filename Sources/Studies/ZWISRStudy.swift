@@ -15,11 +15,9 @@ import Validation
 /// multiplicity.
 public enum ZWISRStudy {
     public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
-        let g = context.generator, net = context.network
+        let net = context.network
         let k = net.samplesPerEvent ?? 20
-        context.report("generating \(g.events) + \(g.testEvents) zw-isr events")
-        let training = try ZWStudySupport.sample(.zwISR, events: g.events, rng: context.rng.child("train-sample"))
-        let test = try ZWStudySupport.sample(.zwISR, events: g.testEvents, rng: context.rng.child("test-sample"))
+        let (training, test) = try ZWStudySupport.trainingAndTest(.zwISR, context)
         let truth = test.parton!, njets = test.njets!
         var result = StudyResult()
         let gnuplot = try Gnuplot()

@@ -17,6 +17,15 @@ enum ZWStudySupport {
         return try generateColliderSample(configuration, events: events, rng: rng)
     }
 
+    /// The study's training and test samples of `process` (child streams "train-sample" and
+    /// "test-sample").
+    static func trainingAndTest(_ process: ColliderProcess, _ context: StudyContext) throws -> (training: EventSample, test: EventSample) {
+        let g = context.generator
+        context.report("generating \(g.events) + \(g.testEvents) \(process.rawValue) events")
+        return (try sample(process, events: g.events, rng: context.rng.child("train-sample")),
+                try sample(process, events: g.testEvents, rng: context.rng.child("test-sample")))
+    }
+
     /// The variant's preset for the profile, with the keys the spec sets (after profile overrides).
     static func network(_ variant: UnfoldingVariant, spec: NetworkSpec, profile: ProfileName) -> UnfoldingNetwork {
         var network = UnfoldingNetwork.preset(variant, profile: profile == .quick ? .quick : .paper)

@@ -28,18 +28,10 @@ final class ResonanceCoordinatesTests: XCTestCase {
             let forward = try map.forward(events)
             XCTAssertEqual(forward.columns, ["pT_l-", "eta_l-", "phi_l-", "pT_l+", "eta_l+", "phi_l+"] + map.networkColumns)
             let back = try map.inverse(forward).selecting(events.columns)
-            var checked = 0
-            for i in 0..<events.rows {
-                let m = Physics.Observable.mJJ.value(events, row: i)!
-                guard map.massMap.isInterior(m) else { continue }
-                checked += 1
-                for j in 0..<events.columns.count {
-                    let a = back[i, j], b = events[i, j]
-                    let difference = events.columns[j].hasPrefix("phi") ? abs(FourMomentum.wrapPhi(a - b)) : abs(a - b)
-                    XCTAssertLessThan(difference, 1e-8 * max(1, abs(b)), "\(process) event \(i) \(events.columns[j]) (seed \(seed))")
-                }
-            }
-            XCTAssertGreaterThan(checked, 2940, "\(process): ~0.5 % of the events lie in the two outer quantile intervals")
+            let checked = assertRoundTrip(back, events, map: map.massMap, tolerance: 1e-8, "\(process), seed \(seed)")
+            // Fitted on these events: masses up to the first knot (ranks 0-7 of 3000, k / 400 of
+            // 2999) and from the last one are outside the interior: 16 events.
+            XCTAssertGreaterThanOrEqual(checked, 3000 - 16, "\(process)")
         }
     }
 
@@ -67,14 +59,17 @@ final class ResonanceCoordinatesTests: XCTestCase {
         }
     }
 
-    /// The recorded parton is drawn per event: eta* is symmetric about 0. N = 20000 isotropic-ish
-    /// decays, |eta*| has standard deviation < 1.5: the mean within 4 x 1.5 / sqrt(N) = 0.042.
+    /// The recorded parton is drawn per event: eta* is symmetric about 0, its mean within 4
+    /// standard errors of 0 (N = 20000; the standard deviation of eta* itself is 0.69).
     func testDecayAnglesAreLabelSymmetric() throws {
         let events = try parton(20000, seed: 85)
         let forward = try fit(events).forward(events)
         let j = forward.index(of: "eta*(q1q2)")!
-        let mean = (0..<forward.rows).reduce(0.0) { $0 + forward[$1, j] } / Double(forward.rows)
-        XCTAssertLessThan(abs(mean), 0.042, "seed 85")
+        let values = (0..<forward.rows).map { forward[$0, j] }
+        let n = Double(values.count)
+        let mean = values.reduce(0, +) / n
+        let std = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot()
+        XCTAssertLessThan(abs(mean), 4 * std / n.squareRoot(), "seed 85, std \(std)")
     }
 
     /// A sample that does not balance keeps the pair's pT and phi as network coordinates.
@@ -86,11 +81,7 @@ final class ResonanceCoordinatesTests: XCTestCase {
         XCTAssertEqual(map.balancing, [])
         XCTAssertEqual(map.networkColumns, ["g(m_jj)", "y(q1q2)", "pT_q1q2", "phi(q1q2)", "eta*(q1q2)", "phi*(q1q2)"])
         let back = try map.inverse(try map.forward(events)).selecting(events.columns)
-        let q1 = events.index(of: "pT_q1")!
-        for i in 0..<events.rows {
-            let m = Physics.Observable.mJJ.value(events, row: i)!
-            guard map.massMap.isInterior(m) else { continue }
-            assertClose(back[i, q1], events[i, q1], rel: 1e-8, "event \(i) (seed 86)")
-        }
+        // Fitted on these events: masses up to the first knot (ranks 0-1) and from the last (498-499) are clamped.
+        XCTAssertGreaterThanOrEqual(assertRoundTrip(back, events, map: map.massMap, tolerance: 1e-8, "seed 86"), 500 - 4)
     }
 }
