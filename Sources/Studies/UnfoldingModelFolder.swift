@@ -79,6 +79,9 @@ public struct UnfoldingModelConfig: Codable, Equatable {
     public var pairMass: PairMassCoordinate?
     /// Or the pair in its decay coordinates (`ResonanceCoordinates`); at most one of the two is set.
     public var resonance: ResonanceCoordinates?
+    /// The training sample's parton phase space; unfolding redraws samples outside it.
+    /// nil: no constraint (configs written before it, the INNs).
+    public var support: TrainingSupport?
     /// The condition network's autoencoder pre-training, if any (`ConditionalINN.pretrainCondition`).
     public var encoderPretraining: EncoderPretraining?
 
@@ -256,7 +259,39 @@ public final class UnfoldingModel {
 
     /// K parton-level samples per detector-level event in physical units and the parton column
     /// order: values [N, K, D_p] row-major.
+    /// With a `support` a sample outside the training phase space (`TrainingSupport`) is
+    /// redrawn (stream `rng.child("support").child(index: round)`, at most `supportRounds`
+    /// rounds); `redrawnSamples` counts them, `outsideSupport` those left after the last round.
     public func unfold(detector: EventSample.Block, njets: [Int]?, samples: Int, rng: RNGStream) throws -> UnfoldedSamples {
+        var lab = try draw(detector: detector, njets: njets, samples: samples, rng: rng)
+        var outside = try config.support?.violations(lab) ?? []
+        let redrawnSamples = outside.count, d = lab.columns.count
+        var round = 0
+        while !outside.isEmpty, round < Self.supportRounds {
+            let events = outside.map { $0 / samples }
+            let subset = EventSample.Block(columns: detector.columns, rows: events.count,
+                                           values: events.flatMap { detector.values[($0 * detector.columns.count)..<(($0 + 1) * detector.columns.count)] })
+            let redrawn = try draw(detector: subset, njets: njets.map { counts in events.map { counts[$0] } }, samples: 1,
+                                   rng: rng.child("support").child(index: round))
+            let still = Set(try config.support!.violations(redrawn))
+            var left: [Int] = []
+            for (k, row) in outside.enumerated() {
+                if still.contains(k) { left.append(row); continue }
+                lab.values.replaceSubrange((row * d)..<((row + 1) * d), with: redrawn.values[(k * d)..<((k + 1) * d)])
+            }
+            outside = left
+            round += 1
+        }
+        return UnfoldedSamples(columns: config.partonColumns, events: detector.rows, samplesPerEvent: samples, values: lab.values,
+                               redrawnSamples: redrawnSamples, outsideSupport: outside.count)
+    }
+
+    /// Redraw rounds for samples outside the training support.
+    public static let supportRounds = 100
+
+    /// K samples per event through the network, back in the parton columns and the lab frame:
+    /// rows event-major (N K rows).
+    private func draw(detector: EventSample.Block, njets: [Int]?, samples: Int, rng: RNGStream) throws -> EventSample.Block {
         let condition = try detectorTensor(detector, njets: njets)
         let drawn = try flow.sample(detectorLevel: condition, count: samples, rng: rng)
         let rows = detector.rows * samples
@@ -280,8 +315,7 @@ public final class UnfoldingModel {
         let combined = EventSample.Block(columns: sampled.columns + copied, rows: rows, values: merged)
         let full = try config.partonCoordinates(combined).selecting(config.partonColumns)
         // Back to the lab frame; without a frame the rotation by 0 still wraps phi into (-pi, pi].
-        let lab = eventFrame.rotate(full, inverse: true, repeats: samples)
-        return UnfoldedSamples(columns: config.partonColumns, events: detector.rows, samplesPerEvent: samples, values: lab.values)
+        return eventFrame.rotate(full, inverse: true, repeats: samples)
     }
 
     // MARK: Differentiable observables
@@ -353,6 +387,10 @@ public struct UnfoldedSamples {
     public var events: Int
     public var samplesPerEvent: Int
     public var values: [Double]
+    /// Samples first drawn outside the training support and redrawn (`TrainingSupport`).
+    public var redrawnSamples = 0
+    /// Of those, samples still outside after the last redraw round.
+    public var outsideSupport = 0
 
     /// All samples as one block of events x samples rows (for histograms).
     public var block: EventSample.Block { EventSample.Block(columns: columns, rows: events * samplesPerEvent, values: values) }

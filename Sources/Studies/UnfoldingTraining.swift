@@ -37,6 +37,9 @@ public enum PairCoordinates: String, Codable, CaseIterable, Sendable {
     case perParton = "per-parton"
     /// m_jj in place of pT_q1 (`PairMassCoordinate`).
     case pairMass = "pair-mass"
+    /// m_jj in place of pT_q1 and ln ln(pT_q1 / pT_q2) in place of pT_q2 (`PairMassCoordinate`
+    /// with `modelsRatio`): the pT ordering is built in.
+    case massRatio = "mass-ratio"
     /// The pair's decay coordinates, its transverse momentum from the balance if the hard process
     /// balances (`ResonanceCoordinates`).
     case resonance
@@ -101,6 +104,9 @@ extension UnfoldingModel {
                 case .perParton: break
                 case .pairMass:
                     pairMass = PairMassCoordinate.fit(rotatedParton, leading: "q1", subleading: "q2", replacesLeading: true, column: "m_jj")
+                case .massRatio:
+                    pairMass = PairMassCoordinate.fit(rotatedParton, leading: "q1", subleading: "q2", replacesLeading: true,
+                                                      column: "m_jj", modelsRatio: true)
                 case .resonance:
                     resonance = ResonanceCoordinates.fit(rotatedParton, leading: "q1", subleading: "q2", mass: "m_jj")
                 }
@@ -114,6 +120,8 @@ extension UnfoldingModel {
                 observables: supportedObservables(request.observableNames, map: partonMap),
                 trainingEvents: trainingRows.count, validationEvents: validationCount, source: sample.generator,
                 azimuthReference: reference, copiedColumns: copied, pairMass: pairMass, resonance: resonance,
+                support: request.network.variant.isConditional
+                    ? TrainingSupport.fit(rotatedParton, columns: parton.columns.filter { !copied.contains($0) }, first: "q1", second: "q2") : nil,
                 encoderPretraining: request.network.variant.isConditional ? request.encoderPretraining : nil)
         }
         let model = try UnfoldingModel(config: config, folder: out)

@@ -24,8 +24,9 @@ public enum WPrimeStudy {
             $0.zw.wPrimeMass = mass; $0.zw.wPrimeWidth = width
         }
         var result = StudyResult()
-        let (_, unfolded) = try ZWStudySupport.trainAndUnfold(.cinn, name: "cinn", label: "cINN (SM)", training: training, test: test,
+        let (model, unfolded) = try ZWStudySupport.trainAndUnfold(.cinn, name: "cinn", label: "cINN (SM)", training: training, test: test,
                                                                   samples: k, unfoldStream: "unfold", context: context)
+        if let note = ZWStudySupport.supportNote(model, unfolded) { result.notes.append(note) }
 
         let edges = ZWStudySupport.uniformEdges(900, 1700, 40)
         let truth = try Histogram1D(Physics.Observable.mZW.values(test.parton!), bins: 40, low: 900, high: 1700)

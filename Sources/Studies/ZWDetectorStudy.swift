@@ -23,6 +23,7 @@ public enum ZWDetectorStudy {
 
         let (cinn, unfolded) = try ZWStudySupport.trainAndUnfold(.cinn, name: "cinn", label: "cINN", training: training, test: test,
                                                                  samples: k, unfoldStream: "cinn-unfold", context: context)
+        if let note = ZWStudySupport.supportNote(cinn, unfolded) { result.notes.append(note) }
         try unfolded.prefix(min(1500, unfolded.events)).writeNPY(to: try context.file("cinn-samples-1500.npy"))
         result.dataFiles.append("cinn-samples-1500.npy")
 

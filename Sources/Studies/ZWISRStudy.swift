@@ -22,8 +22,9 @@ public enum ZWISRStudy {
         var result = StudyResult()
         let gnuplot = try Gnuplot()
 
-        let (_, unfolded) = try ZWStudySupport.trainAndUnfold(.cinnISR, name: "cinn-isr", label: "cINN-ISR", training: training, test: test,
+        let (model, unfolded) = try ZWStudySupport.trainAndUnfold(.cinnISR, name: "cinn-isr", label: "cINN-ISR", training: training, test: test,
                                                                   samples: k, unfoldStream: "unfold", context: context)
+        if let note = ZWStudySupport.supportNote(model, unfolded) { result.notes.append(note) }
 
         let spectra = ZWStudySupport.zwSpectra.filter { $0.name != "dphi_jj" }
         for n in UnfoldingModel.jetCounts {

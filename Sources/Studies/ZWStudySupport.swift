@@ -66,6 +66,16 @@ enum ZWStudySupport {
         return (model, unfolded)
     }
 
+    /// How many unfolded samples fell outside the training support and were redrawn.
+    static func supportNote(_ model: UnfoldingModel, _ unfolded: UnfoldedSamples) -> String? {
+        guard let support = model.config.support else { return nil }
+        let total = unfolded.events * unfolded.samplesPerEvent
+        let pair = support.pair.map { " or Delta R(\($0.first), \($0.second)) < \(format($0.minimum))" } ?? ""
+        return "\(model.config.network.variant.rawValue): \(unfolded.redrawnSamples) of \(total) samples (\(format(100 * Double(unfolded.redrawnSamples) / Double(max(total, 1)))) %) "
+            + "fell outside the training support (a coordinate beyond its training range\(pair)) and were redrawn; "
+            + "\(unfolded.outsideSupport) still outside after \(UnfoldingModel.supportRounds) rounds"
+    }
+
     /// Trains `network` on `sample` into `folder`, reporting each epoch through the context.
     static func train(_ network: UnfoldingNetwork, sample: EventSample, seed: UInt64, folder: URL,
                       context: StudyContext, label: String, coordinates: PairCoordinates = .pairMass,

@@ -66,6 +66,37 @@ final class PairMassCoordinateTests: XCTestCase {
         XCTAssertGreaterThan(swapped, 0, "m = \(target) GeV is below most events' pT_q2 scale: some must swap")
     }
 
+    /// With the ratio coordinate both pTs come back from (g(m), u, angles): same round trip and
+    /// outer-interval bound as `testRoundTrip`; pT_q1 >= pT_q2 for every sample whatever u and g,
+    /// with the sampled mass (1e-6: four-vector mass of pTs up to 1e6 GeV) and pT ratio exp(-e^u).
+    func testRatioCoordinateRoundTripAndOrdering() throws {
+        let map = try XCTUnwrap(PairMassCoordinate.fit(try parton(5000, seed: 71), leading: "q1", subleading: "q2",
+                                                       replacesLeading: true, column: "m_jj", modelsRatio: true))
+        let events = try parton(2000, seed: 72)
+        var forward = try map.forward(events)
+        XCTAssertEqual(forward.index(of: "g(m_jj)"), events.index(of: "pT_q1"))
+        XCTAssertEqual(forward.index(of: "lnln(pT_q1/pT_q2)"), events.index(of: "pT_q2"))
+        XCTAssertFalse(forward.columns.contains("pT_q2"))
+        let checked = assertRoundTrip(try map.inverse(forward), events, map: map.massMap, tolerance: 1e-9, "ratio, seeds 71, 72")
+        XCTAssertGreaterThanOrEqual(checked, 2000 - 23)
+
+        let rng = RNGStream(seed: 77)
+        let g = forward.index(of: "g(m_jj)")!, u = forward.index(of: "lnln(pT_q1/pT_q2)")!
+        for i in 0..<forward.rows {
+            forward.values[i * forward.columns.count + g] = rng.normal(mean: 0, std: 1)
+            // Training u = ln ln(pT_q1/pT_q2) lies near -1.5 +- 1; N(-1, 1) reaches ratios of 1e-9,
+            // where the four-vector mass keeps ~1e-8 relative precision.
+            forward.values[i * forward.columns.count + u] = rng.normal(mean: -1, std: 1)
+        }
+        let back = try map.inverse(forward)
+        let q1 = back.index(of: "pT_q1")!, q2 = back.index(of: "pT_q2")!
+        for i in 0..<back.rows {
+            XCTAssertGreaterThanOrEqual(back[i, q1], back[i, q2], "event \(i) (seed 77)")
+            assertClose(Physics.Observable.mJJ.value(back, row: i)!, map.massMap.value(gaussianised: forward[i, g]), rel: 1e-6, "event \(i) (seed 77)")
+            assertClose(back[i, q2] / back[i, q1], exp(-exp(forward[i, u])), rel: 1e-9, "event \(i) (seed 77)")
+        }
+    }
+
     func testMissingQuarkColumnsAreNamed() throws {
         let events = try parton(10, seed: 76)
         let map = try coordinate(events)

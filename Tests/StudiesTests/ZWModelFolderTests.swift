@@ -51,6 +51,16 @@ final class ZWModelFolderTests: XCTestCase {
             for i in 0..<50 { for k in 0..<4 { XCTAssertLessThanOrEqual(abs(u1[event: i, sample: k, column: j]), Double.pi, name) } }
         }
 
+        // Two quarks closer than the jet radius (0.6) form one jet: the training pairs start at
+        // Delta R >= 0.6. A 2-epoch network's samples outside the training support (that, or a
+        // pT or eta beyond its training range) were redrawn until none is left.
+        let support = try XCTUnwrap(trained.config.support)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(support.pair).minimum, DetectorCard().jetRadius)
+        XCTAssertEqual(support.ranges.map(\.column), ["pT_l-", "pT_l+", "pT_q1", "eta_q1", "pT_q2", "eta_q2"])
+        XCTAssertGreaterThan(u1.redrawnSamples, 0, "an untrained flow leaks out of the support (seed 63)")
+        XCTAssertEqual(u1.outsideSupport, 0)
+        XCTAssertEqual(try support.violations(u1.block), [])
+
         let wrong = try zwSample(20, seed: 64, process: .zwISR)
         XCTAssertThrowsError(try loaded.unfold(detector: wrong.detector!, njets: wrong.njets, samples: 1, rng: RNGStream(seed: 1))) {
             let message = "\($0)"
