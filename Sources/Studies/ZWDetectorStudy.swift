@@ -21,35 +21,47 @@ public enum ZWDetectorStudy {
         var result = StudyResult()
         let gnuplot = try Gnuplot()
 
+        // Spectra: every test event with `spectrum_samples_per_event` samples (default K); the
+        // calibration: the first `calibration_events` events with K samples.
+        let kSpectra = Int(net.parameters["spectrum_samples_per_event"]?.number ?? Double(k))
+        let gateEvents = min(net.calibrationEvents ?? 10_000, test.count)
         let (cinn, unfolded) = try ZWStudySupport.trainAndUnfold(.cinn, name: "cinn", label: "cINN", training: training, test: test,
-                                                                 samples: k, unfoldStream: "cinn-unfold", context: context)
+                                                                 samples: kSpectra, unfoldStream: "cinn-unfold", context: context)
         if let note = ZWStudySupport.supportNote(cinn, unfolded) { result.notes.append(note) }
-        try unfolded.prefix(min(1500, unfolded.events)).writeNPY(to: try context.file("cinn-samples-1500.npy"))
+        let posterior: UnfoldedSamples
+        if kSpectra == k {
+            posterior = unfolded.prefix(gateEvents)
+        } else {
+            context.report("cINN: unfolding \(gateEvents) events x \(k) samples for the calibration")
+            posterior = try cinn.unfold(detector: ZWStudySupport.rows(detector, 0..<gateEvents), njets: nil, samples: k,
+                                        rng: context.rng.child("cinn-calibration"))
+            if let note = ZWStudySupport.supportNote(cinn, posterior) { result.notes.append("calibration sample: " + note) }
+        }
+        try posterior.prefix(min(1500, posterior.events)).writeNPY(to: try context.file("cinn-samples-1500.npy"))
         result.dataFiles.append("cinn-samples-1500.npy")
 
         for spectrum in ZWStudySupport.zwSpectra {
             let c = try ZWStudySupport.compare(spectrum, truth: truth, unfolded: unfolded, rng: context.rng.child("floor-\(spectrum.name)"))
             result.measure("\(spectrum.name)-max-deviation", c.maxDeviation)
-            result.notes.append("cINN \(spectrum.name): max |unfolded/truth - 1| = \(format(c.maxDeviation)) over \(c.bins) bins with >= 1 % of \(test.count) events; statistical floor (95 %, perfect posterior, K = \(k)) \(format(c.floor))")
+            result.notes.append("cINN \(spectrum.name): max |unfolded/truth - 1| = \(format(c.maxDeviation)) over \(c.bins) bins with >= 1 % of \(test.count) events; statistical floor (95 %, perfect posterior, K = \(kSpectra)) \(format(c.floor))")
             result.plots.append(try ZWStudySupport.plot(c, title: "ZW, cINN: \(spectrum.name)",
                                                         detector: try ZWStudySupport.detectorHistogram(spectrum, detector: detector),
                                                         label: "cINN unfolded", name: "cinn-\(spectrum.name)", gnuplot: gnuplot, folder: context.folder))
         }
 
-        let gateEvents = min(net.calibrationEvents ?? 10_000, test.count)
         // Coordinates the detector measures exactly (lepton directions) are copied, not sampled:
         // their posterior is a delta and has no calibration curve.
         let modelled = cinn.config.modelledColumns
         if let copied = cinn.config.copiedColumns, !copied.isEmpty {
             result.notes.append("measured exactly by the detector, copied from the detector level (delta posterior, no calibration): \(copied.joined(separator: ", "))")
         }
-        let curves = try ZWStudySupport.calibration(truth: truth, unfolded: unfolded, events: gateEvents, columns: modelled)
+        let curves = try ZWStudySupport.calibration(truth: truth, unfolded: posterior, events: gateEvents, columns: modelled)
         let worst = curves.map(\.maxDeviation).max() ?? .nan
         result.measure(context.profile == .quick ? "calibration-quick" : "calibration", worst)
         result.notes.append("cINN calibration on \(gateEvents) events x \(k) samples, max deviation per coordinate: "
                             + zip(modelled, curves).map { "\($0) \(format($1.maxDeviation))" }.joined(separator: ", ")
                             + "; floor ~1.95/sqrt(N) = \(format(1.95 / Double(gateEvents).squareRoot())) (99.9 % over 12 coordinates)")
-        let plotCurves = try ZWStudySupport.calibration(truth: truth, unfolded: unfolded, events: 1500, columns: modelled)
+        let plotCurves = try ZWStudySupport.calibration(truth: truth, unfolded: posterior, events: min(1500, gateEvents), columns: modelled)
         result.plots += try ZWStudySupport.calibrationPlots(plotCurves, columns: modelled, title: "cINN calibration, 1500 events x \(k)",
                                                             prefix: "cinn-calibration", gnuplot: gnuplot, folder: context.folder)
 
