@@ -84,16 +84,17 @@ enum BINNStudy {
         return (model, s)
     }
 
-    /// The loss' KL term per event (eq. 6.16: KL / N, N the training-set size) and how many weights the
-    /// posterior leaves at the prior (sigma > prior / 2) or pins (sigma < prior / 100).
+    /// The loss' KL term per event (eq. 6.16: KL / N, N the training-set size), quantiles of the
+    /// weights' log sigma^2, and how many the posterior leaves at the prior (sigma > prior / 2) or pins
+    /// (sigma < prior / 100).
     static func posteriorSummary(_ network: BayesianINN) -> String {
         let kl = Double(withNoGrad { network.klDivergence() }.scalar)
         let n = network.config.trainingEvents, prior = Double(network.config.priorWidth)
-        let sigmas = network.bayesianLayers.flatMap { $0.logVariance.value.storage.map { Foundation.exp(0.5 * Double($0)) } }
-        let wide = sigmas.filter { $0 > 0.5 * prior }.count, narrow = sigmas.filter { $0 < 0.01 * prior }.count
         let logs = network.bayesianLayers.flatMap { $0.logVariance.value.storage.map(Double.init) }.sorted()
+        let wide = logs.filter { $0 > 2 * Foundation.log(0.5 * prior) }.count, narrow = logs.filter { $0 < 2 * Foundation.log(0.01 * prior) }.count
         let q = [0.05, 0.25, 0.5, 0.75, 0.95].map { format(logs[Int($0 * Double(logs.count))]) }.joined(separator: "/")
-        return "log sigma^2 quantiles 5/25/50/75/95 %: \(q); KL = \(format(kl)), KL / N = \(format(kl / Double(n))) per event (N = \(n)); weight sigma > prior / 2: \(wide), < prior / 100: \(narrow) of \(sigmas.count)"
+        return "log sigma^2 quantiles 5/25/50/75/95 %: \(q); KL = \(format(kl)), KL / N = \(format(kl / Double(n))) per event "
+            + "(N = \(n)); weight sigma > prior / 2: \(wide), < prior / 100: \(narrow) of \(logs.count)"
     }
 
     /// A regular grid of cell centres on a box: points [nx ny, 2] (x-major) and its Histogram2D.
