@@ -54,25 +54,29 @@ public struct MarginalBand {
 
 /// A trained BINN with the standardisation of its training data: densities and events in
 /// physical coordinates. Stored as one safetensors checkpoint (FlowTrainer's) whose metadata holds
-/// the config, the standardiser, the columns and the seed the permutations were drawn from.
+/// the config, the standardiser, the columns, the seed the permutations were drawn from and the
+/// optional `BoxMap` (then the network sees standardised u(x) and the standardiser is fitted on u).
 public final class BINNModel {
     public let network: BayesianINN
     public let standardizer: Standardizer
     public let columns: [String]
     public let seed: UInt64
+    /// The map of a bounded support onto R^D applied before the standardiser (nil: none).
+    public let box: BoxMap?
 
     public static let configKey = "binn.config", standardizerKey = "binn.standardizer"
-    public static let columnsKey = "binn.columns", seedKey = "binn.seed"
+    public static let columnsKey = "binn.columns", seedKey = "binn.seed", boxKey = "binn.box"
 
     /// A fresh network: weights and permutations from `RNGStream(seed:).child("binn.init")`.
-    public init(config: BINNConfig, standardizer: Standardizer, columns: [String], seed: UInt64) throws {
-        guard standardizer.dimension == config.dimension, columns.count == config.dimension else {
+    public init(config: BINNConfig, standardizer: Standardizer, columns: [String], seed: UInt64, box: BoxMap? = nil) throws {
+        guard standardizer.dimension == config.dimension, columns.count == config.dimension, (box?.dimension ?? config.dimension) == config.dimension else {
             throw RefoldError.value("BINNModel", expected: "\(config.dimension) standardiser columns and names",
                                     actual: "\(standardizer.dimension) and \(columns.count)")
         }
         self.standardizer = standardizer
         self.columns = columns
         self.seed = seed
+        self.box = box
         network = BayesianINN(config: config, rng: RNGStream(seed: seed).child("binn.init"))
     }
 
@@ -81,8 +85,10 @@ public final class BINNModel {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         func json<T: Encodable>(_ v: T) -> String { String(decoding: try! encoder.encode(v), as: UTF8.self) }
-        return [Self.configKey: json(network.config), Self.standardizerKey: json(standardizer),
-                Self.columnsKey: json(columns), Self.seedKey: String(seed)]
+        var meta = [Self.configKey: json(network.config), Self.standardizerKey: json(standardizer),
+                    Self.columnsKey: json(columns), Self.seedKey: String(seed)]
+        if let box { meta[Self.boxKey] = json(box) }
+        return meta
     }
 
     /// Rebuilds the network from the metadata and loads the weights.
@@ -96,17 +102,24 @@ public final class BINNModel {
         }
         let model = try BINNModel(config: try decoder.decode(BINNConfig.self, from: Data(c.utf8)),
                                   standardizer: try decoder.decode(Standardizer.self, from: Data(s.utf8)),
-                                  columns: try decoder.decode([String].self, from: Data(n.utf8)), seed: seed)
+                                  columns: try decoder.decode([String].self, from: Data(n.utf8)), seed: seed,
+                                  box: try meta[boxKey].map { try decoder.decode(BoxMap.self, from: Data($0.utf8)) })
         _ = try Checkpoint.load(into: model.network, from: url)
         return model
     }
 
     public var dimension: Int { network.config.dimension }
 
+    /// The network's coordinates of physical events: standardised u(x) (or x without a box).
+    public func networkCoordinates(_ events: Tensor) throws -> Tensor {
+        try standardizer.transform(try box?.forward(events).u ?? events)
+    }
+
     /// log p(x | theta) for the current weights at `points` [P, D] (physical coordinates).
     func logDensity(_ points: Tensor) throws -> [Double] {
-        let standardised = try standardizer.transform(points)
-        let logJacobian = standardizer.std.reduce(0) { $0 + Foundation.log($1) }
+        let standardised = try networkCoordinates(points)
+        let boxJacobian = try box?.forward(points).logJacobian ?? [Double](repeating: 0, count: points.rows)
+        let logStd = standardizer.std.reduce(0) { $0 + Foundation.log($1) }
         var out = [Double]()
         out.reserveCapacity(points.rows)
         let chunk = 8192
@@ -115,7 +128,7 @@ public final class BINNModel {
             while start < points.rows {
                 let rows = start..<min(points.rows, start + chunk)
                 let nll = network.negativeLogLikelihood(Variable(gatherRows(standardised, rows)))
-                out.append(contentsOf: nll.value.storage.map { -Double($0) - logJacobian })
+                out.append(contentsOf: zip(nll.value.storage, boxJacobian[rows]).map { -Double($0) - logStd + $1 })
                 start = rows.upperBound
             }
         }
@@ -151,8 +164,33 @@ public final class BINNModel {
     /// `events` events x = G^-1(z; theta) in physical coordinates for the current weights.
     func sampleEvents(_ events: Int, rng: RNGStream) throws -> [[Double]] {
         let z = try network.sample(detectorLevel: Tensor(shape: [1, 0]), count: events, rng: rng)
-        let x = try standardizer.inverse(z.reshaped([events, dimension]))
+        let u = try standardizer.inverse(z.reshaped([events, dimension]))
+        let x = try box?.inverse(u) ?? u
         return (0..<events).map { i in (0..<dimension).map { Double(x.storage[i * dimension + $0]) } }
+    }
+
+    /// The fraction of sampled events outside `box` (one closed range per column): mean and standard
+    /// deviation over `draws` weight draws (theta_m from `rng.child("weights").child(index: m)`, `events`
+    /// events each); draws = 0: the posterior-mean network. A flow on R^D leaks mass across hard
+    /// boundaries, which lowers the density inside the box.
+    public func fractionOutside(_ box: [ClosedRange<Double>], events: Int, draws: Int, rng: RNGStream) throws -> (mean: Double, sigma: Double) {
+        guard box.count == dimension, events >= 1, draws >= 0 else {
+            throw RefoldError.value("fractionOutside", expected: "\(dimension) ranges, events >= 1, draws >= 0",
+                                    actual: "\(box.count) ranges, \(events) events, \(draws) draws")
+        }
+        func outside(_ rows: [[Double]]) -> Double {
+            Double(rows.filter { row in !zip(row, box).allSatisfy { $1.contains($0) } }.count) / Double(rows.count)
+        }
+        if draws == 0 {
+            network.setMode(.mean)
+            return (outside(try sampleEvents(events, rng: rng.child("latent"))), 0)
+        }
+        let fractions = try (0..<draws).map { m -> Double in
+            network.resample(rng: rng.child("weights").child(index: m))
+            return outside(try sampleEvents(events, rng: rng.child("latent").child(index: m)))
+        }
+        let mean = fractions.reduce(0, +) / Double(draws)
+        return (mean, (fractions.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(draws)).squareRoot())
     }
 
     /// Section 6.3.5: for each of `draws` weight draws (theta_m from `rng.child("weights").child(index: m)`),

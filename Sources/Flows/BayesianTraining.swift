@@ -16,7 +16,7 @@ public enum BINNTraining {
         if resume, let checkpoint, FileManager.default.fileExists(atPath: checkpoint.path) {
             try trainer.resume(from: checkpoint)
         }
-        let x = try model.standardizer.transform(events)
+        let x = try model.networkCoordinates(events)
         try trainer.train(partonLevel: x, detectorLevel: Tensor(shape: [events.rows, 0]), until: until, progress: progress)
         return trainer
     }

@@ -10,6 +10,10 @@ enum BINNStudy {
     struct Settings {
         var events: Int, epochs: Int, blocks: Int, hiddenLayers: Int, units: Int, batchSize: Int
         var learningRate: Float, priorWidth: Float, draws: Int
+        /// `[network.parameters] boundaries` (in the quick profile `quick_boundaries` if given): "hard"
+        /// (default; the thesis' coordinates), "logit" or "probit" (a `BoxMap` of the toy's support
+        /// before the standardiser); checked by `boundaryMap()`.
+        var boundaries: SpecParameter?
 
         init(_ context: StudyContext) {
             let n = context.network
@@ -24,6 +28,16 @@ enum BINNStudy {
             if context.profile == .quick, let quick = n.parameters["quick_learning_rate"]?.number { learningRate = Float(quick) }
             priorWidth = Float(n.priorWidth ?? 1)
             draws = n.samplesPerEvent ?? 30
+            boundaries = n.parameters[context.profile == .quick && n.parameters["quick_boundaries"] != nil ? "quick_boundaries" : "boundaries"]
+        }
+
+        /// nil: hard boundaries (no map).
+        func boundaryMap() throws -> BoxMap.Kind? {
+            guard let boundaries, boundaries != .string("hard") else { return nil }
+            guard case .string(let name) = boundaries, let kind = BoxMap.Kind(rawValue: name) else {
+                throw RefoldError.value("[network.parameters] boundaries", expected: "\"hard\", \"logit\" or \"probit\"", actual: "\(boundaries)")
+            }
+            return kind
         }
 
         var description: String {
@@ -31,13 +45,14 @@ enum BINNStudy {
         }
     }
 
-    /// Trains a BINN on `events` [N, D] (BLAS on one thread: skinny shapes, shared CPU).
+    /// Trains a BINN on `events` [N, D] (BLAS on one thread: skinny shapes, shared CPU), on u(x) of `box` if given.
     static func train(_ events: Tensor, columns: [String], settings s: Settings, seed: UInt64,
-                      context: StudyContext?) throws -> BINNModel {
+                      context: StudyContext?, box: BoxMap? = nil) throws -> BINNModel {
         BLAS.setThreads(1)
         let config = BINNConfig(dimension: events.columns, blocks: s.blocks, hiddenLayers: s.hiddenLayers, units: s.units,
                                 priorWidth: s.priorWidth, trainingEvents: events.rows)
-        let model = try BINNModel(config: config, standardizer: try Standardizer(fitting: events), columns: columns, seed: seed)
+        let standardizer = try Standardizer(fitting: try box?.forward(events).u ?? events)
+        let model = try BINNModel(config: config, standardizer: standardizer, columns: columns, seed: seed, box: box)
         let training = TrainingConfig(epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, weightDecay: 0,
                                       schedule: .cosine, gradientClip: 10)
         try BINNTraining.train(model, events: events, config: training) { r in
@@ -56,11 +71,30 @@ enum BINNStudy {
     static func trainOnToy(_ toy: any DensityToy, context: StudyContext, result: inout StudyResult) throws -> (BINNModel, Settings) {
         let s = Settings(context)
         result.notes.append(s.description)
+        var box: BoxMap?
+        if let kind = try s.boundaryMap() {
+            box = try BoxMap(kind, lower: [toy.xSupport.lowerBound, toy.ySupport.lowerBound], upper: [toy.xSupport.upperBound, toy.ySupport.upperBound])
+            result.notes.append("boundaries: the flow learns u = \(kind)((x - lower) / (upper - lower)) per coordinate; p(x) carries |du/dx|")
+        }
         let events = toyEvents(toy, count: s.events, rng: context.rng.child("generator"))
         let start = Date()
-        let model = try train(events, columns: ["x", "y"], settings: s, seed: context.seed, context: context)
+        let model = try train(events, columns: ["x", "y"], settings: s, seed: context.seed, context: context, box: box)
         result.notes.append("training \(format(Date().timeIntervalSince(start))) s; \(model.network.bayesianWeightCount) Bayesian weights")
+        result.notes.append(posteriorSummary(model.network))
         return (model, s)
+    }
+
+    /// The loss' KL term per event (eq. 6.16: KL / N, N the training-set size), quantiles of the
+    /// weights' log sigma^2, and how many the posterior leaves at the prior (sigma > prior / 2) or pins
+    /// (sigma < prior / 100).
+    static func posteriorSummary(_ network: BayesianINN) -> String {
+        let kl = Double(withNoGrad { network.klDivergence() }.scalar)
+        let n = network.config.trainingEvents, prior = Double(network.config.priorWidth)
+        let logs = network.bayesianLayers.flatMap { $0.logVariance.value.storage.map(Double.init) }.sorted()
+        let wide = logs.filter { $0 > 2 * Foundation.log(0.5 * prior) }.count, narrow = logs.filter { $0 < 2 * Foundation.log(0.01 * prior) }.count
+        let q = [0.05, 0.25, 0.5, 0.75, 0.95].map { format(logs[Int($0 * Double(logs.count))]) }.joined(separator: "/")
+        return "log sigma^2 quantiles 5/25/50/75/95 %: \(q); KL = \(format(kl)), KL / N = \(format(kl / Double(n))) per event "
+            + "(N = \(n)); weight sigma > prior / 2: \(wide), < prior / 100: \(narrow) of \(logs.count)"
     }
 
     /// A regular grid of cell centres on a box: points [nx ny, 2] (x-major) and its Histogram2D.

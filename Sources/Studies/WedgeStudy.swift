@@ -53,10 +53,37 @@ enum RampStudy {
         result.measure("density-in-band", band.fraction)
         result.notes.append("|p_BINN - p_true| <= 2 sigma_pred at \(format(100 * band.fraction)) % of \(band.points) interior grid points")
 
+        // Normalisation diagnostics (issue #8): mass leaked across the box's hard edges, and the interior
+        // offset mean(p_BINN / p_true) with the band fraction it would give if divided out.
+        let box = [0.0...1.0, 0.0...1.0]
+        let leakage = try model.fractionOutside(box, events: 20_000, draws: 10, rng: context.rng.child("leakage"))
+        let meanLeakage = try model.fractionOutside(box, events: 20_000, draws: 0, rng: context.rng.child("leakage"))
+        let meanNetwork = try model.density(at: points, draws: 0, rng: context.rng.child("draws"))
+        let inner = interior.indices.filter { interior[$0] }
+        func ratioStats(_ p: [Double]) -> (mean: Double, rms: Double) {
+            let r = inner.map { p[$0] / truth[$0] }, m = r.reduce(0, +) / Double(r.count)
+            return (m, (r.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(r.count)).squareRoot())
+        }
+        let offset = ratioStats(estimate.density), meanOffset = ratioStats(meanNetwork.density)
+        var rescaled = estimate
+        rescaled.density = estimate.density.map { $0 / offset.mean }
+        let rescaledBand = BINNStudy.fractionInBand(learned: rescaled, truth: truth, mask: interior)
+        let mass = estimate.density.reduce(0, +) / Double(n * n)
+        result.notes.append("outside [0,1]^2: \(format(100 * leakage.mean)) ± \(format(100 * leakage.sigma)) % of BINN events (10 draws), \(format(100 * meanLeakage.mean)) % for the posterior-mean network; grid integral of p_BINN \(format(mass))")
+        result.notes.append("interior p_BINN / p_true = \(format(offset.mean)) (rms \(format(offset.rms))), posterior-mean network \(format(meanOffset.mean)) (rms \(format(meanOffset.rms))); in band with the offset divided out: \(format(100 * rescaledBand.fraction)) %")
+
         // Lines y = const, averaged (fig. 6.2/6.4), and the uncertainty fit.
-        let xs = (0..<36).map { 0.05 + 0.9 * (Double($0) + 0.5) / 36 }
-        let lines = try BINNStudy.rampLines(model, xs: xs, ys: [0.2, 0.35, 0.5, 0.65, 0.8], draws: s.draws, rng: context.rng.child("draws"))
+        let xs = (0..<36).map { 0.05 + 0.9 * (Double($0) + 0.5) / 36 }, ys = [0.2, 0.35, 0.5, 0.65, 0.8]
+        let lines = try BINNStudy.rampLines(model, xs: xs, ys: ys, draws: s.draws, rng: context.rng.child("draws"))
         let minimum = BINNStudy.argmin(xs, lines.sigma, in: fit.searchWindow)
+        // The draw noise of the minimum's location: independent sets of M draws, and 4M draws.
+        let redrawn = try (1...3).map { k in
+            BINNStudy.argmin(xs, try BINNStudy.rampLines(model, xs: xs, ys: ys, draws: s.draws, rng: context.rng.child("redraws").child(index: k)).sigma,
+                             in: fit.searchWindow)
+        }
+        let manyDraws = BINNStudy.argmin(xs, try BINNStudy.rampLines(model, xs: xs, ys: ys, draws: 4 * s.draws, rng: context.rng.child("redraws")).sigma,
+                                         in: fit.searchWindow)
+        result.notes.append("sigma_pred minimum with three other sets of M = \(s.draws) draws: \(redrawn.map { format($0) }.joined(separator: ", ")); with \(4 * s.draws) draws: \(format(manyDraws))")
         result.measure("sigma-minimum", minimum)
         result.notes.append("sigma_pred minimum at x = \(format(minimum)) (thesis: \(format(fit.minimumTarget)))")
         let slopeFit = try NonlinearFit.fit(x: xs, y: lines.density, sigma: lines.sigma.map { max($0, 1e-6) }, initial: [1, 0]) { x, p in p[0] * x + p[1] }
@@ -80,7 +107,8 @@ enum RampStudy {
         try BINNStudy.writeCSV([("x", xs), ("density", lines.density), ("sigma_pred", lines.sigma), ("sigma_spread", lines.sigmaError),
                                 ("truth", xs.map { toy.marginalX($0) })], to: try context.file("lines.csv"))
         try BINNStudy.writeCSV([("x", (0..<points.rows).map { Double(points[$0, 0]) }), ("y", (0..<points.rows).map { Double(points[$0, 1]) }),
-                                ("density", estimate.density), ("sigma_pred", estimate.sigma), ("truth", truth)], to: try context.file("grid.csv"))
+                                ("density", estimate.density), ("sigma_pred", estimate.sigma), ("truth", truth),
+                                ("density_mean_weights", meanNetwork.density)], to: try context.file("grid.csv"))
         result.dataFiles += ["lines.csv", "grid.csv"]
 
         let name = toy.name
