@@ -11,10 +11,11 @@ import Tensor
 ///   the mass marginal becomes a unit Gaussian whatever the resonance shape and mass window.
 /// - The pair is pT-ordered in the data (`leading` first); a sample whose derived pT breaks the
 ///   order is relabelled, which leaves m, the event and every pair observable unchanged.
-/// - With `modelsRatio` the other pT is replaced too, by u = ln ln(pT_lead / pT_sub): both pTs
-///   follow from (m, u, angles), pT_lead = m / sqrt(2 rho A) and pT_sub = rho pT_lead with
-///   rho = exp(-e^u) <= 1, A = cosh(Delta eta) - cos(Delta phi). The ordering is then built in: the
-///   modelled density has no edge at pT_lead = pT_sub (u -> -inf) and no sample is relabelled.
+/// - With a `ratioMap` the other pT is replaced too, by the Gaussianised r = ln(pT_lead / pT_sub)
+///   >= 0: both pTs follow from (m, r, angles), pT_lead = m / sqrt(2 rho A) and pT_sub = rho pT_lead
+///   with rho = e^-r <= 1, A = cosh(Delta eta) - cos(Delta phi). The ordering is built in and no
+///   sample is relabelled; the Gaussianisation turns r's long tail towards equal pTs and its sharp
+///   end at the softest pT_sub (the jet threshold) into a unit Gaussian's tails.
 public struct PairMassCoordinate: Codable, Equatable, Sendable {
     /// The partons, leading (higher pT) first.
     public var leading: String
@@ -25,34 +26,36 @@ public struct PairMassCoordinate: Codable, Equatable, Sendable {
     public var column: String
     /// g(m) = Phi^-1(F(m)), F the training masses' CDF.
     public var massMap: QuantileGaussianisation
-    /// The other pT is replaced by ln ln(pT_lead / pT_sub) (nil or false: it is modelled as it is).
-    public var modelsRatio: Bool?
-
-    /// Smallest ln(pT_lead / pT_sub) kept (equal pTs would map to -inf).
-    static let smallestLogRatio = 1e-12
+    /// g(r) = Phi^-1(F(r)) of r = ln(pT_lead / pT_sub), F the training CDF, replaces the other
+    /// pT (nil: it is modelled as it is).
+    public var ratioMap: QuantileGaussianisation?
 
     /// The network coordinate's name.
     public var networkColumn: String { "g(\(column))" }
     /// The column the mass replaces.
     public var replacedColumn: String { "pT_\(replacesLeading ? leading : subleading)" }
-    /// The name of the ratio coordinate (`modelsRatio`).
-    public var ratioColumn: String { "lnln(pT_\(leading)/pT_\(subleading))" }
+    /// The name of the ratio coordinate (`ratioMap`).
+    public var ratioColumn: String { "g(ln(pT_\(leading)/pT_\(subleading)))" }
     /// The other pT's column in the physical and in the network coordinates.
     private var keptColumn: String { "pT_\(replacesLeading ? subleading : leading)" }
-    private var keptNetworkColumn: String { modelsRatio == true ? ratioColumn : keptColumn }
+    private var keptNetworkColumn: String { ratioMap == nil ? keptColumn : ratioColumn }
 
     /// The coordinate for a pT-ordered pair of `block`, its map fitted on the block's masses; nil
     /// if the block lacks one of their massless (pT, eta, phi).
     public static func fit(_ block: EventSample.Block, leading: String, subleading: String, replacesLeading: Bool,
                            column: String, modelsRatio: Bool = false) -> PairMassCoordinate? {
         var coordinate = PairMassCoordinate(leading: leading, subleading: subleading, replacesLeading: replacesLeading,
-                                            column: column, massMap: QuantileGaussianisation(fitting: [0, 1]),
-                                            modelsRatio: modelsRatio ? true : nil)
+                                            column: column, massMap: QuantileGaussianisation(fitting: [0, 1]))
         guard let (a, b) = coordinate.indices(block.columns, derived: coordinate.replacedColumn, kept: coordinate.keptColumn),
               block.rows >= 4 else { return nil }
         coordinate.massMap = QuantileGaussianisation(fitting: (0..<block.rows).map { i in
             coordinate.mass(block.values, row: i * block.columns.count, a: a, b: b)
         })
+        if modelsRatio {
+            coordinate.ratioMap = QuantileGaussianisation(fitting: (0..<block.rows).map { i in
+                logRatio(block.values, row: i * block.columns.count, a: a, b: b)
+            })
+        }
         return coordinate
     }
 
@@ -72,12 +75,17 @@ public struct PairMassCoordinate: Codable, Equatable, Sendable {
         cosh(v[row + a[1]] - v[row + b[1]]) - cos(v[row + a[2]] - v[row + b[2]])
     }
 
+    /// r = ln(pT_lead / pT_sub) of one row.
+    private static func logRatio(_ v: [Double], row: Int, a: [Int], b: [Int]) -> Double {
+        log(max(v[row + a[0]], 1e-300) / max(v[row + b[0]], 1e-300))
+    }
+
     private func mass(_ v: [Double], row: Int, a: [Int], b: [Int]) -> Double {
         (2 * v[row + a[0]] * v[row + b[0]] * max(angular(v, row: row, a: a, b: b), 0)).squareRoot()
     }
 
 
-    /// The replaced pT -> g(m) (and with `modelsRatio` the other -> u), same row order; the
+    /// The replaced pT -> g(m) (and with a `ratioMap` the other -> g(r)), same row order; the
     /// columns are renamed `networkColumn` (and `ratioColumn`).
     public func forward(_ block: EventSample.Block) throws -> EventSample.Block {
         guard let (a, b) = indices(block.columns, derived: replacedColumn, kept: keptColumn) else {
@@ -89,10 +97,7 @@ public struct PairMassCoordinate: Codable, Equatable, Sendable {
         for i in 0..<block.rows {
             let row = i * d
             values[row + derived] = massMap.gaussianised(mass(block.values, row: row, a: a, b: b))
-            if modelsRatio == true {
-                let logRatio = log(max(block.values[row + a[0]], 1e-300) / max(block.values[row + b[0]], 1e-300))
-                values[row + kept] = log(max(logRatio, Self.smallestLogRatio))
-            }
+            if let ratioMap { values[row + kept] = ratioMap.gaussianised(Self.logRatio(block.values, row: row, a: a, b: b)) }
         }
         var columns = block.columns
         columns[derived] = networkColumn
@@ -101,7 +106,7 @@ public struct PairMassCoordinate: Codable, Equatable, Sendable {
     }
 
     /// g(m) -> pT = m^2 / (2 pT_other (cosh(Delta eta) - cos(Delta phi))), then pT-ordering; with
-    /// `modelsRatio` (g(m), u) -> both pTs, ordered by construction.
+    /// a `ratioMap` (g(m), g(r)) -> both pTs, ordered by construction.
     public func inverse(_ block: EventSample.Block) throws -> EventSample.Block {
         guard let (a, b) = indices(block.columns, derived: networkColumn, kept: keptNetworkColumn) else {
             throw RefoldError.value("pair mass \(column)", expected: "\(networkColumn), \(keptNetworkColumn) and (eta, phi) of \(leading), \(subleading)",
@@ -114,10 +119,10 @@ public struct PairMassCoordinate: Codable, Equatable, Sendable {
             let row = i * d
             let m = massMap.value(gaussianised: values[row + derived])
             let angle = max(angular(values, row: row, a: a, b: b), 1e-12)
-            if modelsRatio == true {
-                // rho = pT_sub / pT_lead = exp(-e^u); m^2 = 2 pT_lead^2 rho A.
-                let rho = exp(-exp(min(values[row + kept], 700)))
-                let lead = m / (2 * max(rho, 1e-300) * angle).squareRoot()
+            if let ratioMap {
+                // rho = pT_sub / pT_lead = e^-r; m^2 = 2 pT_lead^2 rho A.
+                let rho = exp(-ratioMap.value(gaussianised: values[row + kept]))
+                let lead = m / (2 * rho * angle).squareRoot()
                 values[row + a[0]] = lead
                 values[row + b[0]] = rho * lead
                 continue

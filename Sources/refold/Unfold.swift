@@ -45,10 +45,14 @@ struct Unfold: ParsableCommand {
             "detector": URL(fileURLWithPath: detector).standardizedFileURL.path, "seed": seed, "samples_per_event": samples,
             "events": unfolded.events, "columns": unfolded.columns, "shape": [unfolded.events, samples, unfolded.columns.count],
             "units": "GeV", "files": ["samples": "samples.npy"],
+            "redrawn_outside_training_support": unfolded.redrawnSamples, "outside_training_support": unfolded.outsideSupport,
         ]
         try writeAtomically(try JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys]),
                             to: folder.appendingPathComponent("meta.json"))
         print(String(format: "unfolded %d events x %d samples in %.2f s (%.0f events/s) into %@", unfolded.events, samples,
                      seconds, Double(unfolded.events) / max(seconds, 1e-9), folder.path))
+        if unfolded.redrawnSamples > 0 {
+            print("\(unfolded.redrawnSamples) samples fell outside the training support and were redrawn; \(unfolded.outsideSupport) still outside")
+        }
     }
 }
