@@ -13,7 +13,7 @@ public struct UnfoldingTrainingRequest {
     /// Continue from `MODEL/checkpoint.safetensors` (config.json must match).
     public var resume = false
     /// How cINNs model the quark pair when the sample has both quarks.
-    public var pairCoordinates = PairCoordinates.pairMass
+    public var pairCoordinates = PairCoordinates.massRatio
     /// cINNs: pre-train the condition network as an autoencoder's encoder before the flow trains.
     public var encoderPretraining: EncoderPretraining?
 
@@ -37,8 +37,8 @@ public enum PairCoordinates: String, Codable, CaseIterable, Sendable {
     case perParton = "per-parton"
     /// m_jj in place of pT_q1 (`PairMassCoordinate`).
     case pairMass = "pair-mass"
-    /// m_jj in place of pT_q1 and ln ln(pT_q1 / pT_q2) in place of pT_q2 (`PairMassCoordinate`
-    /// with `modelsRatio`): the pT ordering is built in.
+    /// m_jj in place of pT_q1 and ln(pT_q1 / pT_q2) in place of pT_q2, both Gaussianised
+    /// (`PairMassCoordinate` with a `ratioMap`): the pT ordering is built in. The default.
     case massRatio = "mass-ratio"
     /// The pair's decay coordinates, its transverse momentum from the balance if the hard process
     /// balances (`ResonanceCoordinates`).

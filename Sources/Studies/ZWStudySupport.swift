@@ -50,7 +50,7 @@ enum ZWStudySupport {
     /// `name`) and unfolds `test` with `samples` per event (noise from the child `unfoldStream`).
     static func trainAndUnfold(_ variant: UnfoldingVariant, name: String, label: String, training: EventSample, test: EventSample,
                                samples: Int, unfoldStream: String, context: StudyContext) throws -> (UnfoldingModel, UnfoldedSamples) {
-        var coordinates = PairCoordinates.pairMass
+        var coordinates = PairCoordinates.massRatio
         if case .string(let value)? = context.network.parameters["pair_coordinates"] {
             guard let parsed = PairCoordinates(rawValue: value) else {
                 throw RefoldError.value("[network.parameters] pair_coordinates", expected: "one of \(PairCoordinates.allCases.map(\.rawValue))", actual: value)
@@ -78,7 +78,7 @@ enum ZWStudySupport {
 
     /// Trains `network` on `sample` into `folder`, reporting each epoch through the context.
     static func train(_ network: UnfoldingNetwork, sample: EventSample, seed: UInt64, folder: URL,
-                      context: StudyContext, label: String, coordinates: PairCoordinates = .pairMass,
+                      context: StudyContext, label: String, coordinates: PairCoordinates = .massRatio,
                       pretraining: EncoderPretraining? = nil) throws -> UnfoldingModel {
         BLAS.setThreads(1)  // skinny shapes on a shared CPU: 1 thread is 5-8x faster (docs/unfold.md)
         var request = UnfoldingTrainingRequest(network: network, seed: seed)

@@ -30,7 +30,7 @@ struct Train: ParsableCommand {
     @Option(help: "Fraction of events held out for the validation loss.") var validationFraction: Double = 0.1
     @Option(help: "BLAS threads (1 is fastest for these skinny matrices on a shared CPU).") var threads: Int = 1
     @Flag(help: "Continue from MODEL/checkpoint.safetensors.") var resume = false
-    @Option(help: "cINNs: the quark pair's coordinates: per-parton, pair-mass, mass-ratio or resonance (docs/unfold.md).") var pairCoordinates: PairCoordinates = .pairMass
+    @Option(help: "cINNs: the quark pair's coordinates: per-parton, pair-mass, mass-ratio or resonance (docs/unfold.md).") var pairCoordinates: PairCoordinates = .massRatio
     @Option(help: "cINNs: epochs of autoencoder pre-training of the condition network (0: none).") var pretrainEncoderEpochs = 0
     @Option(help: "The model folder to write.") var out: String
 

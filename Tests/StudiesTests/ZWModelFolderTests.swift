@@ -20,9 +20,9 @@ final class ZWModelFolderTests: XCTestCase {
         let folder = temporaryFolder()
         let trained = try UnfoldingModel.train(sample: sample, request: UnfoldingTrainingRequest(network: network, seed: 62), out: folder)
         XCTAssertEqual(trained.config.trainingEvents, 1080)
-        // m_jj is a network coordinate (PairMassCoordinate), so the cINN needs no m_jj MMD.
+        // m_jj and the pT ratio are network coordinates (PairMassCoordinate), so the cINN needs no m_jj MMD.
         XCTAssertEqual(trained.config.observables, [])
-        XCTAssertEqual(trained.config.networkColumns, ["pT_l-", "pT_l+", "g(m_jj)", "eta_q1", "phi_q1", "pT_q2", "eta_q2", "phi_q2"])
+        XCTAssertEqual(trained.config.networkColumns, ["pT_l-", "pT_l+", "g(m_jj)", "eta_q1", "phi_q1", "g(ln(pT_q1/pT_q2))", "eta_q2", "phi_q2"])
         let loaded = try UnfoldingModel.load(from: folder)
         XCTAssertEqual(loaded.config, trained.config)
         for (a, b) in zip(trained.flow.parameters, loaded.flow.parameters) {
