@@ -31,13 +31,17 @@ public struct GANConfig: Codable, Equatable {
     public var lambdaG: Float
     /// The MMD of eq. 4.5 (kernel and widths in the observables' units).
     public var mmd: MMDLoss
+    /// true: a residual generator, x_G = skip(x_d) + G(x_d ⊕ r) with the caller's fixed
+    /// `DetectorSkip` (each parton feature starts from its detector-level counterpart). nil or
+    /// false: x_G = G(x_d ⊕ r), as in the thesis.
+    public var residual: Bool?
 
     public init(generatorLayers: Int, discriminatorLayers: Int, unitsPerLayer: Int, activation: HiddenActivation = .leakyRelu,
                 noiseDimension: Int? = nil, lambdaD: Float = 1e-3, lambdaG: Float = 1,
-                mmd: MMDLoss = MMDLoss(widths: MMDLoss.massWidthsGeV)) {
+                mmd: MMDLoss = MMDLoss(widths: MMDLoss.massWidthsGeV), residual: Bool? = nil) {
         self.generatorLayers = generatorLayers; self.discriminatorLayers = discriminatorLayers
         self.unitsPerLayer = unitsPerLayer; self.activation = activation; self.noiseDimension = noiseDimension
-        self.lambdaD = lambdaD; self.lambdaG = lambdaG; self.mmd = mmd
+        self.lambdaD = lambdaD; self.lambdaG = lambdaG; self.mmd = mmd; self.residual = residual
     }
 
     /// Table 4.1: G and D 12 layers x 512 units (about 3M weights each), lambda_G = 1, lambda_D = 1e-3.

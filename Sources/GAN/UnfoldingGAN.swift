@@ -26,6 +26,8 @@ public protocol AdversarialUnfolding: UnfoldingSampler, Module {
     var noiseDimension: Int { get }
     /// The caller's observables for the MMD term of the generator loss (may be empty).
     var observableMMD: ObservableMMD { get set }
+    /// The residual generator's fixed skip from x_d (`GANConfig.residual`), or nil.
+    var skip: DetectorSkip? { get }
     /// True if training needs event-by-event matched x_p, x_d (FCGAN); false if the parton and
     /// detector batches are drawn independently (naive GAN, sec. 4.2).
     var needsPairedEvents: Bool { get }
@@ -38,11 +40,18 @@ extension AdversarialUnfolding {
     public var generatorParameters: [(name: String, variable: Variable)] { prefixed("generator", generator) }
     public var discriminatorParameters: [(name: String, variable: Variable)] { prefixed("discriminator", discriminator) }
 
-    /// x_G = G(x_d ⊕ r) with r ~ N(0, 1) from `rng` (no noise drawn when noiseDimension is 0).
+    /// x_G = G(x_d ⊕ r) with r ~ N(0, 1) from `rng` (no noise drawn when noiseDimension is 0),
+    /// plus skip(x_d) for a residual generator.
     public func generate(detectorLevel: Variable, rng: RNGStream) -> Variable {
-        guard noiseDimension > 0 else { return generator(detectorLevel) }
-        let r = Variable(Tensor.normal([detectorLevel.value.rows, noiseDimension], rng: rng))
-        return generator(concat([detectorLevel, r]))
+        let output: Variable
+        if noiseDimension > 0 {
+            let r = Variable(Tensor.normal([detectorLevel.value.rows, noiseDimension], rng: rng))
+            output = generator(concat([detectorLevel, r]))
+        } else {
+            output = generator(detectorLevel)
+        }
+        guard let skip else { return output }
+        return output + Variable(skip.apply(detectorLevel.value))
     }
 
     /// Eq. 4.3 (naive) or 4.10 (FCGAN) on real x_p with its rows' x_d, and events generated from
@@ -72,7 +81,7 @@ extension AdversarialUnfolding {
         let n = detectorLevel.rows, dp = partonDimension
         return withNoGrad {
             if noiseDimension == 0 {
-                let x = generator(Variable(detectorLevel)).value
+                let x = generate(detectorLevel: Variable(detectorLevel), rng: rng).value
                 return Tensor(shape: [n, count, dp], storage: repeatRows(x, times: count).storage)
             }
             let perChunk = max(1, 16_384 / count)
@@ -118,12 +127,24 @@ public class GANNetworks {
     public let generator: MLP
     public let discriminator: MLP
     public var observableMMD: ObservableMMD
+    public let skip: DetectorSkip?
 
     /// `rng` draws the generator (child "generator") and the discriminator (child "discriminator").
+    /// A residual config (`GANConfig.residual`) needs `skip`, and only a residual one takes it.
     init(partonDimension: Int, detectorDimension: Int, config: GANConfig, noiseDimension: Int,
-         discriminatorInputs: Int, observables: [Observable], rng: RNGStream) throws {
+         discriminatorInputs: Int, observables: [Observable], skip: DetectorSkip?, rng: RNGStream) throws {
         try config.validate()
         try checkDimensions(partonDimension, detectorDimension)
+        switch (config.residual ?? false, skip) {
+        case (true, nil):
+            throw RefoldError.value("residual GAN skip", expected: "a DetectorSkip (GANConfig.residual is true)", actual: "none")
+        case (false, .some):
+            throw RefoldError.value("GAN skip", expected: "none (GANConfig.residual is not set)", actual: "a DetectorSkip")
+        case (true, let s?):
+            try s.check(partonDimension: partonDimension, detectorDimension: detectorDimension)
+        default: break
+        }
+        self.skip = skip
         self.partonDimension = partonDimension
         self.detectorDimension = detectorDimension
         self.config = config
@@ -142,10 +163,10 @@ public final class NaiveGAN: GANNetworks, AdversarialUnfolding {
     public var needsPairedEvents: Bool { false }
 
     public init(partonDimension: Int, detectorDimension: Int, config: GANConfig, observables: [Observable] = [],
-                rng: RNGStream) throws {
+                skip: DetectorSkip? = nil, rng: RNGStream) throws {
         try super.init(partonDimension: partonDimension, detectorDimension: detectorDimension, config: config,
                        noiseDimension: config.noiseDimension ?? 0, discriminatorInputs: partonDimension,
-                       observables: observables, rng: rng)
+                       observables: observables, skip: skip, rng: rng)
     }
 
     public func discriminatorInput(partonLevel: Variable, detectorLevel: Variable) -> Variable { partonLevel }
@@ -157,12 +178,12 @@ public final class FullyConditionalGAN: GANNetworks, AdversarialUnfolding {
     public var needsPairedEvents: Bool { true }
 
     public init(partonDimension: Int, detectorDimension: Int, config: GANConfig, observables: [Observable] = [],
-                rng: RNGStream) throws {
+                skip: DetectorSkip? = nil, rng: RNGStream) throws {
         let noise = config.noiseDimension ?? partonDimension
         guard noise >= 1 else { throw RefoldError.value("FCGAN noise dimension", expected: ">= 1", actual: noise) }
         try super.init(partonDimension: partonDimension, detectorDimension: detectorDimension, config: config,
                        noiseDimension: noise, discriminatorInputs: partonDimension + detectorDimension,
-                       observables: observables, rng: rng)
+                       observables: observables, skip: skip, rng: rng)
     }
 
     public func discriminatorInput(partonLevel: Variable, detectorLevel: Variable) -> Variable {

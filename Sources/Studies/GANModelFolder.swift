@@ -118,14 +118,21 @@ public enum GANModelFolder {
     }
 
     /// The untrained network of `settings` (weights from RNGStream(seed).child("gan.model")), with
-    /// the differentiable m_jj observable in its MMD term (thesis eq. 4.4 / 4.11).
+    /// the differentiable m_jj observable in its MMD term (thesis eq. 4.4 / 4.11) and, for a
+    /// residual generator, the skip built from the two feature maps (`GANCollider.detectorSkip`).
     public static func makeModel(_ settings: GANModelSettings) throws -> any AdversarialUnfolding {
         let rng = RNGStream(seed: settings.seed).child("gan.model")
         let dp = settings.partonMap.columns.count, dd = settings.detectorMap.columns.count
         let observables = try GANCollider.massObservable(settings.partonMap).map { [$0] } ?? []
+        let skip = settings.network.residual == true
+            ? try GANCollider.detectorSkip(parton: settings.partonMap, detector: settings.detectorMap) : nil
         switch settings.variant {
-        case .gan: return try NaiveGAN(partonDimension: dp, detectorDimension: dd, config: settings.network, observables: observables, rng: rng)
-        case .fcgan: return try FullyConditionalGAN(partonDimension: dp, detectorDimension: dd, config: settings.network, observables: observables, rng: rng)
+        case .gan:
+            return try NaiveGAN(partonDimension: dp, detectorDimension: dd, config: settings.network, observables: observables,
+                                skip: skip, rng: rng)
+        case .fcgan:
+            return try FullyConditionalGAN(partonDimension: dp, detectorDimension: dd, config: settings.network,
+                                           observables: observables, skip: skip, rng: rng)
         }
     }
 
@@ -166,6 +173,32 @@ public enum GANCollider {
         return Flows.Observable(name: "m_jj") { batch in
             pairMass(batch.value.rows > events ? sliceRows(batch, start: 0, count: events) : batch, q1, q2, map: map)
         }
+    }
+
+    /// The residual generator's skip: each parton feature starts from the detector feature of the
+    /// same particle and quantity (pT_l- from pT_l-, pT_q1 from pT_j1, eta_q2 from eta_j2, ...),
+    /// carried through both feature maps: f_p = (s_d f_d + m_d - m_p) / s_p, exact where both
+    /// columns have the same transform (log pT or identity; a padded jet's log(pT + 1) against
+    /// log pT is off by < 4 % at the 25 GeV threshold, and the network corrects it). A parton
+    /// column without a detector partner starts from 0. Throws if no column has a partner.
+    public static func detectorSkip(parton: FeatureMap, detector: FeatureMap) throws -> DetectorSkip {
+        var sources = [Int?](), scales = [Float](), shifts = [Float]()
+        for (j, name) in parton.columns.enumerated() {
+            let partner = name.replacingOccurrences(of: "_q", with: "_j")
+            guard let k = detector.columns.firstIndex(of: partner),
+                  (parton.logOffsets[j] == nil) == (detector.logOffsets[k] == nil) else {
+                sources.append(nil); scales.append(0); shifts.append(0); continue
+            }
+            sources.append(k)
+            scales.append(Float(detector.stds[k] / parton.stds[j]))
+            shifts.append(Float((detector.means[k] - parton.means[j]) / parton.stds[j]))
+        }
+        let skip = try DetectorSkip(sources: sources, scales: scales, shifts: shifts)
+        guard skip.linkedOutputs > 0 else {
+            throw RefoldError.value("residual GAN: detector partners of the parton columns \(parton.columns)",
+                                    expected: "at least one (pT_q1 <- pT_j1, pT_l- <- pT_l-, ...)", actual: detector.columns)
+        }
+        return skip
     }
 
     /// K samples per detector-level event in physical units and parton column order:

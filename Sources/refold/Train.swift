@@ -32,6 +32,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue from MODEL/checkpoint.safetensors.") var resume = false
     @Option(help: "cINNs: the quark pair's coordinates: per-parton, pair-mass, mass-ratio or resonance (docs/unfold.md).") var pairCoordinates: PairCoordinates = .massRatio
     @Option(help: "cINNs: epochs of autoencoder pre-training of the condition network (0: none).") var pretrainEncoderEpochs = 0
+    @Flag(help: "GANs: a residual generator, x_G = skip(x_d) + G(x_d, r), each parton feature starting from its detector-level partner (docs/gan-studies.md).") var residual = false
     @Option(help: "The model folder to write.") var out: String
 
     func validate() throws {
@@ -45,9 +46,10 @@ struct Train: ParsableCommand {
         BLAS.setThreads(threads)
         if let gan = GANVariant(rawValue: network.rawValue) {
             try trainGAN(variant: gan, data: URL(fileURLWithPath: data), profile: profile == .quick ? .quick : .paper,
-                         epochs: epochs, seed: seed, resume: resume, out: URL(fileURLWithPath: out))
+                         epochs: epochs, seed: seed, resume: resume, residual: residual, out: URL(fileURLWithPath: out))
             return
         }
+        if residual { throw ValidationError("--residual: only for gan and fcgan, got \(network.rawValue)") }
         guard let variant = network.unfolding else {
             try trainBINN(data: URL(fileURLWithPath: data), profile: profile == .quick ? .quick : .paper, epochs: epochs, seed: seed,
                           resume: resume, out: URL(fileURLWithPath: out), batchSize: batchSize)

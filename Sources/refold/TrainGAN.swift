@@ -11,7 +11,8 @@ extension GANVariant: ExpressibleByArgument {}
 /// `refold train gan|fcgan` dispatches to). Progress lines on a terminal (none under CI). A NaN
 /// or infinite loss throws (non-zero exit) and the last good checkpoint stays in `out`. Without
 /// `resume` an existing checkpoint in `out` is an error.
-func trainGAN(variant: GANVariant, data: URL, profile: ProfileName, epochs: Int?, seed: UInt64, resume: Bool, out: URL) throws {
+func trainGAN(variant: GANVariant, data: URL, profile: ProfileName, epochs: Int?, seed: UInt64, resume: Bool, residual: Bool = false,
+              out: URL) throws {
     let checkpoint = out.appendingPathComponent(GANModelFolder.checkpointFile)
     if !resume, FileManager.default.fileExists(atPath: checkpoint.path) {
         throw RefoldError.file(checkpoint.path, "exists: pass --resume to continue it or choose another --out")
@@ -23,8 +24,14 @@ func trainGAN(variant: GANVariant, data: URL, profile: ProfileName, epochs: Int?
     let showProgress = ProcessInfo.processInfo.environment["CI"] == nil && isatty(2) != 0
     BLAS.setThreads(ProcessInfo.processInfo.environment["REFOLD_BLAS_THREADS"].flatMap(Int.init) ?? 1)
     let start = Date()
+    var network: GANConfig?
+    if residual {
+        if resume { throw RefoldError.value("--residual with --resume", expected: "no --residual (the model folder's gan.json decides)", actual: "both") }
+        network = GANModelSettings.presets(profile).0
+        network?.residual = true
+    }
     let trained = try GANModelFolder.train(variant: variant, sample: sample, profile: profile, epochs: epochs, seed: seed,
-                                           resume: resume, out: out) { report in
+                                           resume: resume, out: out, network: network) { report in
         if showProgress { FileHandle.standardError.write(Data("\(variant.rawValue) \(report.progressLine)\n".utf8)) }
     }
     print(String(format: "trained %@ on %d events: %d epochs in %.1f s, model in %@", variant.rawValue, sample.count,

@@ -120,3 +120,47 @@ final class ZWGANStudyTests: XCTestCase {
         }
     }
 }
+
+/// The residual GAN's skip built from the zw feature maps: with a generator that outputs 0 the
+/// unfolded event is the detector-level event (pT_q1 = pT_j1, eta_q2 = eta_j2, the leptons as
+/// measured), and a residual model folder trains, reloads and samples the same events.
+final class ResidualGANTests: XCTestCase {
+    func testSkipCarriesEveryParticleThroughBothFeatureMaps() throws {
+        let sample = try generateColliderSample(ColliderConfiguration(process: .zw), events: 500, rng: RNGStream(seed: 4))
+        let parton = sample.parton!, detector = sample.detector!
+        let partonMap = try FeatureMap.fit(parton), detectorMap = try FeatureMap.fit(detector)
+        let skip = try GANCollider.detectorSkip(parton: partonMap, detector: detectorMap)
+        XCTAssertEqual(skip.linkedOutputs, 12, "every parton column has a detector partner in zw")
+        let features = skip.apply(try detectorMap.tensor(detector))
+        let events = try partonMap.events(EventSample.Block(columns: parton.columns, rows: detector.rows,
+                                                            values: features.storage.map(Double.init)))
+        for (j, name) in parton.columns.enumerated() {
+            let k = try XCTUnwrap(detector.index(of: name.replacingOccurrences(of: "_q", with: "_j")))
+            for i in 0..<detector.rows {
+                let expected = detector[i, k], got = events[i, j]
+                // Float32 features: relative 1e-5 on pT, absolute 1e-5 on the angles.
+                let tolerance = name.hasPrefix("pT_") ? 1e-5 * expected : 1e-5
+                XCTAssertEqual(got, expected, accuracy: tolerance, "event \(i) \(name)")
+            }
+        }
+        let unrelated = try FeatureMap.fit(EventSample.Block(columns: ["x"], rows: 2, values: [0, 1]))
+        XCTAssertThrowsError(try GANCollider.detectorSkip(parton: unrelated, detector: detectorMap)) { error in
+            XCTAssertTrue("\(error)".contains("at least one"), "\(error)")
+        }
+    }
+
+    func testResidualModelFolderReloadsToTheSameSampler() throws {
+        let sample = try generateColliderSample(ColliderConfiguration(process: .zw), events: 400, rng: RNGStream(seed: 5))
+        var network = GANConfig(generatorLayers: 2, discriminatorLayers: 2, unitsPerLayer: 16)
+        network.residual = true
+        let folder = temporaryFolder()
+        let trained = try GANModelFolder.train(variant: .fcgan, sample: sample, profile: .quick, epochs: 1, seed: 3, out: folder,
+                                               network: network, training: GANTrainingConfig(epochs: 1, batchSize: 100))
+        XCTAssertNotNil(trained.model.skip)
+        let loaded = try GANModelFolder.load(folder)
+        XCTAssertEqual(loaded.settings.network.residual, true)
+        let a = try GANCollider.unfold(trained, detector: sample.detector!, samples: 2, rng: RNGStream(seed: 8))
+        let b = try GANCollider.unfold(loaded, detector: sample.detector!, samples: 2, rng: RNGStream(seed: 8))
+        XCTAssertEqual(a.values, b.values)
+    }
+}
