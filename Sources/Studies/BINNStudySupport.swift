@@ -120,10 +120,17 @@ enum BINNStudy {
         return (Double(inside) / Double(max(total, 1)), total)
     }
 
-    /// The position of the minimum of `values` over `x` within `range`.
+    /// The position of the lowest interior local minimum of `values` over `x` within `range`: a
+    /// point no higher than both neighbours, both inside the window, so a window edge on a
+    /// rising or falling flank is never taken for a minimum (the kicker's sigma_pred rises from 0
+    /// at x = 0 into its window 0.4-0.9, and the lowest point there was once the window's first,
+    /// 0.4125, while the dip sat at 0.6375). NaN if the window holds no such point.
     static func argmin(_ x: [Double], _ values: [Double], in range: ClosedRange<Double>) -> Double {
-        let candidates = x.indices.filter { range.contains(x[$0]) }
-        return x[candidates.min { values[$0] < values[$1] }!]
+        let window = x.indices.filter { range.contains(x[$0]) }
+        guard window.count >= 3 else { return .nan }
+        let interior = window.dropFirst().dropLast().filter { values[$0] <= values[$0 - 1] && values[$0] <= values[$0 + 1] }
+        guard let best = interior.min(by: { values[$0] < values[$1] }) else { return .nan }
+        return x[best]
     }
 
     /// Density and sigma_pred along lines y = const of a ramp, averaged over the lines (fig. 6.2, 6.4):

@@ -74,7 +74,7 @@ public enum RingStudy {
         result.measure("sigma-minimum", minimum)
         result.measure("sigma-maximum-inner", inner)
         result.measure("sigma-maximum-outer", outer)
-        result.notes.append("sigma_pred along rays: minimum at r = \(format(minimum)), maxima at r = \(format(inner)) and \(format(outer)) (thesis: mu = 4, mu ± w = 3, 5)")
+        result.notes.append("sigma_pred along rays: minimum at r = \(format(minimum)), maxima at r = \(format(inner)) and \(format(outer)) (thesis: mu = 4, mu ± w = 3, 5; nan: no interior extremum in its window)")
 
         try BINNStudy.writeCSV([("r", rs), ("density", density), ("sigma_pred", sigma), ("sigma_spread", spread),
                                 ("truth", rs.map { toy.radialDensity($0) / (Double.pi * $0) })], to: try context.file("rays.csv"))

@@ -85,7 +85,9 @@ enum RampStudy {
                                          in: fit.searchWindow)
         result.notes.append("sigma_pred minimum with three other sets of M = \(s.draws) draws: \(redrawn.map { format($0) }.joined(separator: ", ")); with \(4 * s.draws) draws: \(format(manyDraws))")
         result.measure("sigma-minimum", minimum)
-        result.notes.append("sigma_pred minimum at x = \(format(minimum)) (thesis: \(format(fit.minimumTarget)))")
+        result.notes.append(minimum.isNaN
+            ? "sigma_pred has no interior minimum in x = \(format(fit.searchWindow.lowerBound))-\(format(fit.searchWindow.upperBound)) (thesis: \(format(fit.minimumTarget)))"
+            : "sigma_pred minimum at x = \(format(minimum)) (thesis: \(format(fit.minimumTarget)))")
         let slopeFit = try NonlinearFit.fit(x: xs, y: lines.density, sigma: lines.sigma.map { max($0, 1e-6) }, initial: [1, 0]) { x, p in p[0] * x + p[1] }
         let slope = slopeFit.parameters[0]
         var names = fit.names
