@@ -104,6 +104,37 @@ final class FlowTrainerTests: XCTestCase {
         XCTAssertThrowsError(try BidirectionalINN(partonDimension: 12, detectorDimension: 8, config: .naiveQuick, rng: RNGStream(seed: 1)))
     }
 
+    /// With mmdEvents = m the eINN's MMD terms are those of the batch's first m rows: equal to the
+    /// terms of the whole-batch loss on those m rows (the noise of the first rows is the same
+    /// draw), while the MSE still runs over the whole batch.
+    func testMMDOnTheFirstRowsOfTheBatch() throws {
+        let (xp, xd) = data(16, seed: 60)
+        var config = BidirectionalINNConfig.noiseExtendedQuick
+        config.blocks = 2; config.unitsPerLayer = 8; config.detectorNoise = 1
+        var whole = config
+        whole.mmdEvents = nil
+        config.mmdEvents = 4
+        let mass = Observable(name: "x0-x1") { x in sliceColumns(x, start: 0, count: 1) - sliceColumns(x, start: 1, count: 1) }
+        let subset = try BidirectionalINN(partonDimension: 3, detectorDimension: 2, config: config, partonObservables: [mass],
+                                          rng: RNGStream(seed: 61))
+        let reference = try BidirectionalINN(partonDimension: 3, detectorDimension: 2, config: whole, partonObservables: [mass],
+                                             rng: RNGStream(seed: 61))
+        let a = subset.loss(partonLevel: Variable(xp), detectorLevel: Variable(xd), epoch: 0, rng: RNGStream(seed: 62))
+        let b = reference.loss(partonLevel: Variable(gatherRows(xp, 0..<4)), detectorLevel: Variable(gatherRows(xd, 0..<4)),
+                               epoch: 0, rng: RNGStream(seed: 62))
+        for term in [LossTerm.mmdFeatures, .mmdNoise, .mmdObservables] {
+            let x = try XCTUnwrap(a.terms[term], "\(term)"), y = try XCTUnwrap(b.terms[term], "\(term)")
+            XCTAssertEqual(x, y, accuracy: 1e-5 * max(1, abs(y)), "\(term)")
+        }
+        let full = reference.loss(partonLevel: Variable(xp), detectorLevel: Variable(xd), epoch: 0, rng: RNGStream(seed: 62))
+        XCTAssertEqual(try XCTUnwrap(a.terms[.mseParton]), try XCTUnwrap(full.terms[.mseParton]), accuracy: 1e-6)
+        var bad = config
+        bad.mmdEvents = 1
+        XCTAssertThrowsError(try BidirectionalINN(partonDimension: 3, detectorDimension: 2, config: bad, rng: RNGStream(seed: 1))) { error in
+            XCTAssertTrue("\(error)".contains("mmdEvents"), "\(error)")
+        }
+    }
+
     func testStandardizerRoundTripAndJSON() throws {
         let rng = RNGStream(seed: 54)
         var x = Tensor.normal([1000, 3], mean: 50, std: 20, rng: rng)
