@@ -35,6 +35,12 @@ public struct GANConfig: Codable, Equatable {
     /// `DetectorSkip` (each parton feature starts from its detector-level counterpart). nil or
     /// false: x_G = G(x_d ⊕ r), as in the thesis.
     public var residual: Bool?
+    /// true: the FCGAN discriminator also sees the response x_p - skip(x_d) (the caller's
+    /// `DetectorSkip`), so the width of x_p around the measured event is one of its inputs.
+    public var discriminatorResponse: Bool?
+
+    /// Whether the network needs the caller's `DetectorSkip`.
+    public var needsSkip: Bool { residual == true || discriminatorResponse == true }
 
     public init(generatorLayers: Int, discriminatorLayers: Int, unitsPerLayer: Int, activation: HiddenActivation = .leakyRelu,
                 noiseDimension: Int? = nil, lambdaD: Float = 1e-3, lambdaG: Float = 1,

@@ -50,7 +50,7 @@ extension AdversarialUnfolding {
         } else {
             output = generator(detectorLevel)
         }
-        guard let skip else { return output }
+        guard config.residual == true, let skip else { return output }
         return output + Variable(skip.apply(detectorLevel.value))
     }
 
@@ -135,11 +135,11 @@ public class GANNetworks {
          discriminatorInputs: Int, observables: [Observable], skip: DetectorSkip?, rng: RNGStream) throws {
         try config.validate()
         try checkDimensions(partonDimension, detectorDimension)
-        switch (config.residual ?? false, skip) {
+        switch (config.needsSkip, skip) {
         case (true, nil):
-            throw RefoldError.value("residual GAN skip", expected: "a DetectorSkip (GANConfig.residual is true)", actual: "none")
+            throw RefoldError.value("residual GAN skip", expected: "a DetectorSkip (GANConfig.residual or discriminatorResponse is true)", actual: "none")
         case (false, .some):
-            throw RefoldError.value("GAN skip", expected: "none (GANConfig.residual is not set)", actual: "a DetectorSkip")
+            throw RefoldError.value("GAN skip", expected: "none (GANConfig.residual and discriminatorResponse are not set)", actual: "a DetectorSkip")
         case (true, let s?):
             try s.check(partonDimension: partonDimension, detectorDimension: detectorDimension)
         default: break
@@ -182,12 +182,14 @@ public final class FullyConditionalGAN: GANNetworks, AdversarialUnfolding {
         let noise = config.noiseDimension ?? partonDimension
         guard noise >= 1 else { throw RefoldError.value("FCGAN noise dimension", expected: ">= 1", actual: noise) }
         try super.init(partonDimension: partonDimension, detectorDimension: detectorDimension, config: config,
-                       noiseDimension: noise, discriminatorInputs: partonDimension + detectorDimension,
+                       noiseDimension: noise,
+                       discriminatorInputs: partonDimension + detectorDimension + (config.discriminatorResponse == true ? partonDimension : 0),
                        observables: observables, skip: skip, rng: rng)
     }
 
     public func discriminatorInput(partonLevel: Variable, detectorLevel: Variable) -> Variable {
-        concat([partonLevel, detectorLevel])
+        guard config.discriminatorResponse == true, let skip else { return concat([partonLevel, detectorLevel]) }
+        return concat([partonLevel, detectorLevel, partonLevel - Variable(skip.apply(detectorLevel.value))])
     }
 }
 

@@ -124,7 +124,7 @@ public enum GANModelFolder {
         let rng = RNGStream(seed: settings.seed).child("gan.model")
         let dp = settings.partonMap.columns.count, dd = settings.detectorMap.columns.count
         let observables = try GANCollider.massObservable(settings.partonMap).map { [$0] } ?? []
-        let skip = settings.network.residual == true
+        let skip = settings.network.needsSkip
             ? try GANCollider.detectorSkip(parton: settings.partonMap, detector: settings.detectorMap) : nil
         switch settings.variant {
         case .gan:

@@ -68,6 +68,10 @@ public enum ZWGANStudy {
             guard case .bool(let on) = value else { throw RefoldError.value("network.parameters.residual", expected: "true or false", actual: value) }
             network.residual = on ? true : nil
         }
+        if let value = net.parameters["discriminator_response"] {
+            guard case .bool(let on) = value else { throw RefoldError.value("network.parameters.discriminator_response", expected: "true or false", actual: value) }
+            network.discriminatorResponse = on ? true : nil
+        }
         if let v = try number(net.parameters, "learning_rate_d") { training.discriminatorLearningRate = Float(v) }
         if let v = try number(net.parameters, "discriminator_lr_factor") {
             guard v > 0 else { throw RefoldError.value("network.parameters.discriminator_lr_factor", expected: "> 0", actual: v) }

@@ -33,6 +33,7 @@ struct Train: ParsableCommand {
     @Option(help: "cINNs: the quark pair's coordinates: per-parton, pair-mass, mass-ratio or resonance (docs/unfold.md).") var pairCoordinates: PairCoordinates = .massRatio
     @Option(help: "cINNs: epochs of autoencoder pre-training of the condition network (0: none).") var pretrainEncoderEpochs = 0
     @Flag(help: "GANs: a residual generator, x_G = skip(x_d) + G(x_d, r), each parton feature starting from its detector-level partner (docs/gan-studies.md).") var residual = false
+    @Flag(help: "FCGAN: the discriminator also sees the response x_p - skip(x_d) (docs/gan-studies.md).") var discriminatorResponse = false
     @Option(help: "The model folder to write.") var out: String
 
     func validate() throws {
@@ -46,10 +47,13 @@ struct Train: ParsableCommand {
         BLAS.setThreads(threads)
         if let gan = GANVariant(rawValue: network.rawValue) {
             try trainGAN(variant: gan, data: URL(fileURLWithPath: data), profile: profile == .quick ? .quick : .paper,
-                         epochs: epochs, seed: seed, resume: resume, residual: residual, out: URL(fileURLWithPath: out))
+                         epochs: epochs, seed: seed, resume: resume, residual: residual,
+                         discriminatorResponse: discriminatorResponse, out: URL(fileURLWithPath: out))
             return
         }
-        if residual { throw ValidationError("--residual: only for gan and fcgan, got \(network.rawValue)") }
+        if residual || discriminatorResponse {
+            throw ValidationError("--residual, --discriminator-response: only for gan and fcgan, got \(network.rawValue)")
+        }
         guard let variant = network.unfolding else {
             try trainBINN(data: URL(fileURLWithPath: data), profile: profile == .quick ? .quick : .paper, epochs: epochs, seed: seed,
                           resume: resume, out: URL(fileURLWithPath: out), batchSize: batchSize)

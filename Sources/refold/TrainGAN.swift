@@ -12,7 +12,7 @@ extension GANVariant: ExpressibleByArgument {}
 /// or infinite loss throws (non-zero exit) and the last good checkpoint stays in `out`. Without
 /// `resume` an existing checkpoint in `out` is an error.
 func trainGAN(variant: GANVariant, data: URL, profile: ProfileName, epochs: Int?, seed: UInt64, resume: Bool, residual: Bool = false,
-              out: URL) throws {
+              discriminatorResponse: Bool = false, out: URL) throws {
     let checkpoint = out.appendingPathComponent(GANModelFolder.checkpointFile)
     if !resume, FileManager.default.fileExists(atPath: checkpoint.path) {
         throw RefoldError.file(checkpoint.path, "exists: pass --resume to continue it or choose another --out")
@@ -25,10 +25,17 @@ func trainGAN(variant: GANVariant, data: URL, profile: ProfileName, epochs: Int?
     BLAS.setThreads(ProcessInfo.processInfo.environment["REFOLD_BLAS_THREADS"].flatMap(Int.init) ?? 1)
     let start = Date()
     var network: GANConfig?
-    if residual {
-        if resume { throw RefoldError.value("--residual with --resume", expected: "no --residual (the model folder's gan.json decides)", actual: "both") }
+    if residual || discriminatorResponse {
+        if resume {
+            throw RefoldError.value("--residual or --discriminator-response with --resume",
+                                    expected: "neither (the model folder's gan.json decides)", actual: "both")
+        }
+        if discriminatorResponse, variant != .fcgan {
+            throw RefoldError.value("--discriminator-response", expected: "fcgan (the naive GAN's D sees x_p alone)", actual: variant.rawValue)
+        }
         network = GANModelSettings.presets(profile).0
-        network?.residual = true
+        if residual { network?.residual = true }
+        if discriminatorResponse { network?.discriminatorResponse = true }
     }
     let trained = try GANModelFolder.train(variant: variant, sample: sample, profile: profile, epochs: epochs, seed: seed,
                                            resume: resume, out: out, network: network) { report in

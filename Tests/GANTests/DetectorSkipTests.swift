@@ -32,6 +32,27 @@ final class DetectorSkipTests: XCTestCase {
         XCTAssertThrowsError(try NaiveGAN(partonDimension: 2, detectorDimension: 5, config: plain, skip: skip, rng: RNGStream(seed: 1)))
     }
 
+    /// discriminatorResponse: the FCGAN discriminator input is x_p ⊕ x_d ⊕ (x_p - skip(x_d)), and
+    /// the generator stays plain (no skip added) unless residual is set too.
+    func testDiscriminatorSeesTheResponse() throws {
+        let skip = try DetectorSkip(sources: [1, nil], scales: [2, 0], shifts: [0.5, 0])
+        var config = GANConfig(generatorLayers: 2, discriminatorLayers: 2, unitsPerLayer: 8, noiseDimension: 1)
+        let plain = try FullyConditionalGAN(partonDimension: 2, detectorDimension: 3, config: config, rng: RNGStream(seed: 4))
+        config.discriminatorResponse = true
+        let gan = try FullyConditionalGAN(partonDimension: 2, detectorDimension: 3, config: config, skip: skip, rng: RNGStream(seed: 4))
+        let xp = Tensor(shape: [2, 2], storage: [1, 2, 3, 4]), xd = Tensor(shape: [2, 3], storage: [5, 6, 7, 8, 9, 10])
+        let input = gan.discriminatorInput(partonLevel: Variable(xp), detectorLevel: Variable(xd)).value
+        XCTAssertEqual(input.shape, [2, 7])
+        let expected: [Float] = [1, 2, 5, 6, 7, 1 - 12.5, 2, 3, 4, 8, 9, 10, 3 - 18.5, 4]
+        XCTAssertEqual(input.storage, expected)
+        let x = Tensor.normal([5, 3], rng: RNGStream(seed: 2))
+        let a = try plain.sample(detectorLevel: x, count: 2, rng: RNGStream(seed: 9))
+        let b = try gan.sample(detectorLevel: x, count: 2, rng: RNGStream(seed: 9))
+        XCTAssertEqual(a.storage, b.storage, "the generator is the same network with the same noise and no skip")
+        config.discriminatorResponse = nil
+        XCTAssertThrowsError(try FullyConditionalGAN(partonDimension: 2, detectorDimension: 3, config: config, skip: skip, rng: RNGStream(seed: 4)))
+    }
+
     /// Same weights (same seed), one residual and one plain: the residual sample is the plain one
     /// plus skip(x_d), exactly, for the naive GAN and for the FCGAN (same noise stream).
     func testResidualAddsTheSkipToTheGeneratorOutput() throws {
