@@ -44,10 +44,11 @@ public struct GANConfig: Codable, Equatable {
 
     public init(generatorLayers: Int, discriminatorLayers: Int, unitsPerLayer: Int, activation: HiddenActivation = .leakyRelu,
                 noiseDimension: Int? = nil, lambdaD: Float = 1e-3, lambdaG: Float = 1,
-                mmd: MMDLoss = MMDLoss(widths: MMDLoss.massWidthsGeV), residual: Bool? = nil) {
+                mmd: MMDLoss = MMDLoss(widths: MMDLoss.massWidthsGeV), residual: Bool? = nil, discriminatorResponse: Bool? = nil) {
         self.generatorLayers = generatorLayers; self.discriminatorLayers = discriminatorLayers
         self.unitsPerLayer = unitsPerLayer; self.activation = activation; self.noiseDimension = noiseDimension
         self.lambdaD = lambdaD; self.lambdaG = lambdaG; self.mmd = mmd; self.residual = residual
+        self.discriminatorResponse = discriminatorResponse
     }
 
     /// Table 4.1: G and D 12 layers x 512 units (about 3M weights each), lambda_G = 1, lambda_D = 1e-3.

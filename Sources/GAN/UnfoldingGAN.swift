@@ -26,7 +26,8 @@ public protocol AdversarialUnfolding: UnfoldingSampler, Module {
     var noiseDimension: Int { get }
     /// The caller's observables for the MMD term of the generator loss (may be empty).
     var observableMMD: ObservableMMD { get set }
-    /// The residual generator's fixed skip from x_d (`GANConfig.residual`), or nil.
+    /// The fixed skip from x_d of the residual generator and the response-aware FCGAN
+    /// discriminator (`GANConfig.needsSkip`), or nil.
     var skip: DetectorSkip? { get }
     /// True if training needs event-by-event matched x_p, x_d (FCGAN); false if the parton and
     /// detector batches are drawn independently (naive GAN, sec. 4.2).
@@ -130,7 +131,7 @@ public class GANNetworks {
     public let skip: DetectorSkip?
 
     /// `rng` draws the generator (child "generator") and the discriminator (child "discriminator").
-    /// A residual config (`GANConfig.residual`) needs `skip`, and only a residual one takes it.
+    /// A config that uses the skip (`GANConfig.needsSkip`) needs `skip`, and only such a config takes it.
     init(partonDimension: Int, detectorDimension: Int, config: GANConfig, noiseDimension: Int,
          discriminatorInputs: Int, observables: [Observable], skip: DetectorSkip?, rng: RNGStream) throws {
         try config.validate()
@@ -164,6 +165,9 @@ public final class NaiveGAN: GANNetworks, AdversarialUnfolding {
 
     public init(partonDimension: Int, detectorDimension: Int, config: GANConfig, observables: [Observable] = [],
                 skip: DetectorSkip? = nil, rng: RNGStream) throws {
+        guard config.discriminatorResponse != true else {
+            throw RefoldError.value("naive GAN discriminatorResponse", expected: "not set (its D sees x_p alone, with no matched x_d)", actual: true)
+        }
         try super.init(partonDimension: partonDimension, detectorDimension: detectorDimension, config: config,
                        noiseDimension: config.noiseDimension ?? 0, discriminatorInputs: partonDimension,
                        observables: observables, skip: skip, rng: rng)

@@ -125,7 +125,7 @@ enum BINNStudy {
     /// rising or falling flank is never taken for a minimum (the kicker's sigma_pred rises from 0
     /// at x = 0 into its window 0.4-0.9, and the lowest point there was once the window's first,
     /// 0.4125, while the dip sat at 0.6375). NaN if the window holds no such point.
-    static func argmin(_ x: [Double], _ values: [Double], in range: ClosedRange<Double>) -> Double {
+    static func localMinimum(_ x: [Double], _ values: [Double], in range: ClosedRange<Double>) -> Double {
         let window = x.indices.filter { range.contains(x[$0]) }
         guard window.count >= 3 else { return .nan }
         let interior = window.dropFirst().dropLast().filter { values[$0] <= values[$0 - 1] && values[$0] <= values[$0 + 1] }

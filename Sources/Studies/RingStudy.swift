@@ -68,9 +68,9 @@ public enum RingStudy {
         let absolute = (parameters: uncertaintyFit.parameters.map(abs), chi2PerNdf: uncertaintyFit.chi2PerNdf, fit: uncertaintyFit)
         result.notes.append("eq. 6.31 fit: " + BINNStudy.describe(absolute.fit, names: ["Δmu", "Δw"]))
 
-        let minimum = BINNStudy.argmin(rs, sigma, in: (toy.mu - 0.6 * toy.w)...(toy.mu + 0.6 * toy.w))
-        let inner = BINNStudy.argmin(rs, sigma.map { -$0 }, in: (toy.mu - 1.8 * toy.w)...(toy.mu - 0.4 * toy.w))
-        let outer = BINNStudy.argmin(rs, sigma.map { -$0 }, in: (toy.mu + 0.4 * toy.w)...(toy.mu + 1.8 * toy.w))
+        let minimum = BINNStudy.localMinimum(rs, sigma, in: (toy.mu - 0.6 * toy.w)...(toy.mu + 0.6 * toy.w))
+        let inner = BINNStudy.localMinimum(rs, sigma.map { -$0 }, in: (toy.mu - 1.8 * toy.w)...(toy.mu - 0.4 * toy.w))
+        let outer = BINNStudy.localMinimum(rs, sigma.map { -$0 }, in: (toy.mu + 0.4 * toy.w)...(toy.mu + 1.8 * toy.w))
         result.measure("sigma-minimum", minimum)
         result.measure("sigma-maximum-inner", inner)
         result.measure("sigma-maximum-outer", outer)

@@ -75,13 +75,13 @@ enum RampStudy {
         // Lines y = const, averaged (fig. 6.2/6.4), and the uncertainty fit.
         let xs = (0..<36).map { 0.05 + 0.9 * (Double($0) + 0.5) / 36 }, ys = [0.2, 0.35, 0.5, 0.65, 0.8]
         let lines = try BINNStudy.rampLines(model, xs: xs, ys: ys, draws: s.draws, rng: context.rng.child("draws"))
-        let minimum = BINNStudy.argmin(xs, lines.sigma, in: fit.searchWindow)
+        let minimum = BINNStudy.localMinimum(xs, lines.sigma, in: fit.searchWindow)
         // The draw noise of the minimum's location: independent sets of M draws, and 4M draws.
         let redrawn = try (1...3).map { k in
-            BINNStudy.argmin(xs, try BINNStudy.rampLines(model, xs: xs, ys: ys, draws: s.draws, rng: context.rng.child("redraws").child(index: k)).sigma,
+            BINNStudy.localMinimum(xs, try BINNStudy.rampLines(model, xs: xs, ys: ys, draws: s.draws, rng: context.rng.child("redraws").child(index: k)).sigma,
                              in: fit.searchWindow)
         }
-        let manyDraws = BINNStudy.argmin(xs, try BINNStudy.rampLines(model, xs: xs, ys: ys, draws: 4 * s.draws, rng: context.rng.child("redraws")).sigma,
+        let manyDraws = BINNStudy.localMinimum(xs, try BINNStudy.rampLines(model, xs: xs, ys: ys, draws: 4 * s.draws, rng: context.rng.child("redraws")).sigma,
                                          in: fit.searchWindow)
         result.notes.append("sigma_pred minimum with three other sets of M = \(s.draws) draws: \(redrawn.map { format($0) }.joined(separator: ", ")); with \(4 * s.draws) draws: \(format(manyDraws))")
         result.measure("sigma-minimum", minimum)

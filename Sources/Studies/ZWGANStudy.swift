@@ -64,14 +64,8 @@ public enum ZWGANStudy {
             network.activation = a
         }
         if let v = try number(net.parameters, "noise_dimension") { network.noiseDimension = Int(v) }
-        if let value = net.parameters["residual"] {
-            guard case .bool(let on) = value else { throw RefoldError.value("network.parameters.residual", expected: "true or false", actual: value) }
-            network.residual = on ? true : nil
-        }
-        if let value = net.parameters["discriminator_response"] {
-            guard case .bool(let on) = value else { throw RefoldError.value("network.parameters.discriminator_response", expected: "true or false", actual: value) }
-            network.discriminatorResponse = on ? true : nil
-        }
+        if let on = try flag(net.parameters, "residual") { network.residual = on ? true : nil }
+        if let on = try flag(net.parameters, "discriminator_response") { network.discriminatorResponse = on ? true : nil }
         if let v = try number(net.parameters, "learning_rate_d") { training.discriminatorLearningRate = Float(v) }
         if let v = try number(net.parameters, "discriminator_lr_factor") {
             guard v > 0 else { throw RefoldError.value("network.parameters.discriminator_lr_factor", expected: "> 0", actual: v) }
@@ -96,6 +90,12 @@ public enum ZWGANStudy {
         return Settings(network: network, training: training, compare: compare, primary: primary, cuts: cuts,
                         samplesPerEvent: net.samplesPerEvent ?? 60, calibrationEvents: min(net.calibrationEvents ?? 1500, g.testEvents),
                         wPrimeFraction: fraction, bins: Int(try g.number("bins", default: 20)))
+    }
+
+    static func flag(_ p: [String: SpecParameter], _ key: String) throws -> Bool? {
+        guard let value = p[key] else { return nil }
+        guard let b = value.bool else { throw RefoldError.value("network.parameters.\(key)", expected: "true or false", actual: value) }
+        return b
     }
 
     static func number(_ p: [String: SpecParameter], _ key: String) throws -> Double? {
@@ -126,9 +126,11 @@ public enum ZWGANStudy {
 
         var trained: [GANVariant: GANModelFolder.Trained] = [:]
         for variant in s.compare {
+            var network = s.network
+            if variant == .gan { network.discriminatorResponse = nil }  // the FCGAN's option: the naive D sees x_p alone
             let model = try GANModelFolder.train(
                 variant: variant, sample: train, profile: context.profile, seed: context.seed, out: try context.file("model-\(variant.rawValue)"),
-                network: s.network, training: s.training) { context.report("\(variant.rawValue) \($0.progressLine)") }
+                network: network, training: s.training) { context.report("\(variant.rawValue) \($0.progressLine)") }
             trained[variant] = model
             let last = model.history.last
             result.notes.append("\(variant.rawValue): \(model.completedEpochs) epochs, \(s.network.generatorLayers) x \(s.network.unitsPerLayer), batch \(s.training.batchSize), lr G/D \(s.training.generatorLearningRate)/\(s.training.discriminatorLearningRate) \(s.training.schedule), betas \(s.training.beta1)/\(s.training.beta2), n_D \(s.training.discriminatorSteps), noise \(model.model.noiseDimension), generator average \(s.training.generatorAverage.map { "\($0)" } ?? "off"), lambda_D \(s.network.lambdaD); last epoch <D> real/fake \(format(last?.meanDiscriminatorReal ?? .nan))/\(format(last?.meanDiscriminatorFake ?? .nan)), MMD(m_jj) \(format(last?.mmd ?? .nan)) (\(format(lap())) s)")

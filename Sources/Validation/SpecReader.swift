@@ -163,6 +163,12 @@ struct SpecReader {
 public enum SpecParameter: Equatable, Sendable, Codable {
     case int(Int), double(Double), string(String), bool(Bool), numbers([Double]), strings([String])
 
+    /// The value as a boolean, or nil.
+    public var bool: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+
     /// The value as a number (integers convert), or nil.
     public var number: Double? {
         switch self {

@@ -24,21 +24,15 @@ func trainGAN(variant: GANVariant, data: URL, profile: ProfileName, epochs: Int?
     let showProgress = ProcessInfo.processInfo.environment["CI"] == nil && isatty(2) != 0
     BLAS.setThreads(ProcessInfo.processInfo.environment["REFOLD_BLAS_THREADS"].flatMap(Int.init) ?? 1)
     let start = Date()
-    var network: GANConfig?
-    if residual || discriminatorResponse {
-        if resume {
-            throw RefoldError.value("--residual or --discriminator-response with --resume",
-                                    expected: "neither (the model folder's gan.json decides)", actual: "both")
-        }
-        if discriminatorResponse, variant != .fcgan {
-            throw RefoldError.value("--discriminator-response", expected: "fcgan (the naive GAN's D sees x_p alone)", actual: variant.rawValue)
-        }
-        network = GANModelSettings.presets(profile).0
-        if residual { network?.residual = true }
-        if discriminatorResponse { network?.discriminatorResponse = true }
+    if resume, residual || discriminatorResponse {
+        throw RefoldError.value("--residual or --discriminator-response with --resume",
+                                expected: "neither (the model folder's gan.json decides)", actual: "both")
     }
+    var network = GANModelSettings.presets(profile).0
+    network.residual = residual ? true : nil
+    network.discriminatorResponse = discriminatorResponse ? true : nil
     let trained = try GANModelFolder.train(variant: variant, sample: sample, profile: profile, epochs: epochs, seed: seed,
-                                           resume: resume, out: out, network: network) { report in
+                                           resume: resume, out: out, network: resume ? nil : network) { report in
         if showProgress { FileHandle.standardError.write(Data("\(variant.rawValue) \(report.progressLine)\n".utf8)) }
     }
     print(String(format: "trained %@ on %d events: %d epochs in %.1f s, model in %@", variant.rawValue, sample.count,

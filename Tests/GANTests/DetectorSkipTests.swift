@@ -30,6 +30,11 @@ final class DetectorSkipTests: XCTestCase {
         }
         let plain = GANConfig(generatorLayers: 2, discriminatorLayers: 2, unitsPerLayer: 4)
         XCTAssertThrowsError(try NaiveGAN(partonDimension: 2, detectorDimension: 5, config: plain, skip: skip, rng: RNGStream(seed: 1)))
+        var response = plain
+        response.discriminatorResponse = true
+        XCTAssertThrowsError(try NaiveGAN(partonDimension: 2, detectorDimension: 4, config: response, skip: skip, rng: RNGStream(seed: 1))) { error in
+            XCTAssertTrue("\(error)".contains("naive GAN discriminatorResponse"), "\(error)")
+        }
     }
 
     /// discriminatorResponse: the FCGAN discriminator input is x_p ⊕ x_d ⊕ (x_p - skip(x_d)), and

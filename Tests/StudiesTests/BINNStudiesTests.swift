@@ -35,7 +35,7 @@ final class BINNStudiesTests: XCTestCase {
         let (result, folder) = try run("wedge", quick: "events = 6000\nepochs = 4\nblocks = 4\nlayers_per_block = 2\nbatch_size = 256\nsamples_per_event = 10")
         let band = try XCTUnwrap(result.measurements["density-in-band"])
         XCTAssertTrue((0...1).contains(band), "seed 2026: \(band)")
-        try checkMinimum(result, in: 0.15...0.85)
+        try checkExtremum(result, "sigma-minimum", sign: 1, window: 0.15...0.85, folder: folder, file: "lines.csv")
         XCTAssertTrue(result.notes.contains { $0.contains("eq. 6.23 fit: Δa = ") })
         XCTAssertEqual(result.gates.count, 2)
         files(folder, ["lines.csv", "grid.csv", "density.png", "sigma-pred.png", "sigma-fit.png"])
@@ -58,21 +58,31 @@ final class BINNStudiesTests: XCTestCase {
         XCTAssertTrue(message.contains("boundaries") && message.contains("box"), message)
     }
 
-    /// A tiny network's sigma_pred may have no interior minimum in the window: then the value is
-    /// NaN (the gate fails) and a note says so; otherwise it lies strictly inside the window.
-    private func checkMinimum(_ result: StudyResult, in window: ClosedRange<Double>) throws {
-        let minimum = try XCTUnwrap(result.measurements["sigma-minimum"])
-        if minimum.isNaN {
-            XCTAssertTrue(result.notes.contains { $0.hasPrefix("sigma_pred has no interior minimum") }, "\(result.notes)")
-            XCTAssertEqual(result.gates.first { $0.name == "sigma-minimum" }?.pass, false)
-        } else {
-            XCTAssertTrue(minimum > window.lowerBound && minimum < window.upperBound, "\(minimum)")
+    /// The measured sigma_pred extremum `name` is a local extremum (minimum for sign +1, maximum
+    /// for -1) of the curve the study wrote (`file`: x, ..., sigma_pred), strictly inside `window`;
+    /// a tiny network's curve may have none, then the value is NaN, a note says so and the gate fails.
+    private func checkExtremum(_ result: StudyResult, _ name: String, sign: Double, window: ClosedRange<Double>,
+                               folder: URL, file: String) throws {
+        let value = try XCTUnwrap(result.measurements[name], name)
+        if value.isNaN {
+            XCTAssertTrue(result.notes.contains { $0.contains("no interior") }, "\(name): \(result.notes)")
+            XCTAssertEqual(result.gates.first { $0.name == name }?.pass, false, name)
+            return
         }
+        let rows = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8).split(separator: "\n")
+        let header = rows[0].split(separator: ",").map(String.init)
+        let column = try XCTUnwrap(header.firstIndex(of: "sigma_pred"))
+        let table = rows.dropFirst().map { $0.split(separator: ",").map { Double($0)! } }
+        let i = try XCTUnwrap(table.firstIndex { $0[0] == value }, "\(name) = \(value) is not an x of \(file)")
+        XCTAssertTrue(i > 0 && i < table.count - 1 && window.contains(table[i - 1][0]) && window.contains(table[i + 1][0]),
+                      "\(name) = \(value): both neighbours inside \(window)")
+        XCTAssertLessThanOrEqual(sign * table[i][column], sign * table[i - 1][column], name)
+        XCTAssertLessThanOrEqual(sign * table[i][column], sign * table[i + 1][column], name)
     }
 
     func testKickerRunner() throws {
         let (result, folder) = try run("kicker", quick: "events = 6000\nepochs = 3\nblocks = 4\nlayers_per_block = 2\nbatch_size = 256\nsamples_per_event = 10")
-        try checkMinimum(result, in: 0.4...0.9)
+        try checkExtremum(result, "sigma-minimum", sign: 1, window: 0.4...0.9, folder: folder, file: "lines.csv")
         XCTAssertTrue(result.notes.contains { $0.contains("eq. 6.27 fit: Δx0 = ") })
         files(folder, ["lines.csv", "sigma-fit.png"])
     }
@@ -82,9 +92,9 @@ final class BINNStudiesTests: XCTestCase {
         // Even a short training puts the radial density peak near the ring (mu = 4, w = 1).
         let mu = try XCTUnwrap(result.measurements["ring-mu"])
         XCTAssertEqual(mu, 4, accuracy: 1, "seed 2026")
-        for name in ["sigma-minimum", "sigma-maximum-inner", "sigma-maximum-outer"] {
-            XCTAssertNotNil(result.measurements[name], name)
-        }
+        try checkExtremum(result, "sigma-minimum", sign: 1, window: 3.4...4.6, folder: folder, file: "rays.csv")
+        try checkExtremum(result, "sigma-maximum-inner", sign: -1, window: 2.2...3.6, folder: folder, file: "rays.csv")
+        try checkExtremum(result, "sigma-maximum-outer", sign: -1, window: 4.4...5.8, folder: folder, file: "rays.csv")
         XCTAssertEqual(result.gates.count, 5)
         files(folder, ["rays.csv", "grid.csv", "sigma-fit.png", "density-fit.png"])
         // The extrema of sigma_pred are located on the ray grid: its step must lie well below the gates' 0.1.

@@ -10,15 +10,15 @@ final class LocalMinimumTests: XCTestCase {
         // Rises from 0, dips at 0.7, rises again: the window 0.4-0.9 starts on the flank at 0.4
         // (value 0.36, lower than the dip's 0.37), but the minimum is the dip.
         let values = [0, 0.1, 0.2, 0.3, 0.36, 0.39, 0.38, 0.37, 0.40, 0.5, 0.6]
-        XCTAssertEqual(BINNStudy.argmin(x, values, in: 0.4...0.9), 0.7)
+        XCTAssertEqual(BINNStudy.localMinimum(x, values, in: 0.4...0.9), 0.7)
     }
 
     func testLowestOfSeveralDipsAndNaNWithoutOne() {
         let twoDips = [5, 4, 3, 4, 5, 4, 2, 3, 4, 5, 6].map(Double.init)
-        XCTAssertEqual(BINNStudy.argmin(x, twoDips, in: 0...1), 0.6)
-        XCTAssertEqual(BINNStudy.argmin(x, twoDips, in: 0...0.45), 0.2)
+        XCTAssertEqual(BINNStudy.localMinimum(x, twoDips, in: 0...1), 0.6)
+        XCTAssertEqual(BINNStudy.localMinimum(x, twoDips, in: 0...0.45), 0.2)
         let monotone = x.map { $0 * $0 }
-        XCTAssertTrue(BINNStudy.argmin(x, monotone, in: 0.2...0.8).isNaN)
-        XCTAssertTrue(BINNStudy.argmin(x, twoDips, in: 0.55...0.65).isNaN, "one point: no neighbours inside")
+        XCTAssertTrue(BINNStudy.localMinimum(x, monotone, in: 0.2...0.8).isNaN)
+        XCTAssertTrue(BINNStudy.localMinimum(x, twoDips, in: 0.55...0.65).isNaN, "one point: no neighbours inside")
     }
 }
