@@ -4,7 +4,7 @@
 SWIFT   ?= swift
 PROFILE ?= quick
 SEED    ?= 2026
-APT_PACKAGES = libgsl-dev libfftw3-dev libblis-dev gnuplot-nox pkg-config
+APT_PACKAGES = libgsl-dev libfftw3-dev libblis-dev gnuplot-nox pkg-config groff qpdf poppler-utils
 RELEASE_BIN = .build/release/refold
 
 SHELL := /bin/bash
@@ -19,6 +19,9 @@ deps:
 	{ [ -f /usr/include/x86_64-linux-gnu/blis-openmp/cblas.h ] || [ -f /usr/include/blis/cblas.h ] || ls /usr/include/*/blis*/cblas.h >/dev/null 2>&1; } || missing="$$missing libblis-dev"; \
 	command -v gnuplot >/dev/null 2>&1 || missing="$$missing gnuplot-nox"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	{ command -v groff && [ -f /usr/share/groff/current/tmac/pdf.tmac ] || ls /usr/share/groff/*/tmac/pdf.tmac; } >/dev/null 2>&1 || missing="$$missing groff"; \
+	command -v qpdf >/dev/null 2>&1 || missing="$$missing qpdf"; \
+	command -v pdfinfo >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	if command -v python3 >/dev/null 2>&1 && ! python3 -c "import numpy, safetensors" 2>/dev/null; then \
 	  echo "deps: installing numpy and safetensors for the interoperability test"; \
 	  python3 -m pip install -q numpy safetensors 2>/dev/null || echo "deps: pip could not install numpy/safetensors (the interop test will skip)"; \

@@ -70,24 +70,7 @@ public struct Gnuplot: Sendable {
         for file in ["\(name).png", "\(name).pdf"] where !FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path) {
             throw RefoldError.file(folder.appendingPathComponent(file).path, "gnuplot finished but wrote no output")
         }
-        return PlotRecord(title: plot.title, png: "\(name).png", pdf: "\(name).pdf", script: "\(name).gp", data: dataFiles)
-    }
-
-    /// Renders every plot again, in order, into one multi-page PDF (pdfcairo: one page per plot).
-    /// `plots`: (study folder, record) pairs.
-    public func assemblePDF(_ plots: [(folder: URL, record: PlotRecord)], to output: URL) throws {
-        guard !plots.isEmpty else { throw RefoldError.value("report PDF", expected: "at least one plot", actual: 0) }
-        let temporary = output.deletingLastPathComponent().appendingPathComponent(".\(output.lastPathComponent).tmp-\(getpid())")
-        var driver = "set terminal \(Self.pdfTerminal)\nset output \(quoted(temporary.path))\n"
-        for (folder, record) in plots {
-            driver += "cd \(quoted(folder.standardizedFileURL.path))\nload \(quoted(record.script))\n"
-        }
-        driver += "set output\n"
-        try FileManager.default.createDirectory(at: output.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try run(driver, in: output.deletingLastPathComponent(), label: output.lastPathComponent)
-        if rename(temporary.path, output.path) != 0 {
-            throw RefoldError.file(output.path, "cannot move the rendered report into place: \(String(cString: strerror(errno)))")
-        }
+        return PlotRecord(title: plot.title, caption: plot.caption, png: "\(name).png", pdf: "\(name).pdf", script: "\(name).gp", data: dataFiles)
     }
 
     /// Runs gnuplot on `commands` (through a temporary script file) in `folder`; throws with its

@@ -16,12 +16,15 @@ public struct Plot: Sendable {
     public var data: [String: String]
     /// gnuplot variable assignments (values already in gnuplot syntax).
     public var variables: [(name: String, value: String)]
+    /// What the figure shows, for the report's caption (the factories write one per kind).
+    public var caption: String
 
-    public init(template: PlotTemplate, title: String, data: [String: String], variables: [(String, String)]) {
+    public init(template: PlotTemplate, title: String, data: [String: String], caption: String = "", variables: [(String, String)]) {
         self.template = template
         self.title = title
         self.data = data
         self.variables = variables.map { (name: $0.0, value: $0.1) }
+        self.caption = caption
     }
 }
 
@@ -63,7 +66,11 @@ extension Plot {
             let row = [truth.edges[i], truth.edges[i + 1], truth.centers[i], t[i], te[i], d[i], de[i], u[i], ue[i], ratio, ratioError, relative]
             text += row.map(number).joined(separator: " ") + "\n"
         }
-        return Plot(template: .histogram, title: title, data: ["data": text], variables: [
+        let what = normalise ? "normalised to unit area per bin width" : "events per bin"
+        let caption = "\(labels.truth) (black)\(detector == nil ? "" : ", \(labels.detector) (blue, dashed)") and \(labels.unfolded) (red, with its "
+            + "statistical band), \(what). Lower panel: unfolded / truth with the truth's statistical band (grey); ratios beyond "
+            + "1 ± \(format(ratioRange)) are drawn as arrows at the panel's edge."
+        return Plot(template: .histogram, title: title, data: ["data": text], caption: caption, variables: [
             ("xlabel_text", quoted(xLabel)),
             ("ylabel_text", quoted(yLabel ?? (normalise ? "normalised density" : "events"))),
             ("log_y", logY ? "1" : "0"),
@@ -81,7 +88,9 @@ extension Plot {
             "# \(entry.label): expected observed (max deviation \(format(entry.curve.maxDeviation)))\n"
                 + entry.curve.points.map { "\(number($0.expected)) \(number($0.observed))" }.joined(separator: "\n")
         }.joined(separator: "\n\n\n") + "\n"
-        return Plot(template: .calibration, title: title, data: ["data": text], variables: [
+        let caption = "The fraction of events whose truth lies below the posterior's quantile q, against q; a calibrated "
+            + "posterior follows the diagonal. The legend gives each curve's largest deviation (Kolmogorov distance)."
+        return Plot(template: .calibration, title: title, data: ["data": text], caption: caption, variables: [
             ("n_series", "\(curves.count)"),
             stringArray("series_titles", curves.map { "\($0.label) (max dev. \(format($0.curve.maxDeviation)))" }),
         ])
@@ -99,7 +108,8 @@ extension Plot {
         let text = "# x y value\n" + (0..<xc.count).map { i in
             (0..<yc.count).map { j in "\(number(xc[i])) \(number(yc[j])) \(number(grid[i][j]))" }.joined(separator: "\n")
         }.joined(separator: "\n\n") + "\n"
-        return Plot(template: .heatmap, title: title, data: ["data": text], variables: [
+        let caption = "\(zLabel) at the centres of a \(bins.x.binCount) x \(bins.y.binCount) grid in (\(xLabel), \(yLabel))."
+        return Plot(template: .heatmap, title: title, data: ["data": text], caption: caption, variables: [
             ("xlabel_text", quoted(xLabel)), ("ylabel_text", quoted(yLabel)), ("zlabel_text", quoted(zLabel)),
             ("log_z", logZ ? "1" : "0"),
         ])
@@ -138,7 +148,8 @@ extension Plot {
         let curves = series.map { s in
             "# \(s.fitLabel): x f(x)\n" + (0..<s.curveX.count).map { "\(number(s.curveX[$0])) \(number(s.curveY[$0]))" }.joined(separator: "\n")
         }.joined(separator: "\n\n\n") + "\n"
-        return Plot(template: .fit, title: title, data: ["data": points, "curve_data": curves], variables: [
+        let caption = series.map { "\($0.label) (points with errors) and \($0.fitLabel) (line)" }.joined(separator: "; ") + "."
+        return Plot(template: .fit, title: title, data: ["data": points, "curve_data": curves], caption: caption, variables: [
             ("xlabel_text", quoted(xLabel)), ("ylabel_text", quoted(yLabel)),
             ("log_x", logX ? "1" : "0"), ("log_y", logY ? "1" : "0"), ("n_series", "\(series.count)"),
             stringArray("series_titles", series.map(\.label)), stringArray("fit_titles", series.map(\.fitLabel)),
@@ -150,7 +161,8 @@ extension Plot {
                                  samples: [(x: Double, y: Double)], truth: (x: Double, y: Double)) throws -> Plot {
         guard !samples.isEmpty else { throw RefoldError.value("Plot.posterior samples", expected: "at least 1", actual: 0) }
         let text = "# x y\n" + samples.map { "\(number($0.x)) \(number($0.y))" }.joined(separator: "\n") + "\n"
-        return Plot(template: .posterior, title: title, data: ["data": text], variables: [
+        let caption = "\(samples.count) posterior samples for one detector-level event in (\(xLabel), \(yLabel)); the cross marks its truth."
+        return Plot(template: .posterior, title: title, data: ["data": text], caption: caption, variables: [
             ("xlabel_text", quoted(xLabel)), ("ylabel_text", quoted(yLabel)),
             ("truth_x", number(truth.x)), ("truth_y", number(truth.y)),
         ])
@@ -167,7 +179,9 @@ extension Plot {
             let (v, e) = normalise ? (s.histogram.density, s.histogram.densityErrors) : (s.histogram.counts, s.histogram.errors)
             return "# \(s.label): centre value error\n" + (0..<v.count).map { "\(number(s.histogram.centers[$0])) \(number(v[$0])) \(number(e[$0]))" }.joined(separator: "\n")
         }.joined(separator: "\n\n\n") + "\n"
-        return Plot(template: .massPeak, title: title, data: ["data": text], variables: [
+        let caption = series.map(\.label).joined(separator: ", ") + (normalise ? ", normalised" : ", events per bin")
+            + (peakMass.map { "; the nominal mass \(format($0)) GeV is marked." } ?? ".")
+        return Plot(template: .massPeak, title: title, data: ["data": text], caption: caption, variables: [
             ("xlabel_text", quoted(xLabel)), ("ylabel_text", quoted(normalise ? "normalised density" : "events")),
             ("log_y", logY ? "1" : "0"), ("n_series", "\(series.count)"),
             stringArray("series_titles", series.map(\.label)), ("peak_mass", number(peakMass ?? .nan)),

@@ -51,7 +51,7 @@ public struct ValidationSuite {
         summaries.contains { $0.result.status.failsRun }
     }
 
-    /// The gate table of one study.
+    /// The gate table of one study: value ± noise, tolerance, noise / margin, verdict.
     public static func table(_ summary: StudySummary) -> String {
         var header = "\(summary.study) (\(summary.kind.rawValue), \(summary.network.rawValue)): \(summary.result.status.label)"
         switch summary.result.status {
@@ -59,52 +59,18 @@ public struct ValidationSuite {
         case .error(let message): header += ": \(message)"
         default: break
         }
-        let rows = summary.result.gates.map { gate -> [String] in
-            let verdict: String
-            if case .pending = summary.result.status { verdict = "pending" } else { verdict = gate.pass ? "PASS" : "FAIL" }
-            return [gate.name, format(gate.value), gate.toleranceText, verdict]
-        }
-        let all = [["gate", "value", "tolerance", "result"]] + rows
-        let widths = (0..<4).map { column in all.map { $0[column].count }.max() ?? 0 }
+        let rows = ReportText.rows([summary]).map { [$0.gate, $0.value, $0.tolerance, $0.noise, $0.verdict] }
+        let all = [["gate", "value ± noise", "tolerance", "noise/margin", "result"]] + rows
+        let widths = (0..<5).map { column in all.map { $0[column].count }.max() ?? 0 }
         let lines = all.map { row in
             "  " + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
         }
         return ([header] + lines).joined(separator: "\n")
     }
 
-    /// `index.md`: one section per study with its status, gates, provenance and plot links.
+    /// `index.md` (see `ReportText.markdown`).
     public static func writeIndex(_ summaries: [StudySummary], to out: URL) throws {
-        var text = "# Refold validation report\n\n"
-        if let p = summaries.first?.provenance {
-            text += "Profile `\(p.profile.rawValue)`, seed \(p.seed), Refold \(p.refoldVersion), git `\(p.gitRevision)`\(p.gitDirty ? " (dirty)" : ""), \(p.date), \(p.cores) cores.\n\n"
-        }
-        text += "| study | status | gates passed | wall time |\n|---|---|---|---|\n"
-        for s in summaries {
-            let passed = s.result.gates.filter(\.pass).count
-            text += "| [\(s.study)](#\(s.study)) | \(s.result.status.label) | \(passed)/\(s.result.gates.count) | \(String(format: "%.1f s", s.wallTime)) |\n"
-        }
-        for s in summaries {
-            text += "\n## \(s.study)\n\n\(s.description)\n\nKind `\(s.kind.rawValue)`, network `\(s.network.rawValue)`, status **\(s.result.status.label)**"
-            switch s.result.status {
-            case .pending(let reason): text += ": \(reason)"
-            case .error(let message): text += ": `\(message)`"
-            default: break
-            }
-            text += ". Summary: [\(s.study)/summary.json](\(s.study)/summary.json).\n\n"
-            text += "| gate | observable | value | tolerance | result |\n|---|---|---|---|---|\n"
-            for g in s.result.gates {
-                let verdict: String
-                if case .pending = s.result.status { verdict = "pending" } else { verdict = g.pass ? "PASS" : "**FAIL**" }
-                text += "| \(g.name) | \(g.observable ?? g.metric.rawValue) | \(format(g.value)) | \(g.toleranceText) | \(verdict) |\n"
-            }
-            for plot in s.result.plots {
-                text += "\n![\(plot.title)](\(s.study)/\(plot.png))  \n[PDF](\(s.study)/\(plot.pdf)) · data: "
-                    + plot.data.map { "[\($0)](\(s.study)/\($0))" }.joined(separator: ", ") + "\n"
-            }
-            for note in s.result.notes { text += "\n- \(note)" }
-            if !s.result.notes.isEmpty { text += "\n" }
-        }
-        try writeAtomically(text, to: out.appendingPathComponent("index.md"))
+        try writeAtomically(ReportText.markdown(summaries), to: out.appendingPathComponent("index.md"))
     }
 
     /// Every `<out>/*/summary.json`, sorted by study name.
@@ -116,13 +82,73 @@ public struct ValidationSuite {
         }
     }
 
-    /// `report.pdf`: every plot of every study again, one page each. Returns false if there are no
-    /// plots (nothing written).
+    /// `report.pdf`: title page, gate table and one section per study with its captioned figures,
+    /// typeset by groff (`ms` macros, tbl) with the plots' PDFs placed by `.PDFPIC` (made
+    /// uncompressed by qpdf first, which gropdf needs). Written atomically. Returns false if there
+    /// are no summaries (nothing written).
     @discardableResult
-    public static func writeReportPDF(_ summaries: [StudySummary], to out: URL, gnuplot: Gnuplot) throws -> Bool {
-        let plots = summaries.flatMap { s in s.result.plots.map { (folder: out.appendingPathComponent(s.study), record: $0) } }
-        guard !plots.isEmpty else { return false }
-        try gnuplot.assemblePDF(plots, to: out.appendingPathComponent("report.pdf"))
+    public static func writeReportPDF(_ summaries: [StudySummary], to out: URL) throws -> Bool {
+        guard !summaries.isEmpty else { return false }
+        let groff = try Tool.find("groff", package: "groff"), qpdf = try Tool.find("qpdf", package: "qpdf")
+        let build = out.appendingPathComponent(".report-\(getpid())")
+        try FileManager.default.createDirectory(at: build, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: build) }
+        var figures: [String: String] = [:]
+        for s in summaries {
+            for plot in s.result.plots {
+                let source = out.appendingPathComponent(s.study).appendingPathComponent(plot.pdf)
+                guard FileManager.default.fileExists(atPath: source.path) else { continue }
+                let name = "figure-\(figures.count + 1).pdf"
+                try Tool.run(qpdf, ["--object-streams=disable", source.path, build.appendingPathComponent(name).path], in: build)
+                figures["\(s.study)/\(plot.pdf)"] = name
+            }
+        }
+        let source = ReportText.roff(summaries) { s, plot in figures["\(s.study)/\(plot.pdf)"] }
+        try writeAtomically(source, to: build.appendingPathComponent("report.ms"))
+        let pdf = try Tool.run(groff, ["-k", "-U", "-t", "-ms", "-Tpdf", "-P-pa4", "report.ms"], in: build)
+        guard pdf.starts(with: Array("%PDF".utf8)) else {
+            throw RefoldError.file(build.appendingPathComponent("report.ms").path, "groff wrote no PDF (\(pdf.count) bytes)")
+        }
+        try writeAtomically(pdf, to: out.appendingPathComponent("report.pdf"))
         return true
+    }
+}
+
+/// An external program of the report (groff, qpdf): found on PATH, run with its output captured.
+enum Tool {
+    static func find(_ name: String, package: String) throws -> URL {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        guard let found = path.split(separator: ":").map({ URL(fileURLWithPath: String($0)).appendingPathComponent(name) })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw RefoldError("\(name): not found on PATH (\(path)); the report needs it: `sudo apt-get install \(package)` or `make deps`")
+        }
+        return found
+    }
+
+    /// Runs `tool arguments` in `folder`; returns its standard output, throws with its standard error on failure.
+    @discardableResult
+    static func run(_ tool: URL, _ arguments: [String], in folder: URL) throws -> Data {
+        let process = Process()
+        process.executableURL = tool
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do { try process.run() } catch {
+            throw RefoldError("\(tool.path): cannot start: \(error.localizedDescription)")
+        }
+        // Read both pipes while it runs (a full pipe would block it).
+        var stderr = Data()
+        let reader = Thread { stderr = errors.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        guard process.terminationStatus == 0 else {
+            throw RefoldError.file(folder.path, "\(tool.lastPathComponent) \(arguments.joined(separator: " ")) exited with status \(process.terminationStatus):\n"
+                                   + String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return data
     }
 }

@@ -133,6 +133,23 @@ enum BINNStudy {
         return x[best]
     }
 
+    /// Independent repetitions of a draw-dependent measurement for its noise estimate.
+    static let noiseRepeats = 4
+    /// Sets of M draws whose sigma_pred extrema are averaged (the extremum gates).
+    static let minimumSets = 8
+
+    /// `localMinimum` refined by the vertex of the parabola through the lowest grid point and its
+    /// two neighbours (equally spaced x), so the location is not quantised to the grid step.
+    static func refinedLocalMinimum(_ x: [Double], _ values: [Double], in range: ClosedRange<Double>) -> Double {
+        let coarse = localMinimum(x, values, in: range)
+        guard let i = x.firstIndex(of: coarse), i > 0, i + 1 < x.count else { return coarse }
+        let (a, b, c) = (values[i - 1], values[i], values[i + 1])
+        let curvature = a - 2 * b + c
+        guard curvature > 0 else { return coarse }
+        let step = (x[i + 1] - x[i - 1]) / 2
+        return x[i] + step * (a - c) / (2 * curvature)
+    }
+
     /// Density and sigma_pred along lines y = const of a ramp, averaged over the lines (fig. 6.2, 6.4):
     /// x at `points` cell centres on [low, high], one line per y in `ys`. The spread of sigma over
     /// the lines is returned as its error (floored at 1 % of sigma so every fit point has a weight).

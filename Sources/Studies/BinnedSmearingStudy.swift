@@ -35,27 +35,25 @@ public enum BinnedSmearingStudy {
 
         context.report("filling the response from \(settings.simulated) simulated events")
         let simulated = fill(settings, events: settings.simulated, rng: context.rng.child("simulated"))
-        let data = fill(settings, events: settings.pseudoData, rng: context.rng.child("pseudo-data"))
         let response = simulated.migrations.response
         let prior = simulated.truth.counts
 
         context.report("unfolding \(settings.pseudoData) pseudo-data events")
-        let inversion = try MatrixInversion.unfold(response: response, data: data.measured.counts)
-        let ibu = try IterativeBayes.unfold(response: response, data: data.measured.counts, prior: prior,
-                                            iterations: settings.iterations, toys: settings.toys,
-                                            rng: context.rng.child("ibu-toys"))
-        let scale = data.measured.total / max(simulated.measured.total, 1)
-        let svd = try TikhonovSVD.unfold(response: response, data: data.measured.counts, tau: settings.tau,
-                                         reference: prior.map { $0 * scale })
+        let nominal = try unfold(settings, response: response, prior: prior, simulatedTotal: simulated.measured.total,
+                                 rng: context.rng)
+        let (data, inversion, ibu, svd) = (nominal.data, nominal.inversion, nominal.ibu, nominal.svd)
+        // Measurement noise: the same response unfolds `repeats` independent pseudo-data sets.
+        let repeats = try (0..<Int(try g.number("noise_repeats", default: 10))).map { k in
+            try unfold(settings, response: response, prior: prior, simulatedTotal: simulated.measured.total,
+                       rng: context.rng.child("noise").child(index: k))
+        }
 
         var result = StudyResult()
         let truth = data.truth.counts
-        let inversionChi2 = try covarianceChi2(inversion.values, truth, covariance: inversion.covariance)
-        let ibuChi2 = try covarianceChi2(ibu.values, truth, covariance: ibu.covariance)
-        let svdPulls = zip(zip(svd.values, truth), svd.errors).map { pair, error in abs(pair.0 - pair.1) / max(error, 1e-12) }
-        result.measure("inversion-chi2", inversionChi2 / Double(settings.bins))
-        result.measure("ibu-chi2", ibuChi2 / Double(settings.bins))
-        result.measure("svd-max-pull", svdPulls.max() ?? .nan)
+        for (gate, metric) in [("inversion-chi2", \Unfolded.inversionChi2), ("ibu-chi2", \Unfolded.ibuChi2), ("svd-max-pull", \Unfolded.svdMaxPull)] {
+            result.measure(gate, Measurement(nominal[keyPath: metric], spreadOf: repeats.map { $0[keyPath: metric] }))
+        }
+        result.notes.append("noise: spread over \(repeats.count) independent pseudo-data sets unfolded with the same response")
         if let condition = inversion.conditionNumber {
             result.notes.append("condition number of the response: \(format(condition))")
         }
@@ -67,6 +65,31 @@ public enum BinnedSmearingStudy {
         try plot(settings, data: data, results: [("inversion", inversion), ("IBU", ibu), ("SVD", svd)],
                  response: response, context: context, into: &result)
         return result
+    }
+
+    /// One pseudo-data set unfolded three ways, and the gates' metrics against its truth.
+    struct Unfolded {
+        var data: Filled, inversion: UnfoldingResult, ibu: UnfoldingResult, svd: UnfoldingResult
+        var inversionChi2: Double, ibuChi2: Double, svdMaxPull: Double
+    }
+
+    /// Draws pseudo-data (child stream "pseudo-data" of `rng`) and unfolds it: chi2/ndf with the
+    /// unfolded covariance (ndf = bins), the largest |SVD pull|.
+    static func unfold(_ s: Settings, response: ResponseMatrix, prior: [Double], simulatedTotal: Double,
+                       rng: RNGStream) throws -> Unfolded {
+        let data = fill(s, events: s.pseudoData, rng: rng.child("pseudo-data"))
+        let inversion = try MatrixInversion.unfold(response: response, data: data.measured.counts)
+        let ibu = try IterativeBayes.unfold(response: response, data: data.measured.counts, prior: prior,
+                                            iterations: s.iterations, toys: s.toys, rng: rng.child("ibu-toys"))
+        let scale = data.measured.total / max(simulatedTotal, 1)
+        let svd = try TikhonovSVD.unfold(response: response, data: data.measured.counts, tau: s.tau,
+                                         reference: prior.map { $0 * scale })
+        let truth = data.truth.counts
+        let pulls = zip(zip(svd.values, truth), svd.errors).map { pair, error in abs(pair.0 - pair.1) / max(error, 1e-12) }
+        return Unfolded(data: data, inversion: inversion, ibu: ibu, svd: svd,
+                        inversionChi2: try covarianceChi2(inversion.values, truth, covariance: inversion.covariance) / Double(s.bins),
+                        ibuChi2: try covarianceChi2(ibu.values, truth, covariance: ibu.covariance) / Double(s.bins),
+                        svdMaxPull: pulls.max() ?? .nan)
     }
 
     /// Histograms of one sample: truth, detector level and the migrations between them.

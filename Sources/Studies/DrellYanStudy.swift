@@ -50,7 +50,7 @@ public enum DrellYanStudy {
         let observables = observables(rows)
         let sampled = s.events
         let bands = try model.marginals(observables, events: sampled, draws: s.draws, rng: context.rng.child("marginals"))
-        var worst = 1.0
+        var worst = 1.0, worstBins = 1
         for (o, band) in zip(observables, bands) {
             let data = o.histogram(rows)
             let width = (o.high - o.low) / Double(o.bins)
@@ -60,7 +60,7 @@ public enum DrellYanStudy {
             let covered = populated.filter { abs(band.mean[$0] - data[$0]) <= 2 * (band.sigma[$0] * band.sigma[$0] + stat[$0] * stat[$0]).squareRoot() }
             let fraction = Double(covered.count) / Double(max(populated.count, 1))
             let key = o.name.components(separatedBy: " ").first!
-            if !key.hasPrefix("m_ee") { worst = min(worst, fraction) }
+            if !key.hasPrefix("m_ee"), fraction <= worst { worst = fraction; worstBins = max(populated.count, 1) }
             result.notes.append("\(o.name): BINN within 2 (sigma_pred ⊕ sigma_stat) of the training data in \(covered.count)/\(populated.count) bins (>= 50 events)")
             try BINNStudy.writeCSV([("center", band.centers), ("binn", band.mean), ("sigma_pred", band.sigma), ("data", data), ("data_error", stat)],
                                    to: try context.file("marginal-\(key).csv"))
@@ -72,11 +72,18 @@ public enum DrellYanStudy {
             if key.hasPrefix("m_ee") {
                 let binn = try peakFit(band.centers, band.mean, band.sigma.map { max($0, 1e-6) })
                 let truth = try peakFit(band.centers, data, stat.map { max($0, 1e-6) })
-                result.measure("z-mass", binn.parameters[0])
+                // Noise: the same fit with the errors of the BINN marginal's measurement, the mean of M
+                // draws (sigma_pred / sqrt(M)) of `sampled` events each (Poisson).
+                let measurementErrors = zip(band.mean, band.sigma).map { mean, sigma in
+                    max((sigma * sigma / Double(s.draws) + mean / (width * Double(sampled * s.draws))).squareRoot(), 1e-9)
+                }
+                let noiseFit = try peakFit(band.centers, band.mean, measurementErrors)
+                result.measure("z-mass", binn.parameters[0], noise: noiseFit.errors[0])
                 result.notes.append("Breit-Wigner fit: BINN M = \(format(binn.parameters[0])) ± \(format(binn.errors[0])), Γ = \(format(abs(binn.parameters[1]))); training data M = \(format(truth.parameters[0])), Γ = \(format(abs(truth.parameters[1]))) GeV")
             }
         }
-        result.measure("marginals-in-band", worst)
+        // Noise: binomial over the worst marginal's bins, at least one bin's worth (f = 1 has no spread to see).
+        result.measure("marginals-in-band", worst, noise: (max(worst * (1 - worst), 1 / Double(worstBins)) / Double(worstBins)).squareRoot())
         return result
     }
 }

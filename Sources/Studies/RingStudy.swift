@@ -40,41 +40,34 @@ public enum RingStudy {
         let peak = truth.max() ?? 1
         let interior = (0..<points.rows).map { Double(points[$0, 1]) > 0.5 && truth[$0] > 0.01 * peak }
         let band = BINNStudy.fractionInBand(learned: estimate, truth: truth, mask: interior)
-        result.measure("density-in-band", band.fraction)
+        let bandRepeats = try (1...BINNStudy.noiseRepeats).map { k in
+            BINNStudy.fractionInBand(learned: try model.density(at: points, draws: s.draws, rng: context.rng.child("noise").child(index: k)),
+                                     truth: truth, mask: interior).fraction
+        }
+        result.measure("density-in-band", Measurement(band.fraction, spreadOf: bandRepeats))
         result.notes.append("|p_BINN - p_true| <= 2 sigma_pred at \(format(100 * band.fraction)) % of \(band.points) interior grid points (y > 0.5, p > 1 % of max)")
 
-        // Rays at five angles, averaged (fig. 6.6). sigma_pred is flat around its extrema: a step
-        // of 1/64 in r (not 1/16) locates them well within the 0.1 tolerance.
-        let rs = (0..<321).map { 1.5 + 5 * Double($0) / 320 }
-        let angles = [1.0, 2.0, 3.0, 4.0, 5.0].map { $0 * Double.pi / 6 }
-        var storage = [Float]()
-        for phi in angles { for r in rs { storage += [Float(r * cos(phi)), Float(r * sin(phi))] } }
-        let rays = try model.density(at: Tensor(shape: [rs.count * angles.count, 2], storage: storage), draws: s.draws, rng: context.rng.child("draws"))
-        let k = Double(angles.count)
-        var density = [Double](), sigma = [Double](), spread = [Double]()
-        for i in rs.indices {
-            let p = angles.indices.map { rays.density[$0 * rs.count + i] }, e = angles.indices.map { rays.sigma[$0 * rs.count + i] }
-            let pm = p.reduce(0, +) / k, em = e.reduce(0, +) / k
-            density.append(pm); sigma.append(em)
-            spread.append(max((e.reduce(0) { $0 + ($1 - em) * ($1 - em) } / (k - 1)).squareRoot(), 0.01 * em, 1e-9))
+        // Rays at five angles, averaged (fig. 6.6), for `minimumSets` independent sets of M draws
+        // (the first plotted): the means of the fitted mu and of the extrema are the measurements,
+        // their standard errors the noise.
+        let sets = try (0..<BINNStudy.minimumSets).map { k in
+            try rays(model, toy: toy, draws: s.draws, rng: k == 0 ? context.rng.child("draws") : context.rng.child("redraws").child(index: k))
         }
-        let densityFit = try NonlinearFit.fit(x: rs, y: density, sigma: sigma.map { max($0, 1e-6) }, initial: [toy.mu, toy.w]) { r, p in
-            rayDensity(r, mu: p[0], w: abs(p[1]))
-        }
+        let first = sets[0]
+        let (rs, density, sigma, spread, densityFit) = (first.rs, first.density, first.sigma, first.spread, first.densityFit)
         let mu = densityFit.parameters[0], w = abs(densityFit.parameters[1])
-        result.measure("ring-mu", mu)
+        result.measure("ring-mu", Measurement(repeated: sets.map(\.densityFit.parameters[0])))
         result.notes.append("radial density fit: mu = \(format(mu)) ± \(format(densityFit.errors[0])), w = \(format(w)) ± \(format(densityFit.errors[1])), chi2/ndf = \(format(densityFit.chi2PerNdf)) (errors: sigma_pred)")
         let uncertaintyFit = try NonlinearFit.fit(x: rs, y: sigma, sigma: spread, initial: [0.05, 0.05], model: uncertaintyModel(mu: mu, w: w))
         let absolute = (parameters: uncertaintyFit.parameters.map(abs), chi2PerNdf: uncertaintyFit.chi2PerNdf, fit: uncertaintyFit)
         result.notes.append("eq. 6.31 fit: " + BINNStudy.describe(absolute.fit, names: ["Δmu", "Δw"]))
 
-        let minimum = BINNStudy.localMinimum(rs, sigma, in: (toy.mu - 0.6 * toy.w)...(toy.mu + 0.6 * toy.w))
-        let inner = BINNStudy.localMinimum(rs, sigma.map { -$0 }, in: (toy.mu - 1.8 * toy.w)...(toy.mu - 0.4 * toy.w))
-        let outer = BINNStudy.localMinimum(rs, sigma.map { -$0 }, in: (toy.mu + 0.4 * toy.w)...(toy.mu + 1.8 * toy.w))
+        let minimum = Measurement(repeated: sets.map(\.minimum))
+        let inner = Measurement(repeated: sets.map(\.inner)), outer = Measurement(repeated: sets.map(\.outer))
         result.measure("sigma-minimum", minimum)
         result.measure("sigma-maximum-inner", inner)
         result.measure("sigma-maximum-outer", outer)
-        result.notes.append("sigma_pred along rays: minimum at r = \(format(minimum)), maxima at r = \(format(inner)) and \(format(outer)) (thesis: mu = 4, mu ± w = 3, 5; nan: no interior extremum in its window)")
+        result.notes.append("sigma_pred along rays, mean of \(sets.count) sets of M = \(s.draws) draws: minimum at r = \(format(minimum.value)) ± \(format(minimum.noise)), maxima at r = \(format(inner.value)) ± \(format(inner.noise)) and \(format(outer.value)) ± \(format(outer.noise)) (thesis: mu = 4, mu ± w = 3, 5; nan: no interior extremum in its window in some set)")
 
         try BINNStudy.writeCSV([("r", rs), ("density", density), ("sigma_pred", sigma), ("sigma_spread", spread),
                                 ("truth", rs.map { toy.radialDensity($0) / (Double.pi * $0) })], to: try context.file("rays.csv"))
@@ -88,12 +81,45 @@ public enum RingStudy {
                                               bins: bins, values: BINNStudy.matrix(estimate.sigma, nx: nx, ny: ny)),
                              name: "sigma-pred", context: context, into: &result)
         try BINNStudy.render(try Plot.fit(title: "ring: uncertainty fit, eq. 6.31", xLabel: "r", yLabel: "{/Symbol s}_{pred}", series: [
-            Plot.FitSeries(label: "BINN {/Symbol s}_{pred}, mean of \(angles.count) rays", x: rs, y: sigma, sigma: spread, fit: uncertaintyFit,
+            Plot.FitSeries(label: "BINN {/Symbol s}_{pred}, mean of 5 rays", x: rs, y: sigma, sigma: spread, fit: uncertaintyFit,
                            model: uncertaintyModel(mu: mu, w: w)),
         ]), name: "sigma-fit", context: context, into: &result)
         try BINNStudy.render(try Plot.fit(title: "ring: density along rays", xLabel: "r", yLabel: "p(x, y)", series: [
             Plot.FitSeries(label: "BINN p ± {/Symbol s}_{pred}", x: rs, y: density, sigma: sigma, fit: densityFit) { r, p in rayDensity(r, mu: p[0], w: abs(p[1])) },
         ]), name: "density-fit", context: context, into: &result)
         return result
+    }
+
+    /// Density and sigma_pred along five rays, averaged, with the radial fit and the sigma_pred extrema.
+    struct Rays {
+        var rs: [Double], density: [Double], sigma: [Double], spread: [Double]
+        var densityFit: FitResult
+        var minimum: Double, inner: Double, outer: Double
+    }
+
+    /// sigma_pred is flat around its extrema: a step of 1/64 in r (not 1/16) locates them well
+    /// within the 0.1 tolerance; the parabola through the extreme point refines that.
+    static func rays(_ model: BINNModel, toy: GaussianRing, draws: Int, rng: RNGStream) throws -> Rays {
+        let rs = (0..<321).map { 1.5 + 5 * Double($0) / 320 }
+        let angles = [1.0, 2.0, 3.0, 4.0, 5.0].map { $0 * Double.pi / 6 }
+        var storage = [Float]()
+        for phi in angles { for r in rs { storage += [Float(r * cos(phi)), Float(r * sin(phi))] } }
+        let rays = try model.density(at: Tensor(shape: [rs.count * angles.count, 2], storage: storage), draws: draws, rng: rng)
+        let k = Double(angles.count)
+        var density = [Double](), sigma = [Double](), spread = [Double]()
+        for i in rs.indices {
+            let p = angles.indices.map { rays.density[$0 * rs.count + i] }, e = angles.indices.map { rays.sigma[$0 * rs.count + i] }
+            let pm = p.reduce(0, +) / k, em = e.reduce(0, +) / k
+            density.append(pm); sigma.append(em)
+            spread.append(max((e.reduce(0) { $0 + ($1 - em) * ($1 - em) } / (k - 1)).squareRoot(), 0.01 * em, 1e-9))
+        }
+        let densityFit = try NonlinearFit.fit(x: rs, y: density, sigma: sigma.map { max($0, 1e-6) }, initial: [toy.mu, toy.w]) { r, p in
+            rayDensity(r, mu: p[0], w: abs(p[1]))
+        }
+        let negative = sigma.map { -$0 }
+        return Rays(rs: rs, density: density, sigma: sigma, spread: spread, densityFit: densityFit,
+                    minimum: BINNStudy.refinedLocalMinimum(rs, sigma, in: (toy.mu - 0.6 * toy.w)...(toy.mu + 0.6 * toy.w)),
+                    inner: BINNStudy.refinedLocalMinimum(rs, negative, in: (toy.mu - 1.8 * toy.w)...(toy.mu - 0.4 * toy.w)),
+                    outer: BINNStudy.refinedLocalMinimum(rs, negative, in: (toy.mu + 0.4 * toy.w)...(toy.mu + 1.8 * toy.w)))
     }
 }

@@ -39,8 +39,10 @@ public enum WPrimeStudy {
 
         let truthFit = try fitPeak(truth, mass: mass, label: "parton-level truth")
         let unfoldedFit = try fitPeak(unfoldedHistogram, mass: mass, label: "cINN-unfolded")
-        result.measure("wprime-peak-mass", unfoldedFit.parameters[1])
-        result.measure("wprime-peak-shift", abs(unfoldedFit.parameters[1] - truthFit.parameters[1]))
+        // Noise: the fitted positions' errors (the shift's in quadrature; truth and unfolded share events, an upper estimate).
+        result.measure("wprime-peak-mass", unfoldedFit.parameters[1], noise: unfoldedFit.errors[1])
+        result.measure("wprime-peak-shift", abs(unfoldedFit.parameters[1] - truthFit.parameters[1]),
+                       noise: (unfoldedFit.errors[1] * unfoldedFit.errors[1] + truthFit.errors[1] * truthFit.errors[1]).squareRoot())
         result.notes.append("m_ZW peak: truth mu = \(format(truthFit.parameters[1])) ± \(format(truthFit.errors[1])), sigma = \(format(abs(truthFit.parameters[2]))) GeV; "
                             + "unfolded (K = \(k)) mu = \(format(unfoldedFit.parameters[1])) ± \(format(unfoldedFit.errors[1])), sigma = \(format(abs(unfoldedFit.parameters[2]))) ± \(format(unfoldedFit.errors[2])) GeV "
                             + "(chi2/ndf \(format(truthFit.chi2PerNdf)), \(format(unfoldedFit.chi2PerNdf)))")

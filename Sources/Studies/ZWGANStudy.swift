@@ -143,7 +143,7 @@ public enum ZWGANStudy {
                                                        rng: context.rng.child("unfold-\(variant.rawValue)"))
         }
         let gnuplot = try Gnuplot()
-        let gated = Set(spec.gates(for: context.profile).map(\.name))
+        let declared = Set(spec.gates.map(\.name))
         var table = "cut,events,observable,detector_chi2,detector_ndf," + s.compare.map { "\($0.rawValue)_chi2,\($0.rawValue)_ndf" }.joined(separator: ",") + "\n"
         result.notes.append("chi2/ndf, one unfolded sample per event vs the same events' truth (" + s.compare.map(\.rawValue).joined(separator: " | ") + "):")
         for cut in s.cuts {
@@ -159,11 +159,13 @@ public enum ZWGANStudy {
                 let baseline = try chiSquare(try filled(edges, detector), truthHistogram)
                 var row = "\(cut.rawValue),\(rows.count),\(name),\(baseline.chi2),\(baseline.ndf)"
                 var cells: [String] = []
+                var chi2s: [GANVariant: ChiSquare] = [:]
                 for variant in s.compare {
                     let u = try filled(edges, values(name, unfolded[variant]!, rows))
                     let chi2 = try chiSquare(u, truthHistogram)
+                    chi2s[variant] = chi2
                     let gate = "\(variant.rawValue)-cut-\(cut.rawValue)-\(name)-chi2"
-                    if gated.contains(gate) { result.measure(gate, chi2.perNdf) }
+                    if declared.contains(gate) { result.measure(gate, chi2.perNdf, noise: chi2.perNdfNoise) }
                     row += ",\(chi2.chi2),\(chi2.ndf)"
                     cells.append(format(chi2.perNdf))
                     let plot = try Plot.histogram(title: "\(variant.rawValue.uppercased()) after cut \(cut.rawValue): \(name)", xLabel: axisLabel(name),
@@ -171,6 +173,13 @@ public enum ZWGANStudy {
                                                   normalise: false, ratioRange: 0.5,
                                                   labels: ("parton truth", "detector level", "\(variant.rawValue.uppercased()), chi2/ndf \(format(chi2.perNdf))"))
                     result.plots.append(try gnuplot.render(plot, name: "cut-\(cut.rawValue)-\(name)-\(variant.rawValue)", in: context.folder))
+                }
+                // The naive GAN sculpted far beyond the FCGAN: chi2/ndf FCGAN / GAN, its noise from both.
+                let ratioGate = "fcgan-over-gan-cut-\(cut.rawValue)-\(name)-chi2"
+                if declared.contains(ratioGate), let f = chi2s[.fcgan], let n = chi2s[.gan] {
+                    let ratio = f.perNdf / n.perNdf
+                    let relative = ((f.perNdfNoise / f.perNdf) * (f.perNdfNoise / f.perNdf) + (n.perNdfNoise / n.perNdf) * (n.perNdfNoise / n.perNdf)).squareRoot()
+                    result.measure(ratioGate, ratio, noise: ratio * relative)
                 }
                 table += row + "\n"
                 line += " \(name) " + cells.joined(separator: " | ") + " (detector \(format(baseline.perNdf)))"
@@ -256,7 +265,8 @@ public enum ZWGANStudy {
         }
         guard let t = fits["truth"], let u = fits["unfolded"] else { return }
         let d = fits["detector"]
-        result.measure("wprime-peak-shift", u.parameters[1] - t.parameters[1])
+        // Noise: both fitted positions' errors in quadrature (truth and unfolded share the events, so an upper estimate).
+        result.measure("wprime-peak-shift", u.parameters[1] - t.parameters[1], noise: (u.errors[1] * u.errors[1] + t.errors[1] * t.errors[1]).squareRoot())
         result.plots.append(try gnuplot.render(try Plot.fit(title: "W' (\(format(100 * s.wPrimeFraction)) %) unfolded by the SM-trained \(s.primary.rawValue.uppercased())",
                                                             xLabel: "m_{ZW} [GeV]", yLabel: "events / 10 GeV", series: series),
                                                name: "wprime-mzw", in: context.folder))

@@ -39,9 +39,12 @@ public enum ZWISRStudy {
                                                             label: "cINN unfolded", name: "isr-\(n)j-\(spectrum.name)",
                                                             gnuplot: gnuplot, folder: context.folder))
             }
-            let shift = abs(median(rows.flatMap { i in (0..<k).compactMap { massJJ(unfolded, event: i, sample: $0) } })
-                            - median(rows.compactMap { Physics.Observable.mJJ.value(truth, row: $0) }))
-            result.measure("m-jj-median-shift-\(n)j", shift)
+            let unfoldedMasses = rows.flatMap { i in (0..<k).compactMap { massJJ(unfolded, event: i, sample: $0) } }
+            let truthMasses = rows.compactMap { Physics.Observable.mJJ.value(truth, row: $0) }
+            let shift = abs(median(unfoldedMasses) - median(truthMasses))
+            // Noise: both medians' standard errors over the events, in quadrature (they share events: an upper estimate).
+            let noise = (pow(medianNoise(unfoldedMasses, events: rows.count), 2) + pow(medianNoise(truthMasses, events: rows.count), 2)).squareRoot()
+            result.measure("m-jj-median-shift-\(n)j", shift, noise: noise)
             result.notes.append("\(n)\(n == 4 ? "+" : "") jets (\(rows.count) events): m_jj median shift \(format(shift)) GeV; " + parts.joined(separator: ", "))
         }
         let all = try ZWStudySupport.compare(spectra[0], truth: truth, unfolded: unfolded, rng: context.rng.child("floor-all"))
@@ -53,7 +56,7 @@ public enum ZWISRStudy {
         // Reference: quarks taken from another event (all correlations with the leptons lost).
         let shuffled = context.rng.child("decorrelated").permutation(truth.rows)
         let decorrelated = median((0..<truth.rows).map { relativeImbalance(truth, row: $0, quarksFrom: shuffled[$0]) })
-        result.measure("transverse-imbalance", imbalance)
+        result.measure("transverse-imbalance", imbalance, noise: medianNoise((0..<block.rows).map { relativeImbalance(block, row: $0) }, events: truth.rows))
         result.notes.append("median |sum pT| / sum pT: unfolded \(format(imbalance)), truth \(format(truthImbalance)), quarks from a random other event \(format(decorrelated))")
         return result
     }
@@ -85,5 +88,17 @@ public enum ZWISRStudy {
         let v = values.filter(\.isFinite).sorted()
         guard !v.isEmpty else { return .nan }
         return v.count % 2 == 1 ? v[v.count / 2] : 0.5 * (v[v.count / 2 - 1] + v[v.count / 2])
+    }
+
+    /// The standard error of the median of `values` drawn from `events` independent events (K
+    /// samples of one event are not independent): 1 / (2 f(median) sqrt(events)), with the density
+    /// f at the median from the share of values within a quarter interquartile range of it.
+    static func medianNoise(_ values: [Double], events: Int) -> Double {
+        let v = values.filter(\.isFinite).sorted()
+        guard v.count >= 8, events > 0 else { return .nan }
+        let m = median(v), h = (v[3 * v.count / 4] - v[v.count / 4]) / 4
+        guard h > 0 else { return 0 }
+        let density = Double(v.filter { abs($0 - m) <= h }.count) / (Double(v.count) * 2 * h)
+        return 1 / (2 * density * Double(events).squareRoot())
     }
 }

@@ -135,6 +135,9 @@ enum ZWStudySupport {
         var maxDeviation: Double
         /// Its 95 % quantile for a perfect posterior of this size (see `compare`).
         var floor: Double
+        /// The measurement noise of `maxDeviation`: the standard deviation of max_b |d_b + e_b| over
+        /// Gaussian toys, d_b the measured deviations and e_b their per-bin scatter (see `compare`).
+        var noise: Double
         var bins: Int
     }
 
@@ -172,9 +175,15 @@ enum ZWStudySupport {
             toys.append(considered.map { abs(rng.normal(mean: 0, std: 1)) * variance[$0].squareRoot() / t.counts[$0] }.max() ?? 0)
         }
         toys.sort()
+        // Repeating the measurement with new test events and samples moves each bin's deviation by
+        // its scatter: the spread of the maximum over such toys around the measured deviations.
+        let shifted = (0..<500).map { _ in
+            considered.map { abs(u[$0] / t.counts[$0] - 1 + rng.normal(mean: 0, std: 1) * variance[$0].squareRoot() / t.counts[$0]) }.max() ?? .nan
+        }
         let unfoldedHistogram = try Histogram1D(edges: s.edges, counts: u, errors: variance.map { $0.squareRoot() })
         return SpectrumComparison(spectrum: s, truth: t, unfolded: unfoldedHistogram, maxDeviation: deviation,
-                                  floor: toys[Int(0.95 * Double(toys.count - 1))], bins: considered.count)
+                                  floor: toys[Int(0.95 * Double(toys.count - 1))], noise: Measurement(deviation, spreadOf: shifted).noise,
+                                  bins: considered.count)
     }
 
     /// The histogram plot with a ratio panel (detector level drawn when given).

@@ -10,6 +10,15 @@ public struct ChiSquare: Equatable, Sendable {
     public var pValue: Double { ndf > 0 ? gsl_cdf_chisq_Q(chi2, Double(ndf)) : .nan }
 
     public init(chi2: Double, ndf: Int) { self.chi2 = chi2; self.ndf = ndf }
+
+    /// The measurement noise of chi2/ndf: a chi2 of ndf degrees of freedom and non-centrality
+    /// lambda (estimated as max(chi2 - ndf, 0)) has variance 2 (ndf + 2 lambda), so chi2/ndf
+    /// scatters by sqrt(2 (ndf + 2 lambda)) / ndf between repetitions with new events.
+    public var perNdfNoise: Double {
+        guard ndf > 0 else { return .nan }
+        let lambda = max(chi2 - Double(ndf), 0)
+        return (2 * (Double(ndf) + 2 * lambda)).squareRoot() / Double(ndf)
+    }
 }
 
 private func checkBins(_ a: Histogram1D, _ b: Histogram1D, _ context: String) throws {

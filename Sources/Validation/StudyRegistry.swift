@@ -83,16 +83,16 @@ public final class StudyRegistry: @unchecked Sendable {
             do {
                 try FileManager.default.createDirectory(at: context.folder, withIntermediateDirectories: true)
                 result = try runner(context.spec, context)
-                result.evaluate(context.spec.gates(for: context.profile))
+                result.evaluate(context.spec.gates, profile: context.profile)
             } catch {
                 result = StudyResult()
                 result.status = .error(message: "\(error)")
-                result.evaluate(context.spec.gates(for: context.profile))
+                result.evaluate(context.spec.gates, profile: context.profile)
                 result.status = .error(message: "\(error)")
             }
         } else {
             result = .pending(context.spec.network.variant.pendingReason)
-            result.gates = context.spec.gates(for: context.profile).map { Gate(spec: $0, value: nil) }
+            result.gates = context.spec.gates.map { Gate(spec: $0, measurement: nil, profile: context.profile) }
         }
         return (result, Date().timeIntervalSince(start))
     }

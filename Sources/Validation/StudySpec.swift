@@ -126,10 +126,20 @@ public struct GateSpec: Equatable, Sendable, Codable {
     public var observable: String?
     public var tolerance: Double
     public var comparison: GateComparison
-    /// The expected value for `within` (default 0).
+    /// The expected value for `within`; for `<` and `>` the value a perfect model gives (chi2/ndf:
+    /// 1, a 2-sigma band: 0.954), from which the measurement noise's margin is counted. Default 0.
     public var target: Double
-    /// The profiles this gate applies to (default: all).
+    /// The profiles this gate applies to (default: all). In the others it is measured and reported
+    /// as "not gated", with `profileReason`.
     public var profiles: [ProfileName]
+    /// Why the gate is not gated in the other profiles (required when `profiles` leaves one out).
+    public var profileReason: String?
+
+    public init(name: String, metric: GateMetric, observable: String? = nil, tolerance: Double, comparison: GateComparison,
+                target: Double = 0, profiles: [ProfileName] = ProfileName.allCases, profileReason: String? = nil) {
+        self.name = name; self.metric = metric; self.observable = observable; self.tolerance = tolerance
+        self.comparison = comparison; self.target = target; self.profiles = profiles; self.profileReason = profileReason
+    }
 }
 
 /// A study spec, `Toys/<name>.toml`:
@@ -239,7 +249,11 @@ public struct StudySpec: Equatable, Sendable, Codable {
                 tolerance: try gate.double("tolerance", in: -1e12...1e12),
                 comparison: comparison,
                 target: try gate.optionalDouble("target", in: -1e12...1e12) ?? 0,
-                profiles: try gate.optionalEnums("profiles", ProfileName.self) ?? ProfileName.allCases)
+                profiles: try gate.optionalEnums("profiles", ProfileName.self) ?? ProfileName.allCases,
+                profileReason: try gate.optionalString("profile_reason"))
+            if spec.profiles.count < ProfileName.allCases.count, (spec.profileReason ?? "").isEmpty {
+                throw gate.error("profile_reason", "expected the reason why \"\(spec.name)\" is not gated in the other profiles (it applies to \(spec.profiles.map(\.rawValue).joined(separator: ", ")) only)")
+            }
             if comparison == .within, spec.tolerance < 0 {
                 throw gate.error("tolerance", "expected a non-negative half-width for 'within', got \(spec.tolerance)")
             }

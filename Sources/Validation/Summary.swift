@@ -14,6 +14,8 @@ public struct Provenance: Equatable, Sendable, Codable {
     public var refoldVersion: String
     public var cores: Int
     public var host: String
+    /// The processor's model name (`/proc/cpuinfo`), empty where unknown.
+    public var cpu: String
 
     public init(seed: UInt64, profile: ProfileName, refoldVersion: String, repository: URL? = nil, date: Date = Date()) {
         self.seed = seed
@@ -28,6 +30,26 @@ public struct Provenance: Equatable, Sendable, Codable {
         self.date = formatter.string(from: date)
         cores = ProcessInfo.processInfo.activeProcessorCount
         host = ProcessInfo.processInfo.hostName
+        cpu = Self.processorModel()
+    }
+
+    enum CodingKeys: String, CodingKey { case seed, profile, gitRevision, gitDirty, date, refoldVersion, cores, host, cpu }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        seed = try c.decode(UInt64.self, forKey: .seed); profile = try c.decode(ProfileName.self, forKey: .profile)
+        gitRevision = try c.decode(String.self, forKey: .gitRevision); gitDirty = try c.decode(Bool.self, forKey: .gitDirty)
+        date = try c.decode(String.self, forKey: .date); refoldVersion = try c.decode(String.self, forKey: .refoldVersion)
+        cores = try c.decode(Int.self, forKey: .cores); host = try c.decode(String.self, forKey: .host)
+        cpu = try c.decodeIfPresent(String.self, forKey: .cpu) ?? ""
+    }
+
+    /// "AMD EPYC 7B13" from the first `model name` line of /proc/cpuinfo.
+    static func processorModel() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+              let colon = line.firstIndex(of: ":") else { return "" }
+        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
     }
 
     /// Output of `git args` in `folder`, trimmed; nil if git is missing or fails.

@@ -17,10 +17,10 @@ struct Report: ParsableCommand {
         }
         try ValidationSuite.writeIndex(summaries, to: out)
         for summary in summaries { print(ValidationSuite.table(summary)) }
-        if try ValidationSuite.writeReportPDF(summaries, to: out, gnuplot: Gnuplot()) {
+        if try ValidationSuite.writeReportPDF(summaries, to: out) {
             print("wrote \(out.appendingPathComponent("report.pdf").path)")
         } else {
-            print("no plots yet: report.pdf not written")
+            print("no studies: report.pdf not written")
         }
     }
 }

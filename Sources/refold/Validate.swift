@@ -25,7 +25,7 @@ struct Validate: ParsableCommand {
         let summaries = try suite.run(studies)
         // The report PDF needs gnuplot only when some study drew a plot.
         if summaries.contains(where: { !$0.result.plots.isEmpty }) {
-            try ValidationSuite.writeReportPDF(summaries, to: outFolder, gnuplot: Gnuplot())
+            try ValidationSuite.writeReportPDF(summaries, to: outFolder)
         }
         let pending = summaries.filter { if case .pending = $0.result.status { return true } else { return false } }.count
         let failed = summaries.filter { $0.result.status.failsRun }.count

@@ -27,6 +27,15 @@ final class ValidationSuiteTests: XCTestCase {
         target = 0.5
         tolerance = \(tolerance)
         comparison = "within"
+        [[gate]]
+        name = "mean-paper"
+        metric = "value"
+        observable = "x"
+        target = 0.5
+        tolerance = 0.0001
+        comparison = "within"
+        profiles = ["paper"]
+        profile_reason = "needs 10^8 events"
         """, file: "\(name).toml")
     }
 
@@ -38,7 +47,9 @@ final class ValidationSuiteTests: XCTestCase {
             let rng = context.rng.child("generator")
             let values = (0..<context.generator.events).map { _ in rng.uniform() }
             var result = StudyResult()
-            result.measure("mean", values.reduce(0, +) / Double(values.count))
+            let mean = values.reduce(0, +) / Double(values.count), noise = (1.0 / (12.0 * Double(values.count))).squareRoot()
+            result.measure("mean", mean, noise: noise)
+            result.measure("mean-paper", mean, noise: noise)
             let truth = try Histogram1D(values, bins: 10, low: 0, high: 1)
             let unfolded = try Histogram1D(values.map { min($0 * 1.01, 0.999) }, bins: 10, low: 0, high: 1)
             result.plots.append(try gnuplot.render(try Plot.histogram(title: "x", xLabel: "x", truth: truth, unfolded: unfolded),
@@ -69,9 +80,15 @@ final class ValidationSuiteTests: XCTestCase {
         XCTAssertGreaterThan(ok.provenance.cores, 0)
         XCTAssertFalse(ok.provenance.gitRevision.isEmpty)
         XCTAssertTrue(ok.provenance.date.hasSuffix("Z"))
-        XCTAssertEqual(ok.result.gates.count, 1)
+        XCTAssertEqual(ok.result.gates.count, 2)
         XCTAssertTrue(ok.result.gates[0].pass)
-        XCTAssertEqual(ok.result.gates[0].value, summaries[0].result.measurements["mean"])
+        XCTAssertEqual(ok.result.gates[0].noise, (1.0 / 24_000).squareRoot(), accuracy: 1e-12, "1/sqrt(12 N), N = 2000")
+        // The paper gate is measured, fails its tolerance, and is shown as not gated: the study passes.
+        XCTAssertEqual(ok.result.gates[1].verdict, .notGated)
+        XCTAssertFalse(ok.result.gates[1].pass)
+        XCTAssertEqual(ok.result.status, .passed)
+        XCTAssertTrue(ok.result.gates[1].note?.contains("needs 10^8 events") == true, "\(ok.result.gates[1].note ?? "")")
+        XCTAssertEqual(ok.result.gates[0].value, summaries[0].result.measurements["mean"]?.value)
         XCTAssertEqual(ok.result.plots.map(\.png), ["x.png"])
         let tight = try StudySummary.read(from: out.appendingPathComponent("wedge-tight/summary.json"))
         XCTAssertFalse(tight.result.gates[0].pass)
@@ -89,15 +106,36 @@ final class ValidationSuiteTests: XCTestCase {
         XCTAssertTrue(index.contains("needs the BINN"))
         XCTAssertTrue(index.contains("kicker exploded"))
         XCTAssertTrue(index.contains("**FAIL**"))
+        XCTAssertTrue(index.contains("| wedge-ok | mean-paper | x |") && index.contains("not gated"), index)
         // Table and progress lines.
         XCTAssertTrue(lines.contains { $0.contains("[1/4] wedge-ok: running") })
         XCTAssertTrue(lines.contains { $0.contains("mean") && $0.contains("0.5 ± 0.03") && $0.contains("PASS") })
 
-        // report.pdf: one page per plot (wedge-ok, wedge-tight and wedge-ok again: three).
-        try ValidationSuite.writeReportPDF(summaries + [summaries[0]], to: out, gnuplot: gnuplot)
-        let pdf = try String(decoding: Data(contentsOf: out.appendingPathComponent("report.pdf")), as: UTF8.self)
-        let pages = try NSRegularExpression(pattern: "/Type\\s*/Page[^s]").numberOfMatches(in: pdf, range: NSRange(pdf.startIndex..., in: pdf))
-        XCTAssertEqual(pages, 3, "pages in report.pdf")
+        // report.pdf: title, gate table, a section per study with its captioned figure (pdftotext reads it back).
+        try ValidationSuite.writeReportPDF(summaries, to: out)
+        let pdf = out.appendingPathComponent("report.pdf")
+        XCTAssertEqual(try Data(contentsOf: pdf).prefix(4), Data("%PDF".utf8))
+        guard let pdftotext = ["/usr/bin/pdftotext", "/usr/local/bin/pdftotext"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw XCTSkip("pdftotext (poppler-utils, make deps) is needed to read report.pdf back")
+        }
+        let text = try run(pdftotext, ["-layout", pdf.path, "-"])
+        for expected in ["Refold validation report", "profile", "quick", "seed", "9.9", "Gates", "mean-paper", "not gated",
+                         "wedge-ok", "wedge-tight", "kicker exploded", "Figure 1.", "Figure 2.", "ratios beyond"] {
+            XCTAssertTrue(text.contains(expected), "report.pdf lacks \"\(expected)\":\n\(text)")
+        }
+        XCTAssertFalse(text.contains("Figure 3."), "two plots, two figures")
+    }
+
+    private func run(_ tool: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// `refold validate Toys` with no runner: all pending, exit status 0, index.md lists them.
@@ -110,7 +148,6 @@ final class ValidationSuiteTests: XCTestCase {
         XCTAssertEqual(summaries.count, StudyKind.allCases.count)
         XCTAssertFalse(ValidationSuite.failed(summaries))
         let index = try String(contentsOf: out.appendingPathComponent("index.md"), encoding: .utf8)
-        let studyRows = index.split(separator: "\n").filter { $0.hasPrefix("| [") && $0.contains("| pending |") }
-        XCTAssertEqual(studyRows.count, summaries.count)
+        for s in summaries { XCTAssertTrue(index.contains("[\(s.study)](#\(s.study)) pending"), s.study) }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import Studies
+@testable import Studies
 import TestSupport
 import Validation
 
@@ -33,7 +33,7 @@ final class BINNStudiesTests: XCTestCase {
 
     func testWedgeRunner() throws {
         let (result, folder) = try run("wedge", quick: "events = 6000\nepochs = 4\nblocks = 4\nlayers_per_block = 2\nbatch_size = 256\nsamples_per_event = 10")
-        let band = try XCTUnwrap(result.measurements["density-in-band"])
+        let band = try XCTUnwrap(result.measurements["density-in-band"]?.value)
         XCTAssertTrue((0...1).contains(band), "seed 2026: \(band)")
         try checkExtremum(result, "sigma-minimum", sign: 1, window: 0.15...0.85, folder: folder, file: "lines.csv")
         XCTAssertTrue(result.notes.contains { $0.contains("eq. 6.23 fit: Δa = ") })
@@ -58,26 +58,27 @@ final class BINNStudiesTests: XCTestCase {
         XCTAssertTrue(message.contains("boundaries") && message.contains("box"), message)
     }
 
-    /// The measured sigma_pred extremum `name` is a local extremum (minimum for sign +1, maximum
-    /// for -1) of the curve the study wrote (`file`: x, ..., sigma_pred), strictly inside `window`;
-    /// a tiny network's curve may have none, then the value is NaN, a note says so and the gate fails.
+    /// The measured sigma_pred extremum `name` is the mean of the parabola-refined extrema of
+    /// `BINNStudy.minimumSets` independent sets of draws, so it lies strictly inside `window`, its
+    /// noise is their standard error (finite, non-negative), and the plotted curve (`file`: x, ...,
+    /// sigma_pred; the first set) has an interior extremum of that sign in the window. A tiny
+    /// network's curve may have none in some set: then the value is NaN, a note says so and the gate fails.
     private func checkExtremum(_ result: StudyResult, _ name: String, sign: Double, window: ClosedRange<Double>,
                                folder: URL, file: String) throws {
-        let value = try XCTUnwrap(result.measurements[name], name)
-        if value.isNaN {
+        let measurement = try XCTUnwrap(result.measurements[name], name)
+        if measurement.value.isNaN {
             XCTAssertTrue(result.notes.contains { $0.contains("no interior") }, "\(name): \(result.notes)")
             XCTAssertEqual(result.gates.first { $0.name == name }?.pass, false, name)
             return
         }
+        XCTAssertTrue(window.contains(measurement.value), "\(name) = \(measurement.value) outside \(window)")
+        XCTAssertTrue(measurement.noise.isFinite && measurement.noise >= 0, "\(name) noise \(measurement.noise)")
         let rows = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8).split(separator: "\n")
         let header = rows[0].split(separator: ",").map(String.init)
         let column = try XCTUnwrap(header.firstIndex(of: "sigma_pred"))
         let table = rows.dropFirst().map { $0.split(separator: ",").map { Double($0)! } }
-        let i = try XCTUnwrap(table.firstIndex { $0[0] == value }, "\(name) = \(value) is not an x of \(file)")
-        XCTAssertTrue(i > 0 && i < table.count - 1 && window.contains(table[i - 1][0]) && window.contains(table[i + 1][0]),
-                      "\(name) = \(value): both neighbours inside \(window)")
-        XCTAssertLessThanOrEqual(sign * table[i][column], sign * table[i - 1][column], name)
-        XCTAssertLessThanOrEqual(sign * table[i][column], sign * table[i + 1][column], name)
+        let plotted = BINNStudy.localMinimum(table.map { $0[0] }, table.map { sign * $0[column] }, in: window)
+        XCTAssertFalse(plotted.isNaN, "\(name): the plotted curve has no interior extremum in \(window)")
     }
 
     func testKickerRunner() throws {
@@ -90,7 +91,7 @@ final class BINNStudiesTests: XCTestCase {
     func testRingRunner() throws {
         let (result, folder) = try run("ring", quick: "events = 6000\nepochs = 3\nblocks = 4\nlayers_per_block = 2\nbatch_size = 256\nsamples_per_event = 10")
         // Even a short training puts the radial density peak near the ring (mu = 4, w = 1).
-        let mu = try XCTUnwrap(result.measurements["ring-mu"])
+        let mu = try XCTUnwrap(result.measurements["ring-mu"]?.value)
         XCTAssertEqual(mu, 4, accuracy: 1, "seed 2026")
         try checkExtremum(result, "sigma-minimum", sign: 1, window: 3.4...4.6, folder: folder, file: "rays.csv")
         try checkExtremum(result, "sigma-maximum-inner", sign: -1, window: 2.2...3.6, folder: folder, file: "rays.csv")
@@ -115,7 +116,7 @@ final class BINNStudiesTests: XCTestCase {
 
     func testDrellYanRunner() throws {
         let (result, folder) = try run("drell-yan", quick: "events = 5000\nepochs = 2\nblocks = 3\nlayers_per_block = 1\nunits = 16\nbatch_size = 256\nsamples_per_event = 4")
-        XCTAssertTrue((0...1).contains(try XCTUnwrap(result.measurements["marginals-in-band"])))
+        XCTAssertTrue((0...1).contains(try XCTUnwrap(result.measurements["marginals-in-band"]?.value)))
         XCTAssertNotNil(result.measurements["z-mass"])
         files(folder, ["marginal-E_e.csv", "marginal-m_ee.csv"])
     }

@@ -21,4 +21,14 @@ final class LocalMinimumTests: XCTestCase {
         XCTAssertTrue(BINNStudy.localMinimum(x, monotone, in: 0.2...0.8).isNaN)
         XCTAssertTrue(BINNStudy.localMinimum(x, twoDips, in: 0.55...0.65).isNaN, "one point: no neighbours inside")
     }
+
+    /// The parabola through the lowest grid point and its neighbours finds the vertex of a sampled
+    /// parabola exactly, between grid points; a curve with no interior minimum stays NaN.
+    func testRefinedMinimumFindsTheVertexBetweenGridPoints() {
+        let x = (0...20).map { Double($0) / 20 }
+        let parabola = x.map { 3 * ($0 - 0.4321) * ($0 - 0.4321) + 1 }
+        XCTAssertEqual(BINNStudy.refinedLocalMinimum(x, parabola, in: 0.1...0.9), 0.4321, accuracy: 1e-12)
+        XCTAssertEqual(BINNStudy.localMinimum(x, parabola, in: 0.1...0.9), 0.45, "the grid point")
+        XCTAssertTrue(BINNStudy.refinedLocalMinimum(x, x, in: 0.2...0.8).isNaN)
+    }
 }

@@ -44,9 +44,9 @@ final class ZWStudyTests: XCTestCase {
         }
         XCTAssertEqual(Set(result.gates.map(\.name)), ["pT_q1-max-deviation", "pT_q2-max-deviation", "m_jj-max-deviation",
                                                        "dphi_jj-max-deviation", "calibration-quick"])
-        XCTAssertLessThan(result.measurements["calibration-quick"]!, 0.4, "seed 2026")
+        XCTAssertLessThan(result.measurements["calibration-quick"]!.value, 0.4, "seed 2026")
         // 6 epochs on 6000 events: the spectra are far from the gate; this only catches broken units.
-        XCTAssertLessThan(result.measurements["pT_q1-max-deviation"]!, 2, "seed 2026")
+        XCTAssertLessThan(result.measurements["pT_q1-max-deviation"]!.value, 2, "seed 2026")
         XCTAssertTrue(result.notes.contains { $0.hasPrefix("INN (1 epochs") }, "\(result.notes)")
         for plot in ["cinn-m_jj.png", "cinn-calibration-q1.png", "inn-pT_q1.png"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(plot).path), plot)
@@ -64,8 +64,8 @@ final class ZWStudyTests: XCTestCase {
             small(&spec, events: 3000, testEvents: 800, epochs: 3, samples: 10)
             spec.profiles[.quick]?.units = 64
         }
-        XCTAssertLessThan(result.measurements["transverse-imbalance"]!, 1e-9, "seed 2026")
-        for jets in ["2j", "3j"] { XCTAssertLessThan(abs(result.measurements["m-jj-median-shift-\(jets)"]!), 3, "\(jets), seed 2026") }
+        XCTAssertLessThan(result.measurements["transverse-imbalance"]!.value, 1e-9, "seed 2026")
+        for jets in ["2j", "3j"] { XCTAssertLessThan(abs(result.measurements["m-jj-median-shift-\(jets)"]!.value), 3, "\(jets), seed 2026") }
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("isr-2j-m_jj.png").path))
     }
 

@@ -39,6 +39,7 @@ final class StudySpecTests: XCTestCase {
     target = 1.0
     comparison = "within"
     profiles = ["paper"]
+    profile_reason = "the width needs the paper's statistics"
     """
 
     func testValidSpecParsesAndAppliesProfile() throws {
@@ -54,6 +55,13 @@ final class StudySpecTests: XCTestCase {
         XCTAssertEqual(paper.generator.events, 300_000)
         XCTAssertEqual(spec.gates(for: .quick).map(\.name), ["density-chi2"])
         XCTAssertEqual(spec.gates(for: .paper).count, 2)
+        XCTAssertEqual(spec.gates[1].profileReason, "the width needs the paper's statistics")
+    }
+
+    /// A gate restricted to some profiles must say why it is not gated in the others.
+    func testProfileRestrictedGateNeedsItsReason() {
+        assertFails("profile_reason = \"the width needs the paper's statistics\"", "", line: 29, key: "gate[1].profile_reason",
+                    "expected the reason why \"width-fit\" is not gated")
     }
 
     /// Replaces `old` in the valid spec and expects an error naming file, line and key.
