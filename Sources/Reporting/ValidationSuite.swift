@@ -23,9 +23,10 @@ public struct ValidationSuite {
         self.print = print
     }
 
-    /// Runs `specs` in order; returns the summaries (also written to disk).
+    /// Runs `specs` in order; returns the summaries (also written to disk, with `index.md` unless
+    /// `writeIndex` is false: a study run as one part of a parallel run).
     @discardableResult
-    public func run(_ specs: [StudySpec]) throws -> [StudySummary] {
+    public func run(_ specs: [StudySpec], writeIndex: Bool = true) throws -> [StudySummary] {
         var summaries: [StudySummary] = []
         for (index, spec) in specs.enumerated() {
             let tag = "[\(index + 1)/\(specs.count)] \(spec.name)"
@@ -42,8 +43,88 @@ public struct ValidationSuite {
             print(Self.table(summary))
             summaries.append(summary)
         }
+        if writeIndex { try Self.writeIndex(summaries, to: out) }
+        return summaries
+    }
+
+    /// Runs `specs` as `jobs` concurrent processes of `executable` (`refold validate <spec>
+    /// --summary-only`, each study's output in `<out>/<study>/validate.log`), the longest first
+    /// (the wall time of the summary already in `out`, else `expectedCost`), and writes `index.md`
+    /// from their summaries. Each study seeds its own streams from (seed, offset, name), so the
+    /// gates equal those of a run in one process. A child that leaves no summary is an error study.
+    @discardableResult
+    public func runInProcesses(_ specs: [StudySpec], jobs: Int, executable: URL) throws -> [StudySummary] {
+        let previous = Dictionary((try? Self.readSummaries(in: out))?.map { ($0.study, $0.wallTime) } ?? [], uniquingKeysWith: { a, _ in a })
+        let order = specs.indices.sorted { a, b in
+            let ca = previous[specs[a].name] ?? Self.expectedCost(specs[a]), cb = previous[specs[b].name] ?? Self.expectedCost(specs[b])
+            return ca != cb ? ca > cb : a < b
+        }
+        var waiting = order[...]
+        var running: [(process: Process, index: Int, start: Date)] = []
+        var finished = 0
+        let total = specs.count
+        while !waiting.isEmpty || !running.isEmpty {
+            while running.count < max(jobs, 1), let index = waiting.popFirst() {
+                let spec = specs[index], folder = out.appendingPathComponent(spec.name)
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                // A summary left by an earlier run must not pass for this one's.
+                try? FileManager.default.removeItem(at: folder.appendingPathComponent("summary.json"))
+                let log = folder.appendingPathComponent("validate.log")
+                FileManager.default.createFile(atPath: log.path, contents: nil)
+                let handle = try FileHandle(forWritingTo: log)
+                let process = Process()
+                process.executableURL = executable
+                process.arguments = ["validate", spec.file, "--profile", profile.rawValue, "--seed", "\(seed)", "--out", out.path, "--summary-only"]
+                process.standardOutput = handle
+                process.standardError = handle
+                process.standardInput = FileHandle.nullDevice
+                do { try process.run() } catch {
+                    throw RefoldError("validate: cannot start \(executable.path) for \(spec.name): \(error.localizedDescription)")
+                }
+                try? handle.close()
+                running.append((process, index, Date()))
+                if showProgress { print("[\(finished + running.count)/\(total) started] \(spec.name): running in process \(process.processIdentifier) (log: \(log.path))") }
+            }
+            usleep(200_000)
+            for entry in running where !entry.process.isRunning {
+                running.removeAll { $0.index == entry.index }
+                finished += 1
+                let spec = specs[entry.index], folder = out.appendingPathComponent(spec.name)
+                let summary = try Self.childSummary(spec, folder: folder, process: entry.process, start: entry.start,
+                                                    provenance: Provenance(seed: seed, profile: profile, refoldVersion: refoldVersion))
+                if showProgress { print("[\(finished)/\(total) done] \(spec.name): \(summary.result.status.label) in \(String(format: "%.1f", summary.wallTime)) s") }
+                print(Self.table(summary))
+            }
+        }
+        let summaries = try specs.map { try StudySummary.read(from: out.appendingPathComponent($0.name).appendingPathComponent("summary.json")) }
         try Self.writeIndex(summaries, to: out)
         return summaries
+    }
+
+    /// The summary a finished child wrote, or (none written, or a crash) an error summary naming
+    /// its exit status and log, written in its place.
+    static func childSummary(_ spec: StudySpec, folder: URL, process: Process, start: Date, provenance: Provenance) throws -> StudySummary {
+        let file = folder.appendingPathComponent("summary.json")
+        if FileManager.default.fileExists(atPath: file.path), process.terminationReason == .exit, [0, 1].contains(process.terminationStatus) {
+            return try StudySummary.read(from: file)
+        }
+        let how = process.terminationReason == .exit ? "exited with status \(process.terminationStatus)" : "was killed by signal \(process.terminationStatus)"
+        var result = StudyResult()
+        result.status = .error(message: "the study's process \(how) without a summary; see \(folder.appendingPathComponent("validate.log").path)")
+        result.gates = spec.gates.map { Gate(spec: $0, measurement: nil, profile: provenance.profile) }
+        let summary = StudySummary(spec: spec, result: result, wallTime: Date().timeIntervalSince(start), provenance: provenance)
+        try summary.write(to: folder)
+        return summary
+    }
+
+    /// A first run's guess of a study's cost, for the longest-first order: network trainings first.
+    static func expectedCost(_ spec: StudySpec) -> Double {
+        switch spec.network.variant {
+        case .none: return 1
+        case .inn, .einn, .gan: return 2
+        case .binn, .fcgan: return 3
+        case .cinn, .cinnISR: return 4
+        }
     }
 
     /// Whether `refold validate` must exit non-zero.

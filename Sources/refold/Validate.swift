@@ -16,17 +16,26 @@ struct Validate: ParsableCommand {
     @Option(help: "Sizes: quick (2-core machine) or paper (thesis sizes).") var profile: ProfileName = .quick
     @Option(help: "The seed that drives every random number.") var seed: UInt64 = 2026
     @Option(help: "Report folder.") var out: String = "Reports"
+    @Option(help: "Studies run at once, each in its own process (default: the number of cores).") var jobs: Int?
+    @Flag(help: .hidden) var summaryOnly = false
 
     func run() throws {
         StudyCatalog.registerAll()
         let studies = try StudySpec.load(URL(fileURLWithPath: specs))
         let outFolder = URL(fileURLWithPath: out)
         let suite = ValidationSuite(profile: profile, seed: seed, out: outFolder, refoldVersion: RefoldVersion.string)
-        let summaries = try suite.run(studies)
-        // The report PDF needs gnuplot only when some study drew a plot.
-        if summaries.contains(where: { !$0.result.plots.isEmpty }) {
-            try ValidationSuite.writeReportPDF(summaries, to: outFolder)
+        if summaryOnly {
+            // One part of a parallel run: the parent writes index.md and report.pdf.
+            let summaries = try suite.run(studies, writeIndex: false)
+            if ValidationSuite.failed(summaries) { throw ExitCode(1) }
+            return
         }
+        let parallel = min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, studies.count)
+        guard parallel >= 1 else { throw ValidationError("--jobs: expected at least 1, got \(jobs ?? 0)") }
+        let summaries = parallel > 1
+            ? try suite.runInProcesses(studies, jobs: parallel, executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
+            : try suite.run(studies)
+        try ValidationSuite.writeReportPDF(summaries, to: outFolder)
         let pending = summaries.filter { if case .pending = $0.result.status { return true } else { return false } }.count
         let failed = summaries.filter { $0.result.status.failsRun }.count
         print("\(summaries.count) studies: \(summaries.count - pending - failed) passed, \(pending) pending, \(failed) failed; see \(outFolder.appendingPathComponent("index.md").path)")

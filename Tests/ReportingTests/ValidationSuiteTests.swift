@@ -150,4 +150,56 @@ final class ValidationSuiteTests: XCTestCase {
         let index = try String(contentsOf: out.appendingPathComponent("index.md"), encoding: .utf8)
         for s in summaries { XCTAssertTrue(index.contains("[\(s.study)](#\(s.study)) pending"), s.study) }
     }
+
+    /// The parallel run's orchestration: one process per study (here a stand-in script that copies
+    /// the summary an in-process run wrote, or crashes for "kicker"), the longest study started
+    /// first, a crash turned into an error study naming its status and log, index.md over all.
+    func testStudiesInProcesses() throws {
+        let registry = StudyRegistry()
+        registry.register(.wedge) { _, _ in
+            var result = StudyResult()
+            result.measure("mean", 0.5, noise: 0.01)
+            return result
+        }
+        let folder = temporaryFolder()
+        var specs: [StudySpec] = []
+        for (name, kind) in [("short", StudyKind.wedge), ("long", .wedge), ("kicker", .kicker)] {
+            let file = folder.appendingPathComponent("\(name).toml")
+            var spec = try spec(name, kind: kind, tolerance: 0.1)
+            spec.file = file.path
+            specs.append(spec)
+        }
+        let reference = folder.appendingPathComponent("reference")
+        try ValidationSuite(registry: registry, profile: .quick, seed: 7, out: reference, refoldVersion: "9.9", showProgress: false) { _ in }
+            .run(Array(specs.prefix(2)))
+        let script = folder.appendingPathComponent("fake-refold")
+        try """
+        #!/bin/sh
+        # validate <spec> --profile P --seed S --out OUT --summary-only
+        name=$(basename "$2" .toml); out="$8"
+        echo "$name" >> "\(folder.path)/started"
+        [ "$name" = kicker ] && exit 3
+        cp "\(reference.path)/$name/summary.json" "$out/$name/summary.json"
+        """.write(to: script, atomically: true, encoding: .utf8)
+        XCTAssertEqual(chmod(script.path, 0o755), 0)
+        let out = folder.appendingPathComponent("parallel")
+        // "long" took longer last time: it starts first.
+        for (name, seconds) in [("short", 1.0), ("long", 50.0)] {
+            var old = try StudySummary.read(from: reference.appendingPathComponent("\(name)/summary.json"))
+            old.wallTime = seconds
+            try old.write(to: out.appendingPathComponent(name))
+        }
+        var lines: [String] = []
+        let summaries = try ValidationSuite(registry: registry, profile: .quick, seed: 7, out: out, refoldVersion: "9.9", showProgress: true) { lines.append($0) }
+            .runInProcesses(specs, jobs: 1, executable: script)
+        XCTAssertEqual(try String(contentsOf: folder.appendingPathComponent("started"), encoding: .utf8), "long\nkicker\nshort\n", "longest first: long (50 s last time), kicker (a BINN, never run), short (1 s)")
+        XCTAssertEqual(summaries.map(\.study), ["short", "long", "kicker"], "summaries in the specs' order")
+        XCTAssertEqual(summaries[0].result.gates[0].value, 0.5)
+        guard case .error(let message) = summaries[2].result.status else { return XCTFail("\(summaries[2].result.status)") }
+        XCTAssertTrue(message.contains("exited with status 3") && message.contains("kicker/validate.log"), message)
+        XCTAssertTrue(ValidationSuite.failed(summaries))
+        let index = try String(contentsOf: out.appendingPathComponent("index.md"), encoding: .utf8)
+        for name in ["short", "long", "kicker"] { XCTAssertTrue(index.contains("## \(name)"), name) }
+        XCTAssertTrue(lines.contains { $0.contains("[2/3 done] kicker: ERROR") }, "\(lines)")
+    }
 }

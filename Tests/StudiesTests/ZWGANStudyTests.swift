@@ -39,6 +39,16 @@ final class ZWGANStudyTests: XCTestCase {
         let chi2Gates = result.gates.filter { $0.metric == .chi2PerNdf }
         XCTAssertEqual(chi2Gates.count, 6)
         XCTAssertTrue(chi2Gates.allSatisfy { $0.value.isFinite }, "seed \(Self.seed): \(result.gates.map { "\($0.name)=\($0.value)" })")
+        // The thesis' chi2 targets are paper gates: measured with their noise, not gated in quick.
+        XCTAssertTrue(chi2Gates.allSatisfy { $0.verdict == .notGated && $0.noise > 0 }, "\(chi2Gates)")
+        // The quick gates: FCGAN over naive GAN chi2/ndf of pT_q1 after cuts I-III, with noise.
+        let ratios = result.gates.filter { $0.name.hasPrefix("fcgan-over-gan-") }
+        XCTAssertEqual(ratios.map(\.name), ["I", "II", "III"].map { "fcgan-over-gan-cut-\($0)-pT_q1-chi2" })
+        for gate in ratios {
+            let fcgan = try XCTUnwrap(result.measurements["fcgan-cut-\(gate.name.split(separator: "-")[4])-pT_q1-chi2"])
+            XCTAssertTrue(gate.gated && gate.value > 0 && gate.noise > 0 && gate.noise.isFinite, "\(gate)")
+            XCTAssertLessThan(gate.value, fcgan.value, "a naive GAN chi2/ndf above 1: the ratio is below the FCGAN's chi2/ndf")
+        }
         XCTAssertTrue(result.notes.contains { $0.hasPrefix("W' m_ZW peak") || $0.contains("m_ZW fit failed") }, "\(result.notes)")
         XCTAssertTrue(result.notes.contains { $0.hasPrefix("FCGAN calibration, 300 events x 20 samples") }, "\(result.notes)")
         for file in ["cut-I-pT_q1-fcgan.png", "cut-IV-m_jj-gan.png", "calibration-fcgan.png", "chi2.csv", "calibration.csv",

@@ -43,7 +43,11 @@ final class ZWStudyTests: XCTestCase {
             spec.network.parameters["compare_epochs"] = .int(1)
         }
         XCTAssertEqual(Set(result.gates.map(\.name)), ["pT_q1-max-deviation", "pT_q2-max-deviation", "m_jj-max-deviation",
-                                                       "dphi_jj-max-deviation", "calibration-quick"])
+                                                       "dphi_jj-max-deviation", "calibration-quick", "calibration"])
+        // The paper's calibration gate is measured with the same value and shown as not gated.
+        XCTAssertEqual(result.gates.first { $0.name == "calibration" }?.verdict, .notGated)
+        XCTAssertEqual(result.measurements["calibration"], result.measurements["calibration-quick"])
+        for (name, m) in result.measurements { XCTAssertTrue(m.noise.isFinite && m.noise > 0, "\(name) noise \(m.noise)") }
         XCTAssertLessThan(result.measurements["calibration-quick"]!.value, 0.4, "seed 2026")
         // 6 epochs on 6000 events: the spectra are far from the gate; this only catches broken units.
         XCTAssertLessThan(result.measurements["pT_q1-max-deviation"]!.value, 2, "seed 2026")
