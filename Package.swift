@@ -25,8 +25,8 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS", "CGSL"], swiftSettings: optimised),
         .target(name: "Autograd", dependencies: ["Tensor"], swiftSettings: optimised),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: optimised),
-        .target(name: "Flows", dependencies: ["NN"], swiftSettings: optimised),
-        .target(name: "GAN", dependencies: ["NN", "Flows"], swiftSettings: optimised),
+        .target(name: "Flows", dependencies: ["Tensor", "Autograd", "NN", "CGSL"], swiftSettings: optimised),
+        .target(name: "GAN", dependencies: ["Tensor", "NN", "Flows"], swiftSettings: optimised),
 
         // MARK: Physics and toys
         .target(name: "Physics", dependencies: ["Tensor", "CGSL", "TOMLKit"], swiftSettings: optimised),
@@ -34,20 +34,21 @@ let package = Package(
         .target(name: "Unfolding", dependencies: ["Tensor", "CGSL"], swiftSettings: optimised),
 
         // MARK: Validation and reports
-        .target(name: "Validation",
-                dependencies: ["Tensor", "Autograd", "NN", "Flows", "Physics", "ToyModels", "Unfolding", "CGSL", "TOMLKit"]),
-        .target(name: "Reporting", dependencies: ["Validation"]),
+        .target(name: "Validation", dependencies: ["Tensor", "CGSL", "TOMLKit"]),
+        .target(name: "Reporting", dependencies: ["Tensor", "Validation"]),
         // The study runners: generators + networks + checks + plots, one file per study.
         .target(name: "Studies",
-                dependencies: ["Tensor", "Autograd", "NN", "Flows", "GAN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "CGSL"]),
+                dependencies: ["Tensor", "Autograd", "Flows", "GAN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "CGSL"]),
 
         // MARK: Command line
         .executableTarget(name: "refold", dependencies: [
-            "Tensor", "Autograd", "NN", "Flows", "GAN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "Studies",
+            "CBLAS", "Tensor", "NN", "Flows", "GAN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "Studies",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // MARK: Tests
+        // Each source target's dependencies are exactly the modules its files import
+        // (Tests/TensorTests/PackageEdgeTests.swift checks it).
         .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"]),

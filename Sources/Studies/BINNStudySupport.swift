@@ -48,17 +48,18 @@ enum BINNStudy {
     /// Trains a BINN on `events` [N, D] (BLAS on one thread: skinny shapes, shared CPU), on u(x) of `box` if given.
     static func train(_ events: Tensor, columns: [String], settings s: Settings, seed: UInt64,
                       context: StudyContext?, box: BoxMap? = nil) throws -> BINNModel {
-        BLAS.setThreads(1)
-        let config = BINNConfig(dimension: events.columns, blocks: s.blocks, hiddenLayers: s.hiddenLayers, units: s.units,
-                                priorWidth: s.priorWidth, trainingEvents: events.rows)
-        let standardizer = try Standardizer(fitting: try box?.forward(events).u ?? events)
-        let model = try BINNModel(config: config, standardizer: standardizer, columns: columns, seed: seed, box: box)
-        let training = TrainingConfig(epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, weightDecay: 0,
-                                      schedule: .cosine, gradientClip: 10)
-        try BINNTraining.train(model, events: events, config: training) { r in
-            context?.report("epoch \(r.epoch + 1)/\(s.epochs): loss \(format(r.trainLoss)), \(Int(r.eventsPerSecond)) events/s, \(Int(r.secondsRemaining)) s left")
+        try BLAS.withThreads(1) {
+            let config = BINNConfig(dimension: events.columns, blocks: s.blocks, hiddenLayers: s.hiddenLayers, units: s.units,
+                                    priorWidth: s.priorWidth, trainingEvents: events.rows)
+            let standardizer = try Standardizer(fitting: try box?.forward(events).u ?? events)
+            let model = try BINNModel(config: config, standardizer: standardizer, columns: columns, seed: seed, box: box)
+            let training = TrainingConfig(epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, weightDecay: 0,
+                                          schedule: .cosine, gradientClip: 10)
+            try BINNTraining.train(model, events: events, config: training) { r in
+                context?.report("epoch \(r.epoch + 1)/\(s.epochs): loss \(format(r.trainLoss)), \(Int(r.eventsPerSecond)) events/s, \(Int(r.secondsRemaining)) s left")
+            }
+            return model
         }
-        return model
     }
 
     /// Events of a density toy as a Float32 [N, 2] tensor.

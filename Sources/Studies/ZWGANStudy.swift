@@ -106,11 +106,12 @@ public enum ZWGANStudy {
 
     public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
         let s = try settings(spec, context)
-        let g = context.generator
         // Batches of 512 through 128-unit layers run fastest on one BLAS thread (docs/engine.md).
-        let threads = BLAS.threads
-        BLAS.setThreads(1)
-        defer { BLAS.setThreads(threads) }
+        return try BLAS.withThreads(1) { try run(spec, context, settings: s) }
+    }
+
+    static func run(_ spec: StudySpec, _ context: StudyContext, settings s: Settings) throws -> StudyResult {
+        let g = context.generator
         var result = StudyResult()
         var clock = Date()
         func lap() -> Double { let t = Date().timeIntervalSince(clock); clock = Date(); return t }

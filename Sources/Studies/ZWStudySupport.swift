@@ -80,12 +80,14 @@ enum ZWStudySupport {
     static func train(_ network: UnfoldingNetwork, sample: EventSample, seed: UInt64, folder: URL,
                       context: StudyContext, label: String, coordinates: PairCoordinates = .massRatio,
                       pretraining: EncoderPretraining? = nil) throws -> UnfoldingModel {
-        BLAS.setThreads(1)  // skinny shapes on a shared CPU: 1 thread is 5-8x faster (docs/unfold.md)
-        var request = UnfoldingTrainingRequest(network: network, seed: seed)
-        request.pairCoordinates = coordinates
-        request.encoderPretraining = pretraining
-        return try UnfoldingModel.train(sample: sample, request: request, out: folder) { report in
-            context.report("\(label) " + progressLine(report, epochs: network.training.epochs))
+        // Skinny shapes on a shared CPU: 1 thread is 5-8x faster (docs/unfold.md).
+        try BLAS.withThreads(1) {
+            var request = UnfoldingTrainingRequest(network: network, seed: seed)
+            request.pairCoordinates = coordinates
+            request.encoderPretraining = pretraining
+            return try UnfoldingModel.train(sample: sample, request: request, out: folder) { report in
+                context.report("\(label) " + progressLine(report, epochs: network.training.epochs))
+            }
         }
     }
 

@@ -11,6 +11,14 @@ public enum BLAS {
         current = Int32(n)
     }
 
+    /// Runs `body` with `n` BLAS threads and restores the count it found, also when `body` throws.
+    public static func withThreads<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
+        let previous = threads
+        setThreads(n)
+        defer { setThreads(previous) }
+        return try body()
+    }
+
     /// The thread count last set: 2, or the environment's `REFOLD_BLAS_THREADS`. On a CPU shared
     /// with other jobs use 1: BLIS splits each product statically, so one descheduled thread
     /// stalls the product for a whole time slice (measured 20x slower under a load of 4 on 2 cores).

@@ -1,6 +1,6 @@
 import Tensor
 
-@_exported import Unfolding
+import Unfolding
 
 /// A binned smearing g_ij = P(measured bin i | truth bin j): Unfolding's response matrix (rows =
 /// measured bins, columns = truth bins; a column sums to the efficiency).
