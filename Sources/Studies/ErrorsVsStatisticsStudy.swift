@@ -58,7 +58,9 @@ public enum ErrorsVsStatisticsStudy {
                                          sigma: Array(lines.sigmaError.dropLast()), curveX: [], curveY: []))
         }
         func falls(_ values: [Double]) -> Double { zip(values, values.dropFirst()).allSatisfy { $0 > $1 } ? 1 : 0 }
-        result.measure("sigma-falls-monotonically", Measurement(falls(atHalf), spreadOf: atHalfRepeats.map(falls)))
+        result.measure("sigma-falls-monotonically", Measured(falls(atHalf), spreadOf: atHalfRepeats.map(falls)))
+        func ratio(_ values: [Double]) -> Double { values.first! / values.last! }
+        result.measure("sigma-ratio", Measured(ratio(atHalf), spreadOf: atHalfRepeats.map(ratio)))
         result.notes.append("sigma_pred(0.5) smallest / largest sample: \(format(atHalf.first! / atHalf.last!))")
         try BINNStudy.writeCSV([("events", sizes.map(Double.init)), ("sigma_pred_at_0.5", atHalf)], to: try context.file("sigma-vs-statistics.csv"))
         result.dataFiles.append("sigma-vs-statistics.csv")

@@ -44,7 +44,7 @@ public enum RingStudy {
             BINNStudy.fractionInBand(learned: try model.density(at: points, draws: s.draws, rng: context.rng.child("noise").child(index: k)),
                                      truth: truth, mask: interior).fraction
         }
-        result.measure("density-in-band", Measurement(band.fraction, spreadOf: bandRepeats))
+        result.measure("density-in-band", Measured(band.fraction, spreadOf: bandRepeats))
         result.notes.append("|p_BINN - p_true| <= 2 sigma_pred at \(format(100 * band.fraction)) % of \(band.points) interior grid points (y > 0.5, p > 1 % of max)")
 
         // Rays at five angles, averaged (fig. 6.6), for `minimumSets` independent sets of M draws
@@ -56,18 +56,20 @@ public enum RingStudy {
         let first = sets[0]
         let (rs, density, sigma, spread, densityFit) = (first.rs, first.density, first.sigma, first.spread, first.densityFit)
         let mu = densityFit.parameters[0], w = abs(densityFit.parameters[1])
-        result.measure("ring-mu", Measurement(repeated: sets.map(\.densityFit.parameters[0])))
+        result.measure("ring-mu", Measured(repeated: sets.map(\.densityFit.parameters[0])))
         result.notes.append("radial density fit: mu = \(format(mu)) ± \(format(densityFit.errors[0])), w = \(format(w)) ± \(format(densityFit.errors[1])), chi2/ndf = \(format(densityFit.chi2PerNdf)) (errors: sigma_pred)")
         let uncertaintyFit = try NonlinearFit.fit(x: rs, y: sigma, sigma: spread, initial: [0.05, 0.05], model: uncertaintyModel(mu: mu, w: w))
         let absolute = (parameters: uncertaintyFit.parameters.map(abs), chi2PerNdf: uncertaintyFit.chi2PerNdf, fit: uncertaintyFit)
         result.notes.append("eq. 6.31 fit: " + BINNStudy.describe(absolute.fit, names: ["Δmu", "Δw"]))
 
-        let minimum = Measurement(repeated: sets.map(\.minimum))
-        let inner = Measurement(repeated: sets.map(\.inner)), outer = Measurement(repeated: sets.map(\.outer))
+        let curves = sets.map(\.sigma)
+        let minimum = BINNStudy.pooledExtremum(rs, curves: curves, in: (toy.mu - 0.6 * toy.w)...(toy.mu + 0.6 * toy.w))
+        let inner = BINNStudy.pooledExtremum(rs, curves: curves, in: (toy.mu - 1.8 * toy.w)...(toy.mu - 0.4 * toy.w), sign: -1)
+        let outer = BINNStudy.pooledExtremum(rs, curves: curves, in: (toy.mu + 0.4 * toy.w)...(toy.mu + 1.8 * toy.w), sign: -1)
         result.measure("sigma-minimum", minimum)
         result.measure("sigma-maximum-inner", inner)
         result.measure("sigma-maximum-outer", outer)
-        result.notes.append("sigma_pred along rays, mean of \(sets.count) sets of M = \(s.draws) draws: minimum at r = \(format(minimum.value)) ± \(format(minimum.noise)), maxima at r = \(format(inner.value)) ± \(format(inner.noise)) and \(format(outer.value)) ± \(format(outer.noise)) (thesis: mu = 4, mu ± w = 3, 5; nan: no interior extremum in its window in some set)")
+        result.notes.append("sigma_pred along rays, \(sets.count) sets of M = \(s.draws) draws pooled (jackknife noise): minimum at r = \(format(minimum.value)) ± \(format(minimum.noise)), maxima at r = \(format(inner.value)) ± \(format(inner.noise)) and \(format(outer.value)) ± \(format(outer.noise)) (thesis: mu = 4, mu ± w = 3, 5; nan: no interior extremum in its window in some set)")
 
         try BINNStudy.writeCSV([("r", rs), ("density", density), ("sigma_pred", sigma), ("sigma_spread", spread),
                                 ("truth", rs.map { toy.radialDensity($0) / (Double.pi * $0) })], to: try context.file("rays.csv"))
@@ -90,15 +92,14 @@ public enum RingStudy {
         return result
     }
 
-    /// Density and sigma_pred along five rays, averaged, with the radial fit and the sigma_pred extrema.
+    /// Density and sigma_pred along five rays, averaged, with the radial fit.
     struct Rays {
         var rs: [Double], density: [Double], sigma: [Double], spread: [Double]
         var densityFit: FitResult
-        var minimum: Double, inner: Double, outer: Double
     }
 
     /// sigma_pred is flat around its extrema: a step of 1/64 in r (not 1/16) locates them well
-    /// within the 0.1 tolerance; the parabola through the extreme point refines that.
+    /// within the 0.1 tolerance.
     static func rays(_ model: BINNModel, toy: GaussianRing, draws: Int, rng: RNGStream) throws -> Rays {
         let rs = (0..<321).map { 1.5 + 5 * Double($0) / 320 }
         let angles = [1.0, 2.0, 3.0, 4.0, 5.0].map { $0 * Double.pi / 6 }
@@ -116,10 +117,6 @@ public enum RingStudy {
         let densityFit = try NonlinearFit.fit(x: rs, y: density, sigma: sigma.map { max($0, 1e-6) }, initial: [toy.mu, toy.w]) { r, p in
             rayDensity(r, mu: p[0], w: abs(p[1]))
         }
-        let negative = sigma.map { -$0 }
-        return Rays(rs: rs, density: density, sigma: sigma, spread: spread, densityFit: densityFit,
-                    minimum: BINNStudy.refinedLocalMinimum(rs, sigma, in: (toy.mu - 0.6 * toy.w)...(toy.mu + 0.6 * toy.w)),
-                    inner: BINNStudy.refinedLocalMinimum(rs, negative, in: (toy.mu - 1.8 * toy.w)...(toy.mu - 0.4 * toy.w)),
-                    outer: BINNStudy.refinedLocalMinimum(rs, negative, in: (toy.mu + 0.4 * toy.w)...(toy.mu + 1.8 * toy.w)))
+        return Rays(rs: rs, density: density, sigma: sigma, spread: spread, densityFit: densityFit)
     }
 }

@@ -55,7 +55,7 @@ enum RampStudy {
             BINNStudy.fractionInBand(learned: try model.density(at: points, draws: s.draws, rng: context.rng.child("noise").child(index: k)),
                                      truth: truth, mask: interior).fraction
         }
-        result.measure("density-in-band", Measurement(band.fraction, spreadOf: bandRepeats))
+        result.measure("density-in-band", Measured(band.fraction, spreadOf: bandRepeats))
         result.notes.append("|p_BINN - p_true| <= 2 sigma_pred at \(format(100 * band.fraction)) % of \(band.points) interior grid points")
 
         // Normalisation diagnostics (issue #8): mass leaked across the box's hard edges, and the interior
@@ -80,19 +80,17 @@ enum RampStudy {
         // Lines y = const, averaged (fig. 6.2/6.4), and the uncertainty fit.
         let xs = (0..<36).map { 0.05 + 0.9 * (Double($0) + 0.5) / 36 }, ys = [0.2, 0.35, 0.5, 0.65, 0.8]
         let lines = try BINNStudy.rampLines(model, xs: xs, ys: ys, draws: s.draws, rng: context.rng.child("draws"))
-        // The minimum's location (parabola through the lowest grid point and its neighbours) for
-        // `minimumSets` independent sets of M draws, the first the plotted one: their mean is the
-        // measurement, its standard error the noise (one set of M = 30 scatters by about 0.04).
-        let minima = try (0..<BINNStudy.minimumSets).map { k in
-            BINNStudy.refinedLocalMinimum(xs, k == 0 ? lines.sigma
-                : try BINNStudy.rampLines(model, xs: xs, ys: ys, draws: s.draws, rng: context.rng.child("redraws").child(index: k)).sigma,
-                                          in: fit.searchWindow)
+        // The minimum's location from `minimumSets` independent sets of M draws (the first the
+        // plotted one), pooled, with its jackknife noise.
+        let curves = try [lines.sigma] + (1..<BINNStudy.minimumSets).map { k in
+            try BINNStudy.rampLines(model, xs: xs, ys: ys, draws: s.draws, rng: context.rng.child("redraws").child(index: k)).sigma
         }
-        let minimum = Measurement(repeated: minima)
+        let minimum = BINNStudy.pooledExtremum(xs, curves: curves, in: fit.searchWindow)
+        let single = curves.map { BINNStudy.refinedLocalMinimum(xs, $0, in: fit.searchWindow) }
         result.measure("sigma-minimum", minimum)
         result.notes.append(minimum.value.isNaN
-            ? "sigma_pred has no interior minimum in x = \(format(fit.searchWindow.lowerBound))-\(format(fit.searchWindow.upperBound)) in at least one of \(minima.count) sets of M = \(s.draws) draws (thesis: \(format(fit.minimumTarget)))"
-            : "sigma_pred minimum at x = \(format(minimum.value)) ± \(format(minimum.noise)), mean of \(minima.count) sets of M = \(s.draws) draws (each: \(minima.map { format($0) }.joined(separator: ", "))); thesis: \(format(fit.minimumTarget))")
+            ? "sigma_pred averaged over \(curves.count) sets of M = \(s.draws) draws has no interior minimum in x = \(format(fit.searchWindow.lowerBound))-\(format(fit.searchWindow.upperBound)) (thesis: \(format(fit.minimumTarget)))"
+            : "sigma_pred minimum at x = \(format(minimum.value)) ± \(format(minimum.noise)) from \(curves.count) sets of M = \(s.draws) draws pooled (jackknife noise); each set alone: \(single.map { format($0) }.joined(separator: ", ")); thesis: \(format(fit.minimumTarget))")
         let slopeFit = try NonlinearFit.fit(x: xs, y: lines.density, sigma: lines.sigma.map { max($0, 1e-6) }, initial: [1, 0]) { x, p in p[0] * x + p[1] }
         let slope = slopeFit.parameters[0]
         var names = fit.names

@@ -184,7 +184,7 @@ enum ZWStudySupport {
         }
         let unfoldedHistogram = try Histogram1D(edges: s.edges, counts: u, errors: variance.map { $0.squareRoot() })
         return SpectrumComparison(spectrum: s, truth: t, unfolded: unfoldedHistogram, maxDeviation: deviation,
-                                  floor: toys[Int(0.95 * Double(toys.count - 1))], noise: Measurement(deviation, spreadOf: shifted).noise,
+                                  floor: toys[Int(0.95 * Double(toys.count - 1))], noise: Measured(deviation, spreadOf: shifted).noise,
                                   bins: considered.count)
     }
 

@@ -101,7 +101,7 @@ public struct CalibrationCurve: Equatable, Sendable {
             }
             largest.append(worst)
         }
-        return Measurement(0, spreadOf: largest).noise
+        return Measured(0, spreadOf: largest).noise
     }
 
     public static func == (a: CalibrationCurve, b: CalibrationCurve) -> Bool {

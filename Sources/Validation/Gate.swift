@@ -3,7 +3,7 @@ import Foundation
 /// A runner's measurement of one gate: the value and its measurement noise, the standard
 /// deviation the value would show if the measurement alone were repeated (other weight draws,
 /// other posterior samples, other test events) on the same trained network. NaN: not estimated.
-public struct Measurement: Equatable, Sendable, Codable {
+public struct Measured: Equatable, Sendable, Codable {
     public var value: Double
     public var noise: Double
 
@@ -14,7 +14,7 @@ public struct Measurement: Equatable, Sendable, Codable {
     /// The mean of repeated measurements and its standard error, sd / sqrt(n) (NaN for n < 2).
     /// A NaN among them makes the value NaN: a repetition that found nothing is not dropped.
     public init(repeated values: [Double]) {
-        let spread = Measurement(0, spreadOf: values).noise
+        let spread = Measured(0, spreadOf: values).noise
         self.init(values.reduce(0, +) / Double(values.count), noise: spread / Double(values.count).squareRoot())
     }
 
@@ -75,7 +75,7 @@ public struct Gate: Equatable, Sendable, Codable {
     /// Why the gate failed without a value ("not measured"), or why it is not gated at this profile.
     public var note: String?
 
-    public init(spec: GateSpec, measurement: Measurement?, profile: ProfileName) {
+    public init(spec: GateSpec, measurement: Measured?, profile: ProfileName) {
         name = spec.name; metric = spec.metric; observable = spec.observable
         tolerance = spec.tolerance; comparison = spec.comparison; target = spec.target
         let value = measurement.map(\.value)
@@ -211,7 +211,7 @@ public struct PlotRecord: Equatable, Sendable, Codable {
 /// What a runner returns: measurements (keyed by gate name), plots, data files and notes.
 /// `refold validate` turns the measurements into `gates` with the spec's tolerances.
 public struct StudyResult: Equatable, Sendable, Codable {
-    public var measurements: [String: Measurement] = [:]
+    public var measurements: [String: Measured] = [:]
     public var gates: [Gate] = []
     public var plots: [PlotRecord] = []
     /// Data files (relative to the study folder) that are not plot data: samples, fit tables.
@@ -224,10 +224,10 @@ public struct StudyResult: Equatable, Sendable, Codable {
     /// Records the value of the gate called `gateName` in the spec and its measurement noise
     /// (the standard deviation of the value over repetitions of the measurement alone).
     public mutating func measure(_ gateName: String, _ value: Double, noise: Double) {
-        measurements[gateName] = Measurement(value, noise: noise)
+        measurements[gateName] = Measured(value, noise: noise)
     }
 
-    public mutating func measure(_ gateName: String, _ measurement: Measurement) {
+    public mutating func measure(_ gateName: String, _ measurement: Measured) {
         measurements[gateName] = measurement
     }
 

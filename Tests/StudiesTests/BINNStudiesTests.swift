@@ -110,6 +110,8 @@ final class BINNStudiesTests: XCTestCase {
         let (result, folder) = try run("errors-vs-statistics", quick: toys, replacing: [
             ("quick_sizes = [2000, 20000, 200000]", "quick_sizes = [500, 2000, 8000]"), ("quick_updates = 3000", "quick_updates = 40")])
         XCTAssertNotNil(result.measurements["sigma-falls-monotonically"])
+        let ratio = try XCTUnwrap(result.measurements["sigma-ratio"])
+        XCTAssertTrue(ratio.value > 0 && ratio.noise.isFinite, "\(ratio)")
         XCTAssertEqual(result.notes.filter { $0.contains("sigma_pred(0.5) = ") }.count, 3)
         files(folder, ["sigma-vs-statistics.csv"])
     }

@@ -7,14 +7,14 @@ import TestSupport
 /// bootstrap of a calibration curve's largest deviation, each against the spread it predicts.
 final class MeasurementNoiseTests: XCTestCase {
     func testRepeatedMeasurementsGiveMeanAndStandardError() {
-        let repeated = Measurement(repeated: [1, 2, 3, 4])
+        let repeated = Measured(repeated: [1, 2, 3, 4])
         XCTAssertEqual(repeated.value, 2.5)
         XCTAssertEqual(repeated.noise, (5.0 / 3 / 4).squareRoot(), accuracy: 1e-15, "sd 1.29 / sqrt(4)")
-        let single = Measurement(7, spreadOf: [1, 2, 3, 4])
+        let single = Measured(7, spreadOf: [1, 2, 3, 4])
         XCTAssertEqual(single.value, 7)
         XCTAssertEqual(single.noise, (5.0 / 3).squareRoot(), accuracy: 1e-15)
-        XCTAssertTrue(Measurement(repeated: [1]).noise.isNaN, "one repetition has no spread")
-        XCTAssertTrue(Measurement(repeated: [1, .nan]).value.isNaN, "a repetition that found nothing is not dropped")
+        XCTAssertTrue(Measured(repeated: [1]).noise.isNaN, "one repetition has no spread")
+        XCTAssertTrue(Measured(repeated: [1, .nan]).value.isNaN, "a repetition that found nothing is not dropped")
     }
 
     /// chi2/ndf of ndf unit Gaussians squared scatters by sqrt(2/ndf); the formula's prediction
@@ -25,7 +25,7 @@ final class MeasurementNoiseTests: XCTestCase {
             let toys = (0..<4000).map { _ in
                 (0..<ndf).reduce(0.0) { sum, _ in let z = rng.normal() + shift; return sum + z * z } / Double(ndf)
             }
-            let measured = Measurement(0, spreadOf: toys).noise
+            let measured = Measured(0, spreadOf: toys).noise
             let mean = toys.reduce(0, +) / Double(toys.count)
             let predicted = ChiSquare(chi2: mean * Double(ndf), ndf: ndf).perNdfNoise
             XCTAssertEqual(predicted, measured, accuracy: 0.05 * measured, "ndf \(ndf), shift \(shift)")
@@ -46,7 +46,7 @@ final class MeasurementNoiseTests: XCTestCase {
             return try CalibrationCurve(truth: truth, samples: truth.map { _ in (0..<k).map { _ in rng.normal() } })
         }
         let independent = try (0..<400).map { _ in try curve().maxDeviation }
-        let reference = Measurement(0, spreadOf: independent).noise
+        let reference = Measured(0, spreadOf: independent).noise
         let bootstrap = try (0..<10).map { _ in CalibrationCurve.bootstrapNoise(ofLargestDeviation: [try curve()], rng: rng) }
         let estimate = bootstrap.reduce(0, +) / Double(bootstrap.count)
         XCTAssertEqual(reference, 0.26 / Double(n).squareRoot(), accuracy: 0.1 * reference, "Kolmogorov sd")
@@ -56,7 +56,7 @@ final class MeasurementNoiseTests: XCTestCase {
     func testNoiseMarginOfEachComparison() {
         func gate(_ comparison: GateComparison, tolerance: Double, target: Double, noise: Double) -> Gate {
             Gate(spec: GateSpec(name: "g", metric: .value, tolerance: tolerance, comparison: comparison, target: target),
-                 measurement: Measurement(0.5, noise: noise), profile: .quick)
+                 measurement: Measured(0.5, noise: noise), profile: .quick)
         }
         XCTAssertEqual(gate(.within, tolerance: 0.1, target: 0.5, noise: 0.02).margin, 0.1)
         XCTAssertEqual(gate(.lessThan, tolerance: 3, target: 1, noise: 0.3).margin, 2)
