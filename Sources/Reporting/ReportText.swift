@@ -136,14 +136,19 @@ public enum ReportText {
                                           + ". Gates: \(gateCount(summaries)).") + "\n"
         text += ".LP\n" + line("Refold generates events whose parton-level density and detector response are known in closed form, trains the unfolding and density networks of the thesis \u{201C}Go with the Flow\u{201D} on them, and checks each with the gates below. The notes of each study record what was trained, on how many events, and the measurements behind every gate; summary.json holds all of it.") + "\n"
         text += ".bp\n.NH 1\nGates\n.LP\n" + line(gateExplanation) + "\n"
-        text += ".ps 8\n.vs 10\n.TS H\nbox tab(@);\nl l lw(1.6i) l l l l .\n"
-        text += "\\fBstudy\\fP@\\fBgate\\fP@\\fBobservable\\fP@\\fBvalue \u{B1} noise\\fP@\\fBtolerance\\fP@\\fBnoise/margin\\fP@\\fBresult\\fP\n_\n.TH\n"
+        let format = "l l lw(1.3i) l l l"
+        text += ".ps 8\n.vs 10\n.na\n.nh\n.TS H\nbox tab(@);\n\(format) .\n"
+        text += "\\fBgate\\fP@\\fBobservable\\fP@\\fBvalue \u{B1} noise\\fP@\\fBtolerance\\fP@\\fBnoise/margin\\fP@\\fBresult\\fP\n_\n.TH\n"
+        var study = ""
         for r in rows(summaries) {
+            if r.study != study {
+                study = r.study
+                text += ".T&\nlb s s s s s .\n\(cell(study))\n.T&\n\(format) .\n"
+            }
             let verdict = r.verdict == "FAIL" ? "\\fBFAIL\\fP" : cell(r.verdict)
-            text += [r.study, r.gate].map(cell).joined(separator: "@") + "@T{\n\(line(r.observable))\nT}@"
-                + [r.value, r.tolerance, r.noise].map(cell).joined(separator: "@") + "@\(verdict)\n"
+            text += cell(r.gate) + "@T{\n\(line(r.observable))\nT}@" + [r.value, r.tolerance, r.noise].map(cell).joined(separator: "@") + "@\(verdict)\n"
         }
-        text += ".TE\n.ps 10\n.vs 12\n"
+        text += ".TE\n.ad b\n.hy\n.ps 10\n.vs 12\n"
         var number = 0
         for s in summaries {
             text += ".bp\n.NH 1\n\(line(s.study))\n.LP\n" + line(s.description + ".") + "\n.LP\n"
@@ -161,7 +166,7 @@ public enum ReportText {
             for plot in s.result.plots {
                 guard let file = figure(s, plot) else { continue }
                 number += 1
-                text += ".KS\n.sp\n.PDFPIC -C \(file) 5.4i 4.05i\n.sp 0.3\n.LP\n\\fBFigure \(number).\\fP " + line(caption(plot)) + "\n.KE\n"
+                text += ".KS\n.sp\n.PDFPIC -C \(file) 4.8i 3.6i\n.sp 0.3\n.LP\n\\fBFigure \(number).\\fP " + line(caption(plot)) + "\n.KE\n"
             }
             if !s.result.notes.isEmpty {
                 text += ".SH 2\nNotes of the run\n.ps 9\n.vs 11\n"
