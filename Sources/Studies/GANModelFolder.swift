@@ -214,10 +214,7 @@ public enum GANCollider {
         var events = try trained.settings.partonMap.events(features)
         let d = columns.count
         for (j, name) in columns.enumerated() where name.hasPrefix("phi_") {
-            for i in 0..<events.rows {
-                let phi = events.values[i * d + j]
-                events.values[i * d + j] = phi - 2 * Double.pi * ((phi + Double.pi) / (2 * Double.pi)).rounded(.down)
-            }
+            for i in 0..<events.rows { events.values[i * d + j] = FourMomentum.wrapPhi(events.values[i * d + j]) }
         }
         let q1 = ["pT_q1", "eta_q1", "phi_q1"].compactMap { columns.firstIndex(of: $0) }
         let q2 = ["pT_q2", "eta_q2", "phi_q2"].compactMap { columns.firstIndex(of: $0) }

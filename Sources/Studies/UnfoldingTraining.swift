@@ -67,13 +67,7 @@ extension UnfoldingModel {
         guard n - validationCount >= 2 else { throw RefoldError.value("training events", expected: ">= 2 after the validation split", actual: n - validationCount) }
         let order = RNGStream(seed: request.seed).child("split").permutation(n)
         let validationRows = Array(order[0..<validationCount]), trainingRows = Array(order[validationCount...])
-        func rows(_ b: EventSample.Block, _ idx: [Int]) -> EventSample.Block {
-            let d = b.columns.count
-            var v = [Double](); v.reserveCapacity(idx.count * d)
-            for i in idx { v.append(contentsOf: b.values[(i * d)..<((i + 1) * d)]) }
-            return EventSample.Block(columns: b.columns, rows: idx.count, values: v)
-        }
-        let trainParton = rows(parton, trainingRows), trainDetector = rows(detector, trainingRows)
+        let trainParton = parton.rows(trainingRows), trainDetector = detector.rows(trainingRows)
 
         let configURL = out.appendingPathComponent(configFile)
         var config: UnfoldingModelConfig
@@ -130,8 +124,8 @@ extension UnfoldingModel {
         let xd = try model.detectorTensor(trainDetector, njets: sample.njets.map { n in trainingRows.map { n[$0] } })
         var validation: (partonLevel: Tensor, detectorLevel: Tensor)? = nil
         if validationCount > 0 {
-            let validationDetector = rows(detector, validationRows)
-            validation = (try model.partonTensor(rows(parton, validationRows), detector: validationDetector),
+            let validationDetector = detector.rows(validationRows)
+            validation = (try model.partonTensor(parton.rows(validationRows), detector: validationDetector),
                           try model.detectorTensor(validationDetector, njets: sample.njets.map { n in validationRows.map { n[$0] } }))
         }
         if !request.resume, let settings = config.encoderPretraining, let cinn = model.flow as? ConditionalINN {

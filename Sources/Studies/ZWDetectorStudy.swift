@@ -33,7 +33,7 @@ public enum ZWDetectorStudy {
             posterior = unfolded.prefix(gateEvents)
         } else {
             context.report("cINN: unfolding \(gateEvents) events x \(k) samples for the calibration")
-            posterior = try cinn.unfold(detector: ZWStudySupport.rows(detector, 0..<gateEvents), njets: nil, samples: k,
+            posterior = try cinn.unfold(detector: detector.rows(0..<gateEvents), njets: nil, samples: k,
                                         rng: context.rng.child("cinn-calibration"))
             if let note = ZWStudySupport.supportNote(cinn, posterior) { result.notes.append("calibration sample: " + note) }
         }
@@ -81,7 +81,7 @@ public enum ZWDetectorStudy {
         let events = min(Int(parameters["compare_events"]?.number ?? 2000), test.count)
         let trainingEvents = Int(parameters["compare_training_events"]?.number ?? 5000)
         let k = context.network.samplesPerEvent ?? 60
-        let testDetector = ZWStudySupport.rows(test.detector!, 0..<events), testTruth = ZWStudySupport.rows(test.parton!, 0..<events)
+        let testDetector = test.detector!.rows(0..<events), testTruth = test.parton!.rows(0..<events)
         for name in names {
             guard let variant = UnfoldingVariant(rawValue: name), variant == .inn || variant == .einn else {
                 if name != "gan" && name != "fcgan" { result.notes.append("compare: unknown variant '\(name)' skipped") }
@@ -96,8 +96,8 @@ public enum ZWDetectorStudy {
             }
             let label = variant == .inn ? "INN" : "eINN"
             var subset = training
-            subset.parton = ZWStudySupport.rows(training.parton!, 0..<min(trainingEvents, training.count))
-            subset.detector = ZWStudySupport.rows(training.detector!, 0..<min(trainingEvents, training.count))
+            subset.parton = training.parton!.rows(0..<min(trainingEvents, training.count))
+            subset.detector = training.detector!.rows(0..<min(trainingEvents, training.count))
             let model = try ZWStudySupport.train(network, sample: subset, seed: ZWStudySupport.integerSeed(context.rng.child(name)),
                                                  folder: try context.file("model-\(name)"), context: context, label: label)
             let unfolded = try model.unfold(detector: testDetector, njets: nil, samples: k, rng: context.rng.child("\(name)-unfold"))

@@ -209,7 +209,7 @@ public enum ZWGANStudy {
                             context: StudyContext, into result: inout StudyResult) throws {
         let n = s.calibrationEvents, k = s.samplesPerEvent
         let rows = Array(0..<n)
-        let detector = subset(test.detector!, rows), truth = subset(test.parton!, rows)
+        let detector = test.detector!.rows(rows), truth = test.parton!.rows(rows)
         let drawn = try GANCollider.unfold(model, detector: detector, samples: k, rng: context.rng.child("calibration"))
         let d = truth.columns.count
         let curves = try CalibrationCurve.perCoordinate(
@@ -311,13 +311,5 @@ public enum ZWGANStudy {
         var h = try Histogram1D(edges: edges)
         try h.fill(values)
         return h
-    }
-
-    static func subset(_ block: EventSample.Block, _ rows: [Int]) -> EventSample.Block {
-        let d = block.columns.count
-        var values: [Double] = []
-        values.reserveCapacity(rows.count * d)
-        for i in rows { values += block.values[(i * d)..<((i + 1) * d)] }
-        return EventSample.Block(columns: block.columns, rows: rows.count, values: values)
     }
 }

@@ -109,9 +109,7 @@ enum ZWStudySupport {
     static func deltaPhi(_ a: String, _ b: String) -> (EventSample.Block, Int) -> Double? {
         { block, row in
             guard let i = block.index(of: "phi_\(a)"), let j = block.index(of: "phi_\(b)") else { return nil }
-            var d = abs(block[row, i] - block[row, j]).truncatingRemainder(dividingBy: 2 * Double.pi)
-            if d > Double.pi { d = 2 * Double.pi - d }
-            return d
+            return abs(FourMomentum.wrapPhi(block[row, i] - block[row, j]))
         }
     }
 
@@ -252,10 +250,5 @@ enum ZWStudySupport {
         case "phi": return "{/Symbol f}_{\(particle)}"
         default: return "\(variable)_{\(particle)}"
         }
-    }
-
-    static func rows(_ b: EventSample.Block, _ range: Range<Int>) -> EventSample.Block {
-        let d = b.columns.count
-        return EventSample.Block(columns: b.columns, rows: range.count, values: Array(b.values[(range.lowerBound * d)..<(range.upperBound * d)]))
     }
 }

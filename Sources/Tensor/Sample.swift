@@ -31,6 +31,19 @@ public struct EventSample: Equatable {
         public func column(_ j: Int) -> [Double] { (0..<rows).map { values[$0 * columns.count + j] } }
         /// The values as a Float32 tensor of shape [rows, columns].
         public func tensor() -> Tensor { Tensor(shape: shape, storage: values.map(Float.init)) }
+        /// The rows at `indices`, in that order (repeats allowed).
+        public func rows<S: Sequence<Int>>(_ indices: S) -> Block {
+            let d = columns.count
+            var selected = [Double]()
+            selected.reserveCapacity(indices.underestimatedCount * d)
+            var count = 0
+            for i in indices {
+                precondition(i >= 0 && i < rows, "EventSample.Block.rows: row \(i) of \(rows)")
+                selected.append(contentsOf: values[(i * d)..<((i + 1) * d)])
+                count += 1
+            }
+            return Block(columns: columns, rows: count, values: selected)
+        }
     }
 
     public var generator: String

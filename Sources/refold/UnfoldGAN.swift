@@ -5,7 +5,7 @@ import Studies
 import Tensor
 
 /// Writes `out/samples.npy` (N, K, D_p; float32, physical units, parton column order, phi in
-/// [-pi, pi)) and `out/meta.json` (columns, model, K, seed). Noise from RNGStream(seed).child("unfold-gan").
+/// (-pi, pi]) and `out/meta.json` (columns, model, K, seed). Noise from RNGStream(seed).child("unfold-gan").
 func unfoldGAN(model: URL, detector: URL, samples: Int, seed: UInt64, out: URL) throws {
     let trained = try GANModelFolder.load(model)
     let sample = try EventSample.read(from: detector)

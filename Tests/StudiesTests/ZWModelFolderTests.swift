@@ -28,7 +28,7 @@ final class ZWModelFolderTests: XCTestCase {
         for (a, b) in zip(trained.flow.parameters, loaded.flow.parameters) {
             XCTAssertEqual(a.variable.value.storage, b.variable.value.storage, "parameter \(a.name) (seed 62)")
         }
-        let detector = ZWStudySupport.rows(sample.detector!, 0..<50)
+        let detector = sample.detector!.rows(0..<50)
         let u1 = try loaded.unfold(detector: detector, njets: nil, samples: 4, rng: RNGStream(seed: 63))
         let u2 = try trained.unfold(detector: detector, njets: nil, samples: 4, rng: RNGStream(seed: 63))
         XCTAssertEqual(u1.values, u2.values, "same weights, same seed 63: identical samples")

@@ -60,3 +60,13 @@ final class SampleTests: XCTestCase {
         }
     }
 }
+
+/// Row selection of an event block: any order, repeats, ranges.
+final class BlockRowsTests: XCTestCase {
+    func testRowsSelectsInOrderWithRepeats() {
+        let block = EventSample.Block(columns: ["a", "b"], rows: 3, values: [0, 1, 10, 11, 20, 21])
+        XCTAssertEqual(block.rows([2, 0, 2]), EventSample.Block(columns: ["a", "b"], rows: 3, values: [20, 21, 0, 1, 20, 21]))
+        XCTAssertEqual(block.rows(1..<3).values, [10, 11, 20, 21])
+        XCTAssertEqual(block.rows([Int]()).rows, 0)
+    }
+}
