@@ -33,7 +33,10 @@ func topologicalOrder(_ root: Variable) -> [Variable] {
     return order
 }
 
-private func run(_ order: [Variable], seed: Variable, createGraph: Bool, visitLeaf: (Variable, Variable) -> Void) {
+/// The reverse pass: seeds the last node of `order` and hands every node that received a
+/// gradient to `visit` (which runs its pullback or keeps the gradient), in reverse order, with
+/// grad mode set to `createGraph` and restored afterwards.
+private func run(_ order: [Variable], seed: Variable, createGraph: Bool, visit: (_ node: Variable, _ gradient: Variable) -> Void) {
     let saved = GradMode.isEnabled
     GradMode.isEnabled = createGraph
     defer { GradMode.isEnabled = saved }
@@ -41,7 +44,7 @@ private func run(_ order: [Variable], seed: Variable, createGraph: Bool, visitLe
     for node in order.reversed() {
         guard let g = node.pending else { continue }
         node.pending = nil
-        if let pullback = node.pullback { pullback(node, g) } else { visitLeaf(node, g) }
+        visit(node, g)
     }
 }
 
@@ -52,8 +55,9 @@ public func backward(_ loss: Variable) {
     guard loss.requiresGrad else { return }
     let order = topologicalOrder(loss)
     for node in order { node.needsGrad = true }
-    run(order, seed: Variable(Tensor(shape: loss.shape, repeating: 1)), createGraph: false) { leaf, g in
-        if leaf.grad == nil { leaf.grad = g.value } else { leaf.grad!.addInPlace(g.value) }
+    run(order, seed: Variable(Tensor(shape: loss.shape, repeating: 1)), createGraph: false) { node, g in
+        if let pullback = node.pullback { pullback(node, g); return }
+        if node.grad == nil { node.grad = g.value } else { node.grad!.addInPlace(g.value) }
     }
     for node in order { node.needsGrad = false }
 }
@@ -75,16 +79,10 @@ public func gradients(of output: Variable, withRespectTo inputs: [Variable],
     }
     var found: [ObjectIdentifier: Variable] = [:]
     let targets = Set(inputs.map(ObjectIdentifier.init))
-    let saved = GradMode.isEnabled
-    GradMode.isEnabled = createGraph
-    order.last!.pending = seedValue
-    for node in order.reversed() {
-        guard let g = node.pending else { continue }
-        node.pending = nil
+    run(order, seed: seedValue, createGraph: createGraph) { node, g in
         if targets.contains(ObjectIdentifier(node)) { found[ObjectIdentifier(node)] = g }
         if let pullback = node.pullback, node.parents.contains(where: { $0.needsGrad }) { pullback(node, g) }
     }
-    GradMode.isEnabled = saved
     for node in order { node.needsGrad = false }
     for v in inputs { v.needsGrad = false }
     return inputs.map { found[ObjectIdentifier($0)] ?? Variable(Tensor(shape: $0.shape)) }
