@@ -121,6 +121,17 @@ enum BINNStudy {
         return (Double(inside) / Double(max(total, 1)), total)
     }
 
+    /// The band check of `estimate` (M draws at `points`) with its noise: the spread of the fraction
+    /// over `noiseRepeats` more independent sets of M draws (children of `rng`).
+    static func bandCheck(_ model: BINNModel, at points: Tensor, estimate: DensityEstimate, truth: [Double], mask: [Bool],
+                          draws: Int, rng: RNGStream) throws -> (fraction: Double, points: Int, measured: Measured) {
+        let band = fractionInBand(learned: estimate, truth: truth, mask: mask)
+        let repeats = try (1...noiseRepeats).map { k in
+            fractionInBand(learned: try model.density(at: points, draws: draws, rng: rng.child(index: k)), truth: truth, mask: mask).fraction
+        }
+        return (band.fraction, band.points, Measured(band.fraction, spreadOf: repeats))
+    }
+
     /// The position of the lowest interior local minimum of `values` over `x` within `range`: a
     /// point no higher than both neighbours, both inside the window, so a window edge on a
     /// rising or falling flank is never taken for a minimum (the kicker's sigma_pred rises from 0

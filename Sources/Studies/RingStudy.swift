@@ -39,17 +39,14 @@ public enum RingStudy {
         let truth = (0..<points.rows).map { toy.density(x: Double(points[$0, 0]), y: Double(points[$0, 1])) }
         let peak = truth.max() ?? 1
         let interior = (0..<points.rows).map { Double(points[$0, 1]) > 0.5 && truth[$0] > 0.01 * peak }
-        let band = BINNStudy.fractionInBand(learned: estimate, truth: truth, mask: interior)
-        let bandRepeats = try (1...BINNStudy.noiseRepeats).map { k in
-            BINNStudy.fractionInBand(learned: try model.density(at: points, draws: s.draws, rng: context.rng.child("noise").child(index: k)),
-                                     truth: truth, mask: interior).fraction
-        }
-        result.measure("density-in-band", Measured(band.fraction, spreadOf: bandRepeats))
+        let band = try BINNStudy.bandCheck(model, at: points, estimate: estimate, truth: truth, mask: interior, draws: s.draws,
+                                           rng: context.rng.child("noise"))
+        result.measure("density-in-band", band.measured)
         result.notes.append("|p_BINN - p_true| <= 2 sigma_pred at \(format(100 * band.fraction)) % of \(band.points) interior grid points (y > 0.5, p > 1 % of max)")
 
         // Rays at five angles, averaged (fig. 6.6), for `minimumSets` independent sets of M draws
-        // (the first plotted): the means of the fitted mu and of the extrema are the measurements,
-        // their standard errors the noise.
+        // (the first plotted): the mean of the fitted mu over the sets with its standard error, and
+        // the extrema of the pooled sigma_pred with their jackknife noise.
         let sets = try (0..<BINNStudy.minimumSets).map { k in
             try rays(model, toy: toy, draws: s.draws, rng: k == 0 ? context.rng.child("draws") : context.rng.child("redraws").child(index: k))
         }

@@ -49,13 +49,9 @@ enum RampStudy {
         let interior = (0..<points.rows).map { i in
             [points[i, 0], points[i, 1]].allSatisfy { Double($0) > margin && Double($0) < 1 - margin }
         }
-        let band = BINNStudy.fractionInBand(learned: estimate, truth: truth, mask: interior)
-        // Noise: the band fraction with independent sets of M weight draws.
-        let bandRepeats = try (1...BINNStudy.noiseRepeats).map { k in
-            BINNStudy.fractionInBand(learned: try model.density(at: points, draws: s.draws, rng: context.rng.child("noise").child(index: k)),
-                                     truth: truth, mask: interior).fraction
-        }
-        result.measure("density-in-band", Measured(band.fraction, spreadOf: bandRepeats))
+        let band = try BINNStudy.bandCheck(model, at: points, estimate: estimate, truth: truth, mask: interior, draws: s.draws,
+                                           rng: context.rng.child("noise"))
+        result.measure("density-in-band", band.measured)
         result.notes.append("|p_BINN - p_true| <= 2 sigma_pred at \(format(100 * band.fraction)) % of \(band.points) interior grid points")
 
         // Normalisation diagnostics (issue #8): mass leaked across the box's hard edges, and the interior
