@@ -9,7 +9,7 @@ RELEASE_BIN = .build/release/refold
 
 SHELL := /bin/bash
 
-.PHONY: deps build test bench validate report clean
+.PHONY: deps build test bench validate report fcgan-scaling clean
 
 # Installs the Debian packages when pkg-config or the headers say one is missing.
 deps:
@@ -56,6 +56,10 @@ validate: build
 
 report: build
 	$(RELEASE_BIN) report Reports
+
+# The FCGAN at 1x, 2x, 4x the quick size (docs/gan-studies.md); about 40 minutes on one core.
+fcgan-scaling: build
+	scripts/fcgan-scaling.sh Reports-scaling $(SEED)
 
 clean:
 	rm -rf .build Reports/*/ Reports/index.md Reports/report.pdf
