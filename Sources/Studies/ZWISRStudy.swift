@@ -31,7 +31,11 @@ public enum ZWISRStudy {
             let rows = (0..<test.count).filter { min(njets[$0], 4) == n }
             guard !rows.isEmpty else { result.notes.append("no test events with \(n) jets"); continue }
             var parts: [String] = []
-            for spectrum in spectra {
+            for shared in spectra {
+                // These plots define no gate: bins as fine as this multiplicity's truth allows.
+                var spectrum = shared
+                let range = shared.edges.first!...shared.edges.last!
+                spectrum.edges = finestUniformEdges(rows.compactMap { shared.value(truth, $0) }, range: range)
                 let c = try ZWStudySupport.compare(spectrum, truth: truth, unfolded: unfolded, rows: rows,
                                                    rng: context.rng.child("floor-\(n)-\(spectrum.name)"))
                 parts.append("\(spectrum.name) max dev. \(format(c.maxDeviation)) (floor \(format(c.floor)))")

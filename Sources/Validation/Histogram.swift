@@ -2,6 +2,30 @@ import Foundation
 import Tensor
 
 /// A weighted 1D histogram with under- and overflow. Bin i covers [edges[i], edges[i+1]).
+/// The binning rule of plots that define no gate: equal bins over `range`, as many as the
+/// statistics allow, that is the largest count in `allowed` for which every bin between the 5 % and
+/// 95 % quantiles of `values` holds at least `minimumCount` entries (400: a statistical error of
+/// 5 % per bin). Gate histograms keep the bins their gate was defined on; the gate's noise shows
+/// whether the statistics carry them.
+public func finestUniformEdges(_ values: [Double], range: ClosedRange<Double>, minimumCount: Double = 400,
+                               allowed: ClosedRange<Int> = 10...60) -> [Double] {
+    let inside = values.filter { range.contains($0) }.sorted()
+    func edges(_ n: Int) -> [Double] { (0...n).map { range.lowerBound + (range.upperBound - range.lowerBound) * Double($0) / Double(n) } }
+    guard inside.count >= 20 else { return edges(allowed.lowerBound) }
+    let low = inside[inside.count / 20], high = inside[inside.count * 19 / 20]
+    for n in allowed.reversed() {
+        let e = edges(n)
+        var counts = [Double](repeating: 0, count: n)
+        for v in inside {
+            let b = min(Int((v - range.lowerBound) / (range.upperBound - range.lowerBound) * Double(n)), n - 1)
+            counts[b] += 1
+        }
+        let central = (0..<n).filter { e[$0 + 1] > low && e[$0] < high }
+        if central.allSatisfy({ counts[$0] >= minimumCount }) { return e }
+    }
+    return edges(allowed.lowerBound)
+}
+
 public struct Histogram1D: Equatable, Sendable {
     public let edges: [Double]
     /// Sum of weights per bin.

@@ -67,3 +67,19 @@ final class MeasurementNoiseTests: XCTestCase {
         XCTAssertEqual(gate(.within, tolerance: 0.1, target: 0.5, noise: 0.03).valueText, "0.5 ± 0.03")
     }
 }
+
+/// The plots' binning rule: as many equal bins as keep 400 entries in every central bin.
+final class BinningRuleTests: XCTestCase {
+    func testFinestUniformEdgesFollowTheStatistics() {
+        let rng = RNGStream(seed: 5)
+        // 10,000 uniform values: 400 per bin allows 25 bins; a fluctuation below 400 in one central
+        // bin (sd 20 at 25 bins) may cost a few, so 20-25.
+        let uniform = (0..<10_000).map { _ in rng.uniform() }
+        XCTAssertTrue((20...25).contains(finestUniformEdges(uniform, range: 0...1).count - 1))
+        XCTAssertEqual(finestUniformEdges(Array(uniform.prefix(100)), range: 0...1).count - 1, 10, "too few events: the coarsest allowed")
+        let many = (0..<200_000).map { _ in rng.uniform() }
+        XCTAssertEqual(finestUniformEdges(many, range: 0...1).count - 1, 60, "plenty: the finest allowed")
+        let edges = finestUniformEdges(uniform, range: 2...4)
+        XCTAssertEqual(edges.first, 2); XCTAssertEqual(edges.last, 4)
+    }
+}
