@@ -101,6 +101,10 @@ enum RampStudy {
             }
             result.notes.append("three-parameter fit failed (\(error)); two-parameter fit")
         }
+        if context.spec.gates.contains(where: { $0.name == "uncertainty-fit-chi2" }) {
+            let chi2 = ChiSquare(chi2: uncertainty.chi2, ndf: uncertainty.ndf)
+            result.measure("uncertainty-fit-chi2", chi2.perNdf, noise: chi2.perNdfNoise)
+        }
         let absolute = (parameters: uncertainty.parameters.map(abs), chi2PerNdf: uncertainty.chi2PerNdf, fit: uncertainty)
         let slopeNote = fit.names.contains("Δa") ? "density slope a = \(format(slope)) ± \(format(slopeFit.errors[0])); " : ""
         result.notes.append(slopeNote + "eq. \(fit.equation) fit: " + BINNStudy.describe(absolute.fit, names: names))

@@ -39,8 +39,8 @@ public final class StudyContext {
     }
 }
 
-/// Runs one study: generate, train, sample, measure, plot. Throw for errors; report gate values
-/// with `result.measure(gateName, value)`.
+/// Runs one study: generate, train, sample, measure, plot. Throw for errors; report every gate of
+/// the spec (whatever the profile) with `result.measure(gateName, value, noise:)`.
 public typealias StudyRunner = (StudySpec, StudyContext) throws -> StudyResult
 
 /// Study kind -> runner. A kind without a runner is reported as pending with

@@ -85,6 +85,10 @@ final class BINNStudiesTests: XCTestCase {
         let (result, folder) = try run("kicker", quick: "events = 6000\nepochs = 3\nblocks = 4\nlayers_per_block = 2\nbatch_size = 256\nsamples_per_event = 10")
         try checkExtremum(result, "sigma-minimum", sign: 1, window: 0.4...0.9, folder: folder, file: "lines.csv")
         XCTAssertTrue(result.notes.contains { $0.contains("eq. 6.27 fit: Δx0 = ") })
+        // The fit's chi2/ndf (36 points, 2 parameters) with the non-central noise, at least sqrt(2/34).
+        let fit = try XCTUnwrap(result.measurements["uncertainty-fit-chi2"])
+        XCTAssertTrue(fit.value > 0 && fit.noise >= (2.0 / 34).squareRoot() - 1e-12, "\(fit)")
+        XCTAssertEqual(result.gates.first { $0.name == "sigma-minimum" }?.verdict, .notGated)
         files(folder, ["lines.csv", "sigma-fit.png"])
     }
 
