@@ -34,7 +34,7 @@ public struct GANEpochReport: Codable, Equatable {
 
 private func format(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
 
-/// Trains an AdversarialUnfolding by alternating updates: for every batch of x_p (one epoch =
+/// Trains an AdversarialModel (the unfolding GANs, the subtraction GAN) by alternating updates: for every batch of x_p (one epoch =
 /// one pass over the parton-level events) one discriminator step on eq. 4.3 / 4.10, and after
 /// every `discriminatorSteps` discriminator steps one generator step on eq. 4.4 / 4.11 (+ MMD),
 /// each with its own Adam. The naive GAN draws its detector batches from an independent
@@ -46,7 +46,7 @@ private func format(_ x: Double, _ digits: Int = 4) -> String { String(format: "
 /// checkpoint stays. With `generatorAverage` the generator's moving average is what the
 /// checkpoint's generator tensors and, after `train`, the model hold; the raw weights travel in
 /// the checkpoint as "gan.rawGenerator.*" and training continues from them.
-public final class GANTrainer<Model: AdversarialUnfolding> {
+public final class GANTrainer<Model: AdversarialModel> {
     public let model: Model
     public let config: GANTrainingConfig
     public let generatorOptimizer: Adam
@@ -186,7 +186,7 @@ public final class GANTrainer<Model: AdversarialUnfolding> {
             let dn = Double(max(dCount, 1)), gn = Double(max(gCount, 1))
             let report = GANEpochReport(epoch: epoch, discriminatorLoss: sums.d / dn, generatorLoss: sums.g / gn,
                                         gradientPenalty: sums.penalty / dn,
-                                        mmd: model.observableMMD.observables.isEmpty || model.config.lambdaG == 0 ? nil : sums.mmd / gn,
+                                        mmd: model.reportsMMD ? sums.mmd / gn : nil,
                                         meanDiscriminatorReal: sums.real / dn, meanDiscriminatorFake: sums.fake / dn,
                                         generatorLearningRate: generatorOptimizer.learningRate,
                                         discriminatorLearningRate: discriminatorOptimizer.learningRate,

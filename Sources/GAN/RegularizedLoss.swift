@@ -34,10 +34,14 @@ public struct GeneratorLoss {
 /// `logit` maps [K, D_in] to [K, 1]. The penalty is differentiated through D and grad phi (double
 /// backward), as in the reference implementation. -log D = softplus(-phi) and -log(1 - D) =
 /// softplus(phi) keep the loss finite for saturated discriminators. Needs grad mode.
-public func regularizedDiscriminatorLoss(real: Tensor, fake: Tensor, lambda: Float,
+/// `fakeWeights` [M, 1] (summing to one) replace the fake rows' uniform 1/M in both fake terms
+/// and in <D>_fake: the fake side is then a weighted mixture of samples (event subtraction).
+public func regularizedDiscriminatorLoss(real: Tensor, fake: Tensor, lambda: Float, fakeWeights: Tensor? = nil,
                                          logit: (Variable) -> Variable) -> DiscriminatorLoss {
     precondition(real.rank == 2 && fake.rank == 2 && real.columns == fake.columns,
                  "regularizedDiscriminatorLoss: expected [N, D] and [M, D], got \(real.shape) and \(fake.shape)")
+    precondition(fakeWeights.map { $0.shape == [fake.rows, 1] } ?? true,
+                 "regularizedDiscriminatorLoss: expected fake weights [\(fake.rows), 1], got \(fakeWeights?.shape ?? [])")
     precondition(GradMode.isEnabled, "regularizedDiscriminatorLoss: the gradient penalty needs grad mode")
     let n = real.rows, m = fake.rows
     // One pass over real and generated rows together: larger matrix products, one double backward.
@@ -45,16 +49,18 @@ public func regularizedDiscriminatorLoss(real: Tensor, fake: Tensor, lambda: Flo
     let phi = logit(input)
     precondition(phi.shape == [n + m, 1], "regularizedDiscriminatorLoss: expected logits [\(n + m), 1], got \(phi.shape)")
     let phiReal = sliceRows(phi, start: 0, count: n), phiFake = sliceRows(phi, start: n, count: m)
-    let crossEntropy = mean(softplus(-phiReal)) + mean(softplus(phiFake))
+    let weights = fakeWeights.map { Variable($0) }
+    func fakeMean(_ x: Variable) -> Variable { weights.map { sum(x * $0) } ?? mean(x) }
+    let crossEntropy = mean(softplus(-phiReal)) + fakeMean(softplus(phiFake))
     // Each phi_i depends on row i only, so d(sum phi)/d input holds every row's grad_x phi_i.
     let gradPhi = gradients(of: sum(phi), withRespectTo: [input], createGraph: true)[0]
     let squaredNorm = sum(square(gradPhi), axis: 1)
     let oneMinusDReal = sigmoid(-phiReal), dFake = sigmoid(phiFake)
     let penalty = mean(square(oneMinusDReal) * sliceRows(squaredNorm, start: 0, count: n))
-        + mean(square(dFake) * sliceRows(squaredNorm, start: n, count: m))
+        + fakeMean(square(dFake) * sliceRows(squaredNorm, start: n, count: m))
     return DiscriminatorLoss(total: crossEntropy + lambda * penalty, crossEntropy: crossEntropy.scalar,
                              gradientPenalty: penalty.scalar, meanReal: 1 - mean(oneMinusDReal.value).scalar,
-                             meanFake: mean(dFake.value).scalar)
+                             meanFake: withNoGrad { fakeMean(Variable(dFake.value)) }.scalar)
 }
 
 /// L_G = <-log D(x)>_{x ~ P_G} = <softplus(-phi)> (eq. 4.4 / 4.11) from the logits of generated events.

@@ -13,10 +13,27 @@ public protocol UnfoldingSampler: AnyObject {
 extension ConditionalINN: UnfoldingSampler {}
 extension BidirectionalINN: UnfoldingSampler {}
 
+/// What GANTrainer trains: a generator and a discriminator with their losses on one batch of
+/// each of two samples (x_p and x_d for unfolding, B and S for event subtraction). One epoch is
+/// one pass over the first sample; the second is drawn in the same rows when `needsPairedEvents`,
+/// from an independent permutation otherwise.
+public protocol AdversarialModel: Module {
+    var generatorParameters: [(name: String, variable: Variable)] { get }
+    var discriminatorParameters: [(name: String, variable: Variable)] { get }
+    var needsPairedEvents: Bool { get }
+    /// Whether `GeneratorLoss.mmd` carries a value worth reporting.
+    var reportsMMD: Bool { get }
+    /// Throws unless the two training samples have the shapes the model needs.
+    func checkTrainingEvents(partonLevel: Tensor, detectorLevel: Tensor) throws
+    /// The discriminator's loss; the generator output is a constant in it.
+    func discriminatorLoss(partonLevel: Variable, detectorLevel: Variable, rng: RNGStream) -> DiscriminatorLoss
+    func generatorLoss(partonLevel: Variable, detectorLevel: Variable, rng: RNGStream) -> GeneratorLoss
+}
+
 /// A generator G(x_d ⊕ r) -> x_p and a discriminator phi = logit D on parton level (naive GAN)
 /// or on x_p ⊕ x_d (FCGAN), trained by GANTrainer with the losses of thesis ch. 4.
 /// Parameters "generator.layer*", "discriminator.layer*".
-public protocol AdversarialUnfolding: UnfoldingSampler, Module {
+public protocol AdversarialUnfolding: UnfoldingSampler, AdversarialModel {
     var config: GANConfig { get }
     /// G: [N, D_d + noiseDimension] -> [N, D_p], linear output.
     var generator: MLP { get }
@@ -40,6 +57,7 @@ extension AdversarialUnfolding {
     public var parameters: [(name: String, variable: Variable)] { generatorParameters + discriminatorParameters }
     public var generatorParameters: [(name: String, variable: Variable)] { prefixed("generator", generator) }
     public var discriminatorParameters: [(name: String, variable: Variable)] { prefixed("discriminator", discriminator) }
+    public var reportsMMD: Bool { !observableMMD.observables.isEmpty && config.lambdaG > 0 }
 
     /// x_G = G(x_d ⊕ r) with r ~ N(0, 1) from `rng` (no noise drawn when noiseDimension is 0),
     /// plus skip(x_d) for a residual generator.
