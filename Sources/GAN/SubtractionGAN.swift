@@ -1,66 +1,52 @@
 import Foundation
 
-/// The coordinates the subtraction GAN works in: a column with a known support [lo, hi] goes
-/// through u = logit((x - lo) / (hi - lo)) (the network then never leaves the support, and a
-/// sharp edge such as the toy's x = 1 becomes a smooth tail), then every column is standardised
-/// with the mean and std of the B sample.
+/// The coordinates the subtraction GAN works in: with a known support (the box [lower, upper]
+/// of every column) the events go through the logit `BoxMap` first (the network then never
+/// leaves the support, and a sharp edge such as the toy's x = 1 becomes a smooth tail); then
+/// every column is standardised with the mean and std of the B sample.
 public struct SubtractionCoordinates: Codable, Equatable {
-    /// [lo, hi] per column, nil for an unbounded one.
-    public var bounds: [[Double]?]
+    public var box: BoxMap?
     public var standardizer: Standardizer
-    /// Values on a bound are moved inside by this fraction of the range (logit finite).
-    static let edge = 1e-6
 
-    /// Throws unless every bound has lo < hi, there is one (or nil) per column of `background`,
-    /// and every value lies inside its bounds.
-    public init(bounds: [ClosedRange<Double>?], fitting background: Tensor) throws {
-        guard background.rank == 2, bounds.count == background.columns else {
-            throw RefoldError.value("subtraction GAN bounds", expected: "one per column (\(background.rank == 2 ? background.columns : 0))", actual: bounds.count)
-        }
-        self.bounds = bounds.map { $0.map { [$0.lowerBound, $0.upperBound] } }
-        for case let b? in bounds where !(b.upperBound > b.lowerBound) {
-            throw RefoldError.value("subtraction GAN bound", expected: "lo < hi", actual: "\(b)")
-        }
-        standardizer = try Standardizer(mean: Array(repeating: 0, count: bounds.count), std: Array(repeating: 1, count: bounds.count))
-        standardizer = try Standardizer(fitting: try bounded(background, name: "B sample"))
+    /// Throws unless the box has one range per column of `background` and every value is finite
+    /// and inside it.
+    public init(box: BoxMap?, fitting background: Tensor) throws {
+        self.box = box
+        standardizer = try Standardizer(mean: [0], std: [1])
+        standardizer = try Standardizer(fitting: try mapped(background, name: "B events"))
     }
 
-    /// Physical -> logit (bounded columns), before standardisation. Throws naming the sample,
-    /// the column and the value when one lies outside its bounds or is not finite.
-    func bounded(_ x: Tensor, name: String) throws -> Tensor {
-        guard x.rank == 2, x.columns == bounds.count else {
-            throw RefoldError.shape(name, expected: [x.shape.first ?? 0, bounds.count], actual: x.shape)
+    /// Physical -> box-mapped, before standardisation. Throws naming the sample, the row, the
+    /// column and the value when one is not finite or lies outside the box.
+    func mapped(_ x: Tensor, name: String) throws -> Tensor {
+        guard x.rank == 2, box.map({ $0.dimension == x.columns }) ?? true else {
+            throw RefoldError.shape(name, expected: [x.shape.first ?? 0, box?.dimension ?? 0], actual: x.shape)
         }
-        var out = x
         for i in 0..<x.rows {
             for j in 0..<x.columns {
                 let v = Double(x[i, j])
                 guard v.isFinite else { throw RefoldError.value("\(name) row \(i) column \(j)", expected: "a finite value", actual: v) }
-                guard let b = bounds[j] else { continue }
-                guard v >= b[0], v <= b[1] else {
-                    throw RefoldError.value("\(name) row \(i) column \(j)", expected: "a value in [\(b[0]), \(b[1])]", actual: v)
+                if let box, !(v >= box.lower[j] && v <= box.upper[j]) {
+                    throw RefoldError.value("\(name) row \(i) column \(j)", expected: "a value in [\(box.lower[j]), \(box.upper[j])]", actual: v)
                 }
-                let t = min(max((v - b[0]) / (b[1] - b[0]), Self.edge), 1 - Self.edge)
-                out[i, j] = Float(log(t / (1 - t)))
             }
         }
-        return out
+        return try box?.forward(x).u ?? x
     }
 
     /// Physical events -> network coordinates.
-    public func forward(_ x: Tensor, name: String) throws -> Tensor { try standardizer.transform(try bounded(x, name: name)) }
-
-    /// Network coordinates -> physical events (inside the bounds by construction).
-    public func inverse(_ z: Tensor) throws -> Tensor {
-        var x = try standardizer.inverse(z)
-        for i in 0..<x.rows {
-            for j in 0..<x.columns {
-                guard let b = bounds[j] else { continue }
-                let t = 1 / (1 + exp(-Double(x[i, j])))
-                x[i, j] = Float(b[0] + (b[1] - b[0]) * t)
-            }
+    public func forward(_ x: Tensor, name: String) throws -> Tensor {
+        let u = try mapped(x, name: name)
+        guard u.columns == standardizer.dimension else {
+            throw RefoldError.shape(name, expected: [u.rows, standardizer.dimension], actual: u.shape)
         }
-        return x
+        return try standardizer.transform(u)
+    }
+
+    /// Network coordinates -> physical events (inside the box by construction).
+    public func inverse(_ z: Tensor) throws -> Tensor {
+        let u = try standardizer.inverse(z)
+        return try box?.inverse(u) ?? u
     }
 }
 
@@ -101,8 +87,8 @@ public final class SubtractionGAN: AdversarialModel {
     public init(columns: [String], config: GANConfig, coordinates: SubtractionCoordinates, crossSectionB: Double,
                 crossSectionS: Double, rng: RNGStream) throws {
         try config.validate()
-        guard !columns.isEmpty, coordinates.bounds.count == columns.count else {
-            throw RefoldError.value("subtraction GAN columns", expected: "one or more, one per coordinate (\(coordinates.bounds.count))", actual: columns.count)
+        guard !columns.isEmpty, coordinates.standardizer.dimension == columns.count else {
+            throw RefoldError.value("subtraction GAN columns", expected: "one or more, one per coordinate (\(coordinates.standardizer.dimension))", actual: columns.count)
         }
         guard crossSectionB.isFinite, crossSectionS.isFinite, crossSectionS > 0, crossSectionB > crossSectionS else {
             throw RefoldError.value("subtraction cross sections", expected: "sigma_B > sigma_S > 0 (B - S must have a positive rate)",

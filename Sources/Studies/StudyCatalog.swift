@@ -15,6 +15,7 @@ public enum StudyCatalog {
         registry.register(.drellYan, DrellYanStudy.run)
         registry.register(.errorsVsStatistics, ErrorsVsStatisticsStudy.run)
         registry.register(.zwCuts, ZWGANStudy.run)
+        registry.register(.subtraction, SubtractionStudy.run)
     }
 }
 
