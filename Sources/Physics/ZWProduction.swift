@@ -63,6 +63,36 @@ public struct ZWParameters: Equatable {
         parameters[keyPath: field.keyPath] = number
         return parameters
     }
+
+    /// Throws unless the generator can draw from these parameters: positive masses, widths and
+    /// windows, threshold < maximum mass < sqrt s, an electron fraction in [0, 1], and a W' window
+    /// reaching above the highest m_Z + m_W.
+    public func validated() throws -> ZWParameters {
+        for name in ["sqrt_s", "m_Z", "Gamma_Z", "m_W", "Gamma_W", "mass_window_widths", "m_Wprime", "Gamma_Wprime", "Wprime_window_widths"] {
+            guard let value = record[name], value > 0 else { throw RefoldError.value(name, expected: "a positive number", actual: record[name] ?? .nan) }
+        }
+        guard maximumMass > zMass + wMass, maximumMass < sqrtS else {
+            throw RefoldError.value("maximum_mass", expected: "between m_Z + m_W = \(zMass + wMass) and sqrt_s = \(sqrtS)", actual: maximumMass)
+        }
+        guard (0...1).contains(electronFraction) else { throw RefoldError.value("electron_fraction", expected: "a value in [0, 1]", actual: electronFraction) }
+        let highestThreshold = zMass + wMass + massWindow * (zWidth + wWidth)
+        guard wPrimeMass + wPrimeWindow * wPrimeWidth > highestThreshold else {
+            throw RefoldError.value("m_Wprime + Wprime_window_widths Gamma_Wprime", expected: "above m_Z + m_W at the window tops, \(highestThreshold)",
+                                    actual: wPrimeMass + wPrimeWindow * wPrimeWidth)
+        }
+        return self
+    }
+
+    /// These parameters with every `NAME=VALUE` assignment applied in order (see `setting(_:to:)`).
+    public func setting(_ assignments: [String]) throws -> ZWParameters {
+        try assignments.reduce(self) { parameters, assignment in
+            guard let equals = assignment.firstIndex(of: "=") else {
+                throw RefoldError.value("ZW parameter assignment", expected: "NAME=VALUE", actual: "'\(assignment)'")
+            }
+            return try parameters.setting(String(assignment[..<equals]).trimmingCharacters(in: .whitespaces),
+                                          to: String(assignment[assignment.index(after: equals)...]))
+        }
+    }
 }
 
 /// The lepton flavour of Z -> l- l+.

@@ -128,6 +128,14 @@ final class ZWProductionTests: XCTestCase {
             XCTAssertEqual(set.record.filter { $0.value != ZWParameters().record[$0.key] }.map(\.key), [field.name])
         }
         XCTAssertEqual(try ZWParameters().setting("m_W", to: "79.5e0").wMass, 79.5)
+        // `refold generate --set NAME=VALUE`, applied in order.
+        let set = try ZWParameters().setting(["m_W=81", "angular_B = 0.5", "m_W=82"])
+        XCTAssertEqual(set.wMass, 82); XCTAssertEqual(set.angularB, 0.5)
+        XCTAssertThrowsError(try ZWParameters().setting(["m_W"])) { XCTAssertTrue("\($0)".contains("NAME=VALUE"), "\($0)") }
+        XCTAssertNoThrow(try ZWParameters().validated())
+        XCTAssertThrowsError(try ZWParameters().setting(["Gamma_W=0"]).validated()) { XCTAssertTrue("\($0)".contains("Gamma_W"), "\($0)") }
+        XCTAssertThrowsError(try ZWParameters().setting(["m_Wprime=100", "Gamma_Wprime=1"]).validated()) { XCTAssertTrue("\($0)".contains("m_Wprime"), "\($0)") }
+        XCTAssertThrowsError(try ZWParameters().setting(["m_W=abc"])) { XCTAssertTrue("\($0)".contains("m_W") && "\($0)".contains("'abc'"), "\($0)") }
     }
 
     /// An unknown name lists the valid names; a value that is not a finite number names key and value.
