@@ -31,17 +31,11 @@ public struct ZWDensity {
     let zShape: BreitWigner, wShape: BreitWigner, wPrimeShape: BreitWigner
     let spectrum: ThresholdSpectrum
 
-    /// Throws if f is outside [0, 1] or an angular distribution is negative somewhere on [-1, 1]
-    /// (the generator's rejection sampler would then draw another density).
+    /// Throws if f is outside [0, 1] or the generator would not draw the density of these
+    /// parameters (`ZWParameters.validated()`: for example a negative angular distribution).
     public init(parameters: ZWParameters = ZWParameters(), wPrimeFraction f: Double = 0) throws {
         guard (0...1).contains(f) else { throw RefoldError.value("W' fraction", expected: "a value in [0, 1]", actual: f) }
-        for (name, a, b) in [("angular_A, angular_B", parameters.angularA, parameters.angularB),
-                             ("angular_A_Wprime", parameters.wPrimeAngularA, 0)] {
-            let interior = a > 0 && abs(b) < 2 * a ? 1 - b * b / (4 * a) : 1
-            guard min(1 + a - abs(b), interior) >= 0 else {
-                throw RefoldError.value(name, expected: "1 + A c^2 + B c >= 0 on [-1, 1]", actual: "A = \(a), B = \(b)")
-            }
-        }
+        _ = try parameters.validated()
         self.parameters = parameters
         wPrimeFraction = f
         zShape = BreitWigner(mass: parameters.zMass, width: parameters.zWidth, window: parameters.massWindow)

@@ -64,15 +64,25 @@ public struct ZWParameters: Equatable {
         return parameters
     }
 
-    /// Throws unless the generator can draw from these parameters: positive masses, widths and
-    /// windows, threshold < maximum mass < sqrt s, an electron fraction in [0, 1], and a W' window
-    /// reaching above the highest m_Z + m_W.
+    /// Throws unless the generator draws the density these parameters describe: positive masses,
+    /// widths and windows, threshold < maximum mass < sqrt s, a non-negative pdf power (the
+    /// rapidity sampler's envelope is the weight at y = 0), production angles 1 + A c^2 + B c >= 0
+    /// on [-1, 1], an electron fraction in [0, 1], and a W' window reaching above the highest
+    /// m_Z + m_W.
     public func validated() throws -> ZWParameters {
         for name in ["sqrt_s", "m_Z", "Gamma_Z", "m_W", "Gamma_W", "mass_window_widths", "m_Wprime", "Gamma_Wprime", "Wprime_window_widths"] {
             guard let value = record[name], value > 0 else { throw RefoldError.value(name, expected: "a positive number", actual: record[name] ?? .nan) }
         }
         guard maximumMass > zMass + wMass, maximumMass < sqrtS else {
             throw RefoldError.value("maximum_mass", expected: "between m_Z + m_W = \(zMass + wMass) and sqrt_s = \(sqrtS)", actual: maximumMass)
+        }
+        guard pdfPower >= 0 else { throw RefoldError.value("pdf_power", expected: "a number >= 0", actual: pdfPower) }
+        for (name, a, b) in [("angular_A, angular_B", angularA, angularB), ("angular_A_Wprime", wPrimeAngularA, 0)] {
+            // The minimum over [-1, 1]: an end point, or the vertex -B/2A if A > 0 and it is inside.
+            let vertex = a > 0 && abs(b) < 2 * a ? 1 - b * b / (4 * a) : 1
+            guard min(1 + a - abs(b), vertex) >= 0 else {
+                throw RefoldError.value(name, expected: "1 + A c^2 + B c >= 0 on [-1, 1]", actual: "A = \(a), B = \(b)")
+            }
         }
         guard (0...1).contains(electronFraction) else { throw RefoldError.value("electron_fraction", expected: "a value in [0, 1]", actual: electronFraction) }
         let highestThreshold = zMass + wMass + massWindow * (zWidth + wWidth)
