@@ -11,6 +11,9 @@ public enum ColliderProcess: String, CaseIterable {
     case wPrime = "wprime"
     /// pp -> Z -> e+ e- at parton level (single-level sample, 4 free dimensions).
     case drellYan = "drell-yan"
+
+    /// Whether the process is generated from `ZWParameters` (zw, zw-isr, wprime).
+    public var usesZWParameters: Bool { self != .drellYan }
 }
 
 /// Column names of the samples (also written into meta.json).

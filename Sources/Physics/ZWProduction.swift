@@ -35,12 +35,73 @@ public struct ZWParameters: Equatable {
 
     public init() {}
 
-    /// The numbers recorded in `meta.json`.
+    /// Every field by its name in `meta.json` and in `refold generate --set NAME=VALUE`.
+    public static let fields: [(name: String, keyPath: WritableKeyPath<ZWParameters, Double>)] = [
+        ("sqrt_s", \.sqrtS), ("m_Z", \.zMass), ("Gamma_Z", \.zWidth), ("m_W", \.wMass), ("Gamma_W", \.wWidth),
+        ("mass_window_widths", \.massWindow), ("luminosity_power", \.luminosityPower), ("high_mass_power", \.highMassPower),
+        ("maximum_mass", \.maximumMass), ("pdf_power", \.pdfPower), ("angular_A", \.angularA), ("angular_B", \.angularB),
+        ("m_Wprime", \.wPrimeMass), ("Gamma_Wprime", \.wPrimeWidth), ("Wprime_window_widths", \.wPrimeWindow),
+        ("angular_A_Wprime", \.wPrimeAngularA), ("electron_fraction", \.electronFraction),
+    ]
+
+    /// The numbers recorded in `meta.json`: every field of `fields`.
     public var record: [String: Double] {
-        ["sqrt_s": sqrtS, "m_Z": zMass, "Gamma_Z": zWidth, "m_W": wMass, "Gamma_W": wWidth,
-         "mass_window_widths": massWindow, "luminosity_power": luminosityPower, "high_mass_power": highMassPower,
-         "maximum_mass": maximumMass, "pdf_power": pdfPower, "angular_A": angularA, "angular_B": angularB,
-         "m_Wprime": wPrimeMass, "Gamma_Wprime": wPrimeWidth, "electron_fraction": electronFraction]
+        Dictionary(uniqueKeysWithValues: Self.fields.map { ($0.name, self[keyPath: $0.keyPath]) })
+    }
+
+    /// These parameters with the field `name` (a name of `fields`) set to `value`, parsed as a
+    /// finite number. Throws if the name is unknown (the message lists the valid names) or the
+    /// value is not a finite number (the message names the key and the value).
+    public func setting(_ name: String, to value: String) throws -> ZWParameters {
+        guard let field = Self.fields.first(where: { $0.name == name }) else {
+            throw RefoldError.value("ZW parameter name", expected: "one of \(Self.fields.map(\.name).joined(separator: ", "))", actual: name)
+        }
+        guard let number = Double(value.trimmingCharacters(in: .whitespaces)), number.isFinite else {
+            throw RefoldError.value("ZW parameter \(name)", expected: "a finite number", actual: "'\(value)'")
+        }
+        var parameters = self
+        parameters[keyPath: field.keyPath] = number
+        return parameters
+    }
+
+    /// Throws unless the generator draws the density these parameters describe: positive masses,
+    /// widths and windows, threshold < maximum mass < sqrt s, a non-negative pdf power (the
+    /// rapidity sampler's envelope is the weight at y = 0), production angles 1 + A c^2 + B c >= 0
+    /// on [-1, 1], an electron fraction in [0, 1], and a W' window reaching above the highest
+    /// m_Z + m_W.
+    public func validated() throws -> ZWParameters {
+        for name in ["sqrt_s", "m_Z", "Gamma_Z", "m_W", "Gamma_W", "mass_window_widths", "m_Wprime", "Gamma_Wprime", "Wprime_window_widths"] {
+            guard let value = record[name], value > 0 else { throw RefoldError.value(name, expected: "a positive number", actual: record[name] ?? .nan) }
+        }
+        guard maximumMass > zMass + wMass, maximumMass < sqrtS else {
+            throw RefoldError.value("maximum_mass", expected: "between m_Z + m_W = \(zMass + wMass) and sqrt_s = \(sqrtS)", actual: maximumMass)
+        }
+        guard pdfPower >= 0 else { throw RefoldError.value("pdf_power", expected: "a number >= 0", actual: pdfPower) }
+        for (name, a, b) in [("angular_A, angular_B", angularA, angularB), ("angular_A_Wprime", wPrimeAngularA, 0)] {
+            // The minimum over [-1, 1]: an end point, or the vertex -B/2A if A > 0 and it is inside.
+            let vertex = a > 0 && abs(b) < 2 * a ? 1 - b * b / (4 * a) : 1
+            guard min(1 + a - abs(b), vertex) >= 0 else {
+                throw RefoldError.value(name, expected: "1 + A c^2 + B c >= 0 on [-1, 1]", actual: "A = \(a), B = \(b)")
+            }
+        }
+        guard (0...1).contains(electronFraction) else { throw RefoldError.value("electron_fraction", expected: "a value in [0, 1]", actual: electronFraction) }
+        let highestThreshold = zMass + wMass + massWindow * (zWidth + wWidth)
+        guard wPrimeMass + wPrimeWindow * wPrimeWidth > highestThreshold else {
+            throw RefoldError.value("m_Wprime + Wprime_window_widths Gamma_Wprime", expected: "above m_Z + m_W at the window tops, \(highestThreshold)",
+                                    actual: wPrimeMass + wPrimeWindow * wPrimeWidth)
+        }
+        return self
+    }
+
+    /// These parameters with every `NAME=VALUE` assignment applied in order (see `setting(_:to:)`).
+    public func setting(_ assignments: [String]) throws -> ZWParameters {
+        try assignments.reduce(self) { parameters, assignment in
+            guard let equals = assignment.firstIndex(of: "=") else {
+                throw RefoldError.value("ZW parameter assignment", expected: "NAME=VALUE", actual: "'\(assignment)'")
+            }
+            return try parameters.setting(String(assignment[..<equals]).trimmingCharacters(in: .whitespaces),
+                                          to: String(assignment[assignment.index(after: equals)...]))
+        }
     }
 }
 
@@ -66,22 +127,90 @@ public struct HardEvent: Equatable {
 }
 
 /// Relativistic Breit-Wigner mass by inverse CDF in m^2: m^2 = M^2 + M Gamma tan(theta),
-/// theta uniform between the images of the window [M - k Gamma, M + k Gamma].
+/// theta uniform between the images a, b of the window [M - k Gamma, M + k Gamma]. Its density in m
+/// is d theta/dm / (b - a) = 2 m M Gamma / [((m^2 - M^2)^2 + M^2 Gamma^2)(b - a)] on the window.
 struct BreitWigner {
     let m2: Double, mg: Double, a: Double, b: Double
+    let low: Double, high: Double
     init(mass m: Double, width: Double, window k: Double) {
-        let low = max(0, m - k * width), high = m + k * width
+        low = max(0, m - k * width); high = m + k * width
         m2 = m * m; mg = m * width
         a = atan((low * low - m2) / mg); b = atan((high * high - m2) / mg)
     }
     @inline(__always) func draw(_ rng: RNGStream) -> Double { (m2 + mg * tan(a + (b - a) * rng.uniform())).squareRoot() }
+
+    /// The normalised density in m (zero outside the window).
+    func density(_ m: Double) -> Double {
+        guard m >= low, m <= high else { return 0 }
+        let d = m * m - m2
+        return 2 * m * mg / ((d * d + mg * mg) * (b - a))
+    }
+
+    /// The probability of a mass below m.
+    func cdf(_ m: Double) -> Double {
+        if m <= low { return 0 }
+        if m >= high { return 1 }
+        return (atan((m * m - m2) / mg) - a) / (b - a)
+    }
+}
+
+/// The partonic-mass spectrum above threshold as the generator samples it: 2001 bins in
+/// Delta = m - m0 (m0 = m_Z + m_W of the parameters, not of the event), [0, 0.01 GeV] and then
+/// log-spaced up to maximumMass - m0; bin i has probability proportional to spectrum(mid_i) times
+/// its width, and Delta is uniform inside the bin. The sampled density is therefore piecewise
+/// constant, not the continuous spectrum.
+struct ThresholdSpectrum {
+    let edges: [Double]
+    /// Unnormalised bin weights (what the alias table is built from) and their normalised
+    /// cumulative sums at the edges.
+    let weights: [Double], cumulative: [Double]
+
+    init(_ parameters: ZWParameters, bins: Int = 2_000) {
+        let m0 = parameters.zMass + parameters.wMass
+        let top = parameters.maximumMass - m0
+        var edges = [0.0]
+        for i in 0...bins { edges.append(0.01 * pow(top / 0.01, Double(i) / Double(bins))) }
+        var weights = [Double](repeating: 0, count: edges.count - 1)
+        for i in 0..<weights.count {
+            let mid = m0 + 0.5 * (edges[i] + edges[i + 1])
+            weights[i] = ZWProduction.spectrum(mid, threshold: m0, parameters) * (edges[i + 1] - edges[i])
+        }
+        var cumulative = [0.0]
+        for w in weights { cumulative.append(cumulative.last! + w) }
+        let total = cumulative.last!
+        self.edges = edges; self.weights = weights; self.cumulative = cumulative.map { $0 / total }
+    }
+
+    /// The bin holding Delta (edges[i] <= Delta < edges[i + 1]), nil outside [0, top).
+    func bin(_ delta: Double) -> Int? {
+        guard delta >= 0, delta < edges[edges.count - 1] else { return nil }
+        var low = 0, high = edges.count - 1
+        while high - low > 1 {
+            let mid = (low + high) / 2
+            if edges[mid] <= delta { low = mid } else { high = mid }
+        }
+        return low
+    }
+
+    /// The sampled density of Delta.
+    func density(_ delta: Double) -> Double {
+        guard let i = bin(delta) else { return 0 }
+        return (cumulative[i + 1] - cumulative[i]) / (edges[i + 1] - edges[i])
+    }
+
+    /// The probability of an excess below Delta.
+    func cdf(_ delta: Double) -> Double {
+        if delta <= 0 { return 0 }
+        guard let i = bin(delta) else { return 1 }
+        return cumulative[i] + (cumulative[i + 1] - cumulative[i]) * (delta - edges[i]) / (edges[i + 1] - edges[i])
+    }
 }
 
 /// Generator of pp -> ZW (standard model) and pp -> W' -> ZW hard events.
 public final class ZWProduction {
     public let parameters: ZWParameters
-    /// Tabulated partonic-mass spectrum above threshold: bin edges in Delta = m - m0 and GSL's
-    /// Walker alias table over the bins (piecewise-linear inside a bin).
+    /// Tabulated partonic-mass spectrum above threshold (`ThresholdSpectrum`): bin edges in
+    /// Delta = m - m0 and GSL's Walker alias table over the bins (uniform inside a bin).
     private let edges: [Double]
     private let table: UnsafeMutablePointer<gsl_ran_discrete_t>
     private let zShape: BreitWigner, wShape: BreitWigner, wPrimeShape: BreitWigner
@@ -91,19 +220,9 @@ public final class ZWProduction {
         zShape = BreitWigner(mass: parameters.zMass, width: parameters.zWidth, window: parameters.massWindow)
         wShape = BreitWigner(mass: parameters.wMass, width: parameters.wWidth, window: parameters.massWindow)
         wPrimeShape = BreitWigner(mass: parameters.wPrimeMass, width: parameters.wPrimeWidth, window: parameters.wPrimeWindow)
-        let m0 = parameters.zMass + parameters.wMass
-        let bins = 2_000
-        // Log-spaced bins in Delta from 0.01 GeV to maximumMass - m0 resolve the threshold.
-        let top = parameters.maximumMass - m0
-        var edges = [0.0]
-        for i in 0...bins { edges.append(0.01 * pow(top / 0.01, Double(i) / Double(bins))) }
-        var weights = [Double](repeating: 0, count: edges.count - 1)
-        for i in 0..<weights.count {
-            let mid = m0 + 0.5 * (edges[i] + edges[i + 1])
-            weights[i] = ZWProduction.spectrum(mid, threshold: m0, parameters) * (edges[i + 1] - edges[i])
-        }
-        self.edges = edges
-        table = weights.withUnsafeBufferPointer { gsl_ran_discrete_preproc($0.count, $0.baseAddress)! }
+        let spectrum = ThresholdSpectrum(parameters)
+        edges = spectrum.edges
+        table = spectrum.weights.withUnsafeBufferPointer { gsl_ran_discrete_preproc($0.count, $0.baseAddress)! }
     }
 
     deinit { gsl_ran_discrete_free(table) }
@@ -127,10 +246,17 @@ public final class ZWProduction {
         let peak = pow((1 - rootTau) * (1 - rootTau), c)
         while true {
             let y = rng.uniform(-yMax, yMax)
-            let x1 = rootTau * exp(y), x2 = rootTau * exp(-y)
-            guard x1 < 1, x2 < 1 else { continue }
-            if rng.uniform() * peak < pow((1 - x1) * (1 - x2), c) { return y }
+            let weight = ZWProduction.rapidityWeight(y, rootTau: rootTau, power: c)
+            guard weight > 0 else { continue }
+            if rng.uniform() * peak < weight { return y }
         }
+    }
+
+    /// [(1 - x1)(1 - x2)]^c with x1,2 = sqrt(tau) e^(+-y), zero unless both x < 1.
+    @inline(__always) static func rapidityWeight(_ y: Double, rootTau: Double, power c: Double) -> Double {
+        let x1 = rootTau * exp(y), x2 = rootTau * exp(-y)
+        guard x1 < 1, x2 < 1 else { return 0 }
+        return pow((1 - x1) * (1 - x2), c)
     }
 
     /// cos(theta) with density 1 + A c^2 + B c on [-1, 1] (rejection).
@@ -142,8 +268,10 @@ public final class ZWProduction {
         }
     }
 
-    /// One hard event: standard-model ZW, or W' -> ZW if `wPrime`.
-    public func generate(wPrime: Bool = false, _ rng: RNGStream) -> HardEvent {
+    /// The coordinates of one hard event: standard-model ZW, or W' -> ZW if `wPrime`. The W decay
+    /// angles are those of the first quark of the pair (`ZWPartonCoordinates.pTOrdered` maps them to
+    /// the leading quark).
+    public func draw(wPrime: Bool = false, _ rng: RNGStream) -> ZWPartonCoordinates {
         let p = parameters
         let mZ = zShape.draw(rng), mW = wShape.draw(rng)
         var m: Double
@@ -154,28 +282,19 @@ public final class ZWProduction {
         }
         let tau = m * m / (p.sqrtS * p.sqrtS)
         let y = systemRapidity(tau: tau, rng)
-        // The incoming quark comes from the proton with the larger x: +z for y > 0.
-        let quarkSide: Double = y >= 0 ? 1 : -1
-        let cosTheta = quarkSide * (wPrime ? productionAngle(a: p.wPrimeAngularA, b: 0, rng)
-                                           : productionAngle(a: p.angularA, b: p.angularB, rng))
+        let cosTheta = wPrime ? productionAngle(a: p.wPrimeAngularA, b: 0, rng) : productionAngle(a: p.angularA, b: p.angularB, rng)
         let phi = rng.uniform(-.pi, .pi)
-        // Two-body kinematics in the ZW frame: |p*| = sqrt(lambda(m^2, mZ^2, mW^2)) / 2m.
-        let lambda = (m * m - (mZ + mW) * (mZ + mW)) * (m * m - (mZ - mW) * (mZ - mW))
-        let pStar = max(0, lambda).squareRoot() / (2 * m)
-        let sinTheta = max(0, 1 - cosTheta * cosTheta).squareRoot()
-        let dir = (sinTheta * cos(phi), sinTheta * sin(phi), cosTheta)
-        let z = FourMomentum(e: (mZ * mZ + pStar * pStar).squareRoot(), px: pStar * dir.0, py: pStar * dir.1, pz: pStar * dir.2)
-        let w = FourMomentum(e: (mW * mW + pStar * pStar).squareRoot(), px: -pStar * dir.0, py: -pStar * dir.1, pz: -pStar * dir.2)
-        // Isotropic decays in the boson rest frames, then boost along z by beta = tanh(y).
-        let (lMinus, lPlus) = masslessDecayAtRest(mass: mZ, cosTheta: rng.uniform(-1, 1), phi: rng.uniform(-.pi, .pi))
-        let (qa, qb) = masslessDecayAtRest(mass: mW, cosTheta: rng.uniform(-1, 1), phi: rng.uniform(-.pi, .pi))
-        let beam = (0.0, 0.0, tanh(y))
-        let zBoost = z.boostVector, wBoost = w.boostVector
-        let q1 = qa.boosted(by: wBoost).boosted(by: beam), q2 = qb.boosted(by: wBoost).boosted(by: beam)
-        let flavour: LeptonFlavour = rng.uniform() < p.electronFraction ? .electron : .muon
-        return HardEvent(leptonMinus: lMinus.boosted(by: zBoost).boosted(by: beam),
-                         leptonPlus: lPlus.boosted(by: zBoost).boosted(by: beam),
-                         quark1: q1.pT >= q2.pT ? q1 : q2, quark2: q1.pT >= q2.pT ? q2 : q1,
-                         flavour: flavour, isWPrime: wPrime)
+        // Isotropic decays in the boson rest frames.
+        let zDecayCos = rng.uniform(-1, 1), zDecayPhi = rng.uniform(-.pi, .pi)
+        let wDecayCos = rng.uniform(-1, 1), wDecayPhi = rng.uniform(-.pi, .pi)
+        return ZWPartonCoordinates(zMass: mZ, wMass: mW, mass: m, rapidity: y, cosTheta: cosTheta, phi: phi,
+                                   zDecayCos: zDecayCos, zDecayPhi: zDecayPhi, wDecayCos: wDecayCos, wDecayPhi: wDecayPhi)
+    }
+
+    /// One hard event: standard-model ZW, or W' -> ZW if `wPrime`.
+    public func generate(wPrime: Bool = false, _ rng: RNGStream) -> HardEvent {
+        let x = draw(wPrime: wPrime, rng)
+        let flavour: LeptonFlavour = rng.uniform() < parameters.electronFraction ? .electron : .muon
+        return HardEvent(x, flavour: flavour, isWPrime: wPrime)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Physics
 
 /// Every built-in generator. Density toys write one level (`events.npy`); collider processes
 /// write paired parton/detector samples (`parton.npy`, `detector.npy`, `njets.npy`).
@@ -23,12 +24,20 @@ struct Generate: ParsableCommand {
 
     @Option(help: "W' fraction mixed into the sample (wprime).") var wprimeFraction: Double = 0.1
     @Option(help: "Detector card (TOML) overriding the ATLAS-like defaults.") var detector: String?
+    @Option(name: .customLong("set"),
+            help: ArgumentHelp("A ZW process parameter (zw, zw-isr, wprime; repeatable), recorded in meta.json; NAME is one of \(ZWParameters.fields.map(\.name).joined(separator: ", ")).",
+                               valueName: "NAME=VALUE"))
+    var settings: [String] = []
 
     func validate() throws {
         guard events > 0 else { throw ValidationError("--events: expected a positive count, got \(events)") }
         guard (0...1).contains(wprimeFraction) else {
             throw ValidationError("--wprime-fraction: expected a value in [0, 1], got \(wprimeFraction)")
         }
+        if !settings.isEmpty && ColliderProcess(rawValue: generator.rawValue)?.usesZWParameters != true {
+            throw ValidationError("--set: expected a generator zw, zw-isr or wprime, got \(generator.rawValue)")
+        }
+        do { _ = try ZWParameters().setting(settings).validated() } catch { throw ValidationError("--set: \(error)") }
     }
 
     func run() throws {
@@ -36,7 +45,7 @@ struct Generate: ParsableCommand {
         if generator.isDensityToy {
             try generateDensityToy(generator, events: events, seed: seed, out: folder)
         } else {
-            try generateCollider(generator, events: events, seed: seed, wprimeFraction: wprimeFraction,
+            try generateCollider(generator, events: events, seed: seed, wprimeFraction: wprimeFraction, settings: settings,
                                  detectorCard: detector.map { URL(fileURLWithPath: $0) }, out: folder)
         }
     }

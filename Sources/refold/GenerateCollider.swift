@@ -3,14 +3,16 @@ import Physics
 import Tensor
 
 /// Writes a collider sample: `events` accepted events, streams from
-/// RNGStream(seed).child("generate.<kind>").
-func generateCollider(_ kind: GeneratorKind, events: Int, seed: UInt64, wprimeFraction: Double,
+/// RNGStream(seed).child("generate.<kind>"). `settings` are `NAME=VALUE` assignments of ZW
+/// process parameters (recorded in meta.json with the rest of `ZWParameters.record`).
+func generateCollider(_ kind: GeneratorKind, events: Int, seed: UInt64, wprimeFraction: Double, settings: [String] = [],
                       detectorCard: URL?, out: URL) throws {
     guard let process = ColliderProcess(rawValue: kind.rawValue) else {
         throw RefoldError.value("collider generator", expected: ColliderProcess.allCases.map(\.rawValue).joined(separator: ", "), actual: kind.rawValue)
     }
     var configuration = ColliderConfiguration(process: process)
     configuration.wPrimeFraction = wprimeFraction
+    configuration.zw = try configuration.zw.setting(settings).validated()
     if let detectorCard { configuration.card = try DetectorCard.load(from: detectorCard) }
     let rng = RNGStream(seed: seed).child("generate.\(kind.rawValue)")
     let start = DispatchTime.now().uptimeNanoseconds

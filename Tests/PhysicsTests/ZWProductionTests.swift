@@ -116,4 +116,38 @@ final class ZWProductionTests: XCTestCase {
         // Median standard error pi 1.25 / (2 sqrt 5000) = 0.03 GeV.
         XCTAssertEqual(quantiles(m).median, 91.1876, accuracy: 0.15, "seed 37")
     }
+
+    /// Every stored field of ZWParameters has a name in `fields` (so `record` and `--set` see it),
+    /// and setting it by name changes exactly that field.
+    func testEveryParameterCanBeSetByName() throws {
+        XCTAssertEqual(ZWParameters.fields.count, Mirror(reflecting: ZWParameters()).children.count)
+        XCTAssertEqual(Set(ZWParameters().record.keys), Set(ZWParameters.fields.map(\.name)))
+        for field in ZWParameters.fields {
+            let set = try ZWParameters().setting(field.name, to: "1.25")
+            XCTAssertEqual(set[keyPath: field.keyPath], 1.25, field.name)
+            XCTAssertEqual(set.record.filter { $0.value != ZWParameters().record[$0.key] }.map(\.key), [field.name])
+        }
+        XCTAssertEqual(try ZWParameters().setting("m_W", to: "79.5e0").wMass, 79.5)
+        // `refold generate --set NAME=VALUE`, applied in order.
+        let set = try ZWParameters().setting(["m_W=81", "angular_B = 0.5", "m_W=82"])
+        XCTAssertEqual(set.wMass, 82); XCTAssertEqual(set.angularB, 0.5)
+        XCTAssertThrowsError(try ZWParameters().setting(["m_W"])) { XCTAssertTrue("\($0)".contains("NAME=VALUE"), "\($0)") }
+        XCTAssertNoThrow(try ZWParameters().validated())
+        XCTAssertThrowsError(try ZWParameters().setting(["Gamma_W=0"]).validated()) { XCTAssertTrue("\($0)".contains("Gamma_W"), "\($0)") }
+        XCTAssertThrowsError(try ZWParameters().setting(["m_Wprime=100", "Gamma_Wprime=1"]).validated()) { XCTAssertTrue("\($0)".contains("m_Wprime"), "\($0)") }
+        XCTAssertThrowsError(try ZWParameters().setting(["m_W=abc"])) { XCTAssertTrue("\($0)".contains("m_W") && "\($0)".contains("'abc'"), "\($0)") }
+    }
+
+    /// An unknown name lists the valid names; a value that is not a finite number names key and value.
+    func testSettingRejectsUnknownNamesAndNonNumbers() {
+        XCTAssertThrowsError(try ZWParameters().setting("w_mass", to: "80")) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("w_mass") && message.contains("m_W") && message.contains("angular_B"), message)
+        }
+        for bad in ["eighty", "", "nan", "inf"] {
+            XCTAssertThrowsError(try ZWParameters().setting("m_W", to: bad)) { error in
+                XCTAssertTrue("\(error)".contains("m_W") && "\(error)".contains("'\(bad)'"), "\(error)")
+            }
+        }
+    }
 }
