@@ -2,7 +2,7 @@
 # Data columns: 1 low edge, 2 high edge, 3 centre, 4 truth, 5 truth error, 6 detector,
 # 7 detector error, 8 unfolded, 9 unfolded error, 10 unfolded/truth, 11 its error,
 # 12 truth relative error. Variables: data, title_text, xlabel_text, ylabel_text, log_y,
-# detector_title ("" for none), unfolded_title, truth_title, ratio_range. Ratio points outside
+# detector_title ("" for none), unfolded_title, truth_title, ratio_range, ratio_label_text. Ratio points outside
 # the panel's range are drawn as arrows at its edge, pointing the way the point lies.
 set multiplot title title_text
 set lmargin at screen 0.14
@@ -23,7 +23,7 @@ set tmargin at screen 0.36
 set bmargin at screen 0.12
 set format x '%g'
 set xlabel xlabel_text
-set ylabel 'unfolded / truth'
+set ylabel ratio_label_text
 set yrange [1 - ratio_range : 1 + ratio_range]
 set ytics 1 - ratio_range / 2, ratio_range / 2, 1 + ratio_range / 2
 set mytics 2

@@ -1,27 +1,40 @@
 import Foundation
 
-/// The coordinates the subtraction GAN works in: with a known support (the box [lower, upper]
-/// of every column) the events go through the logit `BoxMap` first (the network then never
-/// leaves the support, and a sharp edge such as the toy's x = 1 becomes a smooth tail); then
-/// every column is standardised with the mean and std of the B sample.
+/// The coordinates the subtraction GAN works in, fixed before training from the B sample:
+/// - `box`: with a known support [lower, upper] per column, the logit `BoxMap` (generated events
+///   never leave the support, and a sharp edge such as the toy's x = 1 becomes a smooth tail);
+/// - `quantiles`: per column g(x) = Phi^-1(F_B(x)), F_B the B sample's CDF (a narrow peak such as
+///   the Z becomes a smooth coordinate; generated events stay inside B's range);
+/// - neither: the raw columns.
+/// Then every column is standardised with the mean and std of the mapped B sample.
 public struct SubtractionCoordinates: Codable, Equatable {
     public var box: BoxMap?
+    public var quantiles: [QuantileGaussianisation]?
     public var standardizer: Standardizer
 
-    /// Throws unless the box has one range per column of `background` and every value is finite
-    /// and inside it.
-    public init(box: BoxMap?, fitting background: Tensor) throws {
+    /// Throws unless the box has one range per column of `background`, at most one map is
+    /// chosen, and every value is finite and inside the box.
+    public init(box: BoxMap?, gaussianise: Bool = false, fitting background: Tensor) throws {
+        guard !(gaussianise && box != nil) else {
+            throw RefoldError.value("subtraction GAN coordinates", expected: "a box or quantile Gaussianisation, not both", actual: "both")
+        }
+        guard background.rank == 2, background.rows >= 2 else {
+            throw RefoldError.shape("B events", expected: [2, box?.dimension ?? 1], actual: background.shape)
+        }
         self.box = box
+        quantiles = gaussianise ? (0..<background.columns).map { j in QuantileGaussianisation(fitting: (0..<background.rows).map { Double(background[$0, j]) }) } : nil
         standardizer = try Standardizer(mean: [0], std: [1])
         standardizer = try Standardizer(fitting: try mapped(background, name: "B events"))
     }
 
-    /// Physical -> box-mapped, before standardisation. Throws naming the sample, the row, the
+    /// Physical -> mapped, before standardisation. Throws naming the sample, the row, the
     /// column and the value when one is not finite or lies outside the box.
     func mapped(_ x: Tensor, name: String) throws -> Tensor {
-        guard x.rank == 2, box.map({ $0.dimension == x.columns }) ?? true else {
-            throw RefoldError.shape(name, expected: [x.shape.first ?? 0, box?.dimension ?? 0], actual: x.shape)
+        let columns = box?.dimension ?? quantiles?.count ?? x.columns
+        guard x.rank == 2, x.columns == columns else {
+            throw RefoldError.shape(name, expected: [x.shape.first ?? 0, columns], actual: x.shape)
         }
+        var out = x
         for i in 0..<x.rows {
             for j in 0..<x.columns {
                 let v = Double(x[i, j])
@@ -29,9 +42,10 @@ public struct SubtractionCoordinates: Codable, Equatable {
                 if let box, !(v >= box.lower[j] && v <= box.upper[j]) {
                     throw RefoldError.value("\(name) row \(i) column \(j)", expected: "a value in [\(box.lower[j]), \(box.upper[j])]", actual: v)
                 }
+                if let quantiles { out[i, j] = Float(quantiles[j].gaussianised(v)) }
             }
         }
-        return try box?.forward(x).u ?? x
+        return try box?.forward(x).u ?? out
     }
 
     /// Physical events -> network coordinates.
@@ -43,9 +57,12 @@ public struct SubtractionCoordinates: Codable, Equatable {
         return try standardizer.transform(u)
     }
 
-    /// Network coordinates -> physical events (inside the box by construction).
+    /// Network coordinates -> physical events (inside the box, or B's range, by construction).
     public func inverse(_ z: Tensor) throws -> Tensor {
-        let u = try standardizer.inverse(z)
+        var u = try standardizer.inverse(z)
+        if let quantiles {
+            for i in 0..<u.rows { for j in 0..<u.columns { u[i, j] = Float(quantiles[j].value(gaussianised: Double(u[i, j]))) } }
+        }
         return try box?.inverse(u) ?? u
     }
 }
@@ -179,6 +196,13 @@ public struct SubtractionModelSettings: Codable, Equatable {
     /// The generator names of the B and S samples.
     public var background: String
     public var subtract: String
+
+    public init(columns: [String], network: GANConfig, training: GANTrainingConfig, coordinates: SubtractionCoordinates,
+                crossSectionB: Double, crossSectionS: Double, seed: UInt64, background: String, subtract: String) {
+        self.columns = columns; self.network = network; self.training = training; self.coordinates = coordinates
+        self.crossSectionB = crossSectionB; self.crossSectionS = crossSectionS; self.seed = seed
+        self.background = background; self.subtract = subtract
+    }
 
     public static let file = "subtraction.json"
     public static let checkpointFile = "checkpoint.safetensors"

@@ -198,4 +198,12 @@ public enum ColliderBenchmarks {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return (seconds, sample.count)
     }
+
+    /// Generates `events` photon + Z Drell-Yan events (component B, the default window).
+    public static func electroweakDrellYan(events: Int, seed: UInt64) -> (seconds: Double, events: Int) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        guard let generator = try? ElectroweakDrellYan(component: .background) else { return (.nan, 0) }
+        let sample = generator.sample(events: events, rng: RNGStream(seed: seed).child("generate.drell-yan-ew"))
+        return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, sample.count)
+    }
 }

@@ -47,7 +47,8 @@ extension Plot {
     public static func histogram(title: String, xLabel: String, yLabel: String? = nil,
                                  truth: Histogram1D, detector: Histogram1D? = nil, unfolded: Histogram1D,
                                  normalise: Bool = true, logY: Bool = false, ratioRange: Double = 0.5,
-                                 labels: (truth: String, detector: String, unfolded: String) = ("truth", "detector level", "unfolded")) throws -> Plot {
+                                 labels: (truth: String, detector: String, unfolded: String) = ("truth", "detector level", "unfolded"),
+                                 ratioLabel: String = "unfolded / truth") throws -> Plot {
         for (name, h) in [("detector", detector), ("unfolded", unfolded)] {
             if let h, h.edges != truth.edges {
                 throw RefoldError.value("Plot.histogram \(name) edges", expected: "the truth's \(truth.binCount) bins", actual: "\(h.binCount) bins")
@@ -68,7 +69,7 @@ extension Plot {
         }
         let what = normalise ? "normalised to unit area per bin width" : "events per bin"
         let caption = "\(labels.truth) (black)\(detector == nil ? "" : ", \(labels.detector) (blue, dashed)") and \(labels.unfolded) (red, with its "
-            + "statistical band), \(what). Lower panel: unfolded / truth with the truth's statistical band (grey); ratios beyond "
+            + "statistical band), \(what). Lower panel: \(ratioLabel) with the truth's statistical band (grey); ratios beyond "
             + "1 ± \(format(ratioRange)) are drawn as arrows at the panel's edge."
         return Plot(template: .histogram, title: title, data: ["data": text], caption: caption, variables: [
             ("xlabel_text", quoted(xLabel)),
@@ -78,6 +79,7 @@ extension Plot {
             ("truth_title", quoted(labels.truth)),
             ("detector_title", quoted(detector == nil ? "" : labels.detector)),
             ("unfolded_title", quoted(labels.unfolded)),
+            ("ratio_label_text", quoted(ratioLabel)),
         ])
     }
 

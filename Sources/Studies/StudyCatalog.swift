@@ -1,3 +1,4 @@
+import Flows
 import Tensor
 import Validation
 
@@ -27,5 +28,18 @@ extension GeneratorSpec {
             throw RefoldError.value("generator.parameters.\(name)", expected: "a number", actual: value)
         }
         return number
+    }
+}
+
+extension NetworkSpec {
+    /// `[network.parameters] lr_schedule`: "constant", "cosine" or "oneCycle" (nil when not set).
+    func learningRateSchedule() throws -> LearningRateSchedule? {
+        guard let value = parameters["lr_schedule"] else { return nil }
+        switch value {
+        case .string("constant"): return .constant
+        case .string("cosine"): return .cosine
+        case .string("oneCycle"): return .oneCycle
+        default: throw RefoldError.value("network.parameters.lr_schedule", expected: "constant, cosine or oneCycle", actual: value)
+        }
     }
 }

@@ -77,14 +77,7 @@ public enum ZWGANStudy {
         if let v = try number(net.parameters, "gradient_clip") { training.gradientClip = v > 0 ? Float(v) : nil }
         if let v = try number(net.parameters, "generator_average") { training.generatorAverage = v > 0 ? Float(v) : nil }
         if let v = try number(net.parameters, "lr_decay_per_epoch") { training.schedule = .exponential(gammaPerEpoch: Float(v)) }
-        if case .string(let name)? = net.parameters["lr_schedule"] {
-            switch name {
-            case "constant": training.schedule = .constant
-            case "cosine": training.schedule = .cosine
-            case "oneCycle": training.schedule = .oneCycle
-            default: throw RefoldError.value("network.parameters.lr_schedule", expected: "constant, cosine or oneCycle", actual: name)
-            }
-        }
+        if let schedule = try net.learningRateSchedule() { training.schedule = schedule }
         let fraction = try g.number("wprime_fraction", default: 0.1)
         guard (0...1).contains(fraction) else { throw RefoldError.value("generator.parameters.wprime_fraction", expected: "in [0, 1]", actual: fraction) }
         return Settings(network: network, training: training, compare: compare, primary: primary, cuts: cuts,

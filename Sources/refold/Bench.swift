@@ -67,6 +67,11 @@ struct Bench: ParsableCommand {
         record("cinn_paper_sampling_60_per_event", ["events_per_second": sampling, "samples_per_second": 60 * sampling])
         let fcgan = GANBenchmarks.fcganEpoch(events: 290_000, config: .paper, seed: seed, batches: 10)
         record("fcgan_paper_epoch_290k", ["seconds": fcgan, "timed_batches": 10])
+        let subtraction = GANBenchmarks.subtractionEpoch(events: 50_000, config: GANConfig(generatorLayers: 4, discriminatorLayers: 4, unitsPerLayer: 64,
+                                                                                          noiseDimension: 32), seed: seed, batches: 20)
+        record("subtraction_gan_quick_epoch_50k", ["seconds": subtraction, "timed_batches": 20])
+        let drellYan = ColliderBenchmarks.electroweakDrellYan(events: 1_000_000, seed: seed)
+        record("drell_yan_ew_b_1e6", ["seconds": drellYan.seconds, "events_per_second": Double(drellYan.events) / drellYan.seconds])
     }
 
     func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {

@@ -7,13 +7,21 @@ import Physics
 enum GeneratorKind: String, CaseIterable, ExpressibleByArgument {
     case wedge, kicker, ring
     case zw, zwISR = "zw-isr", wprime, drellYan = "drell-yan"
+    case subtractionToy = "subtraction-toy", drellYanEW = "drell-yan-ew"
 
     var isDensityToy: Bool { self == .wedge || self == .kicker || self == .ring }
+    /// The generators of GAN event subtraction: one component (B, S or B - S) per sample.
+    var isSubtraction: Bool { self == .subtractionToy || self == .drellYanEW }
+}
+
+/// Which sample of an event subtraction to write.
+enum SubtractionComponent: String, CaseIterable, ExpressibleByArgument {
+    case b, s, bMinusS = "b-s"
 }
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate a sample: a density toy (wedge, kicker, ring) or a collider process (zw, zw-isr, wprime, drell-yan).")
+        abstract: "Generate a sample: a density toy (wedge, kicker, ring), a collider process (zw, zw-isr, wprime, drell-yan) or a sample of event subtraction (subtraction-toy, drell-yan-ew with --component).")
 
     @Argument(help: "The generator: \(GeneratorKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var generator: GeneratorKind
@@ -28,8 +36,13 @@ struct Generate: ParsableCommand {
             help: ArgumentHelp("A ZW process parameter (zw, zw-isr, wprime; repeatable), recorded in meta.json; NAME is one of \(ZWParameters.fields.map(\.name).joined(separator: ", ")).",
                                valueName: "NAME=VALUE"))
     var settings: [String] = []
+    @Option(help: "subtraction-toy, drell-yan-ew: the component b (background), s (to subtract) or b-s (the exact difference).")
+    var component: SubtractionComponent?
 
     func validate() throws {
+        guard generator.isSubtraction == (component != nil) else {
+            throw ValidationError("--component: expected it with subtraction-toy and drell-yan-ew only, got \(component?.rawValue ?? "none") for \(generator.rawValue)")
+        }
         guard events > 0 else { throw ValidationError("--events: expected a positive count, got \(events)") }
         guard (0...1).contains(wprimeFraction) else {
             throw ValidationError("--wprime-fraction: expected a value in [0, 1], got \(wprimeFraction)")
@@ -42,7 +55,9 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let folder = URL(fileURLWithPath: out)
-        if generator.isDensityToy {
+        if let component {
+            try generateSubtraction(generator, component: component, events: events, seed: seed, out: folder)
+        } else if generator.isDensityToy {
             try generateDensityToy(generator, events: events, seed: seed, out: folder)
         } else {
             try generateCollider(generator, events: events, seed: seed, wprimeFraction: wprimeFraction, settings: settings,

@@ -1,17 +1,19 @@
 import ArgumentParser
 import Flows
 import Foundation
+import GAN
 import Tensor
 
 /// `refold sample`: marginal distributions of a trained BINN with their uncertainty (thesis
 /// sec. 6.3.5): for each of M weight draws N events are sampled and histogrammed per column with
-/// identical binning; the mean and standard deviation of the M histograms.
+/// identical binning; the mean and standard deviation of the M histograms. For a subtraction GAN
+/// (a model folder with subtraction.json): N unweighted B - S events as a single-level sample.
 struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "BINN marginal histograms: mean and sigma_pred over M weight draws of N sampled events (sec. 6.3.5).")
+        abstract: "BINN marginal histograms over M weight draws (sec. 6.3.5), or unweighted B - S events of a subtraction GAN.")
 
-    @Option(help: "A model from `refold train binn`.") var model: String
-    @Option(help: "Events N per weight draw.") var events: Int = 100_000
+    @Option(help: "A model from `refold train binn` or `refold train subtraction`.") var model: String
+    @Option(help: "Events N per weight draw (BINN) or in total (subtraction).") var events: Int = 100_000
     @Option(help: "Weight draws M.") var draws: Int = 30
     @Option(help: "Bins per column, on mean ± 4 std of the training data.") var bins: Int = 50
     @Option(help: "Seed of the weight draws and the latent samples.") var seed: UInt64 = 2026
@@ -24,6 +26,18 @@ struct Sample: ParsableCommand {
     }
 
     func run() throws {
+        let modelFolder = URL(fileURLWithPath: model)
+        if FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(SubtractionModelSettings.file).path) {
+            let (settings, gan) = try SubtractionModelSettings.load(from: modelFolder)
+            let x = try gan.sample(count: events, rng: RNGStream(seed: seed).child("sample"))
+            var sample = EventSample(generator: "subtraction-gan(\(settings.background) - \(settings.subtract))", seed: seed,
+                                     events: .init(columns: settings.columns, rows: events, values: x.storage.map(Double.init)),
+                                     parameters: ["cross_section": gan.crossSectionDifference])
+            sample.seed = seed
+            try sample.write(to: URL(fileURLWithPath: out))
+            print("\(events) unweighted B - S events (sigma_B - sigma_S = \(gan.crossSectionDifference)) -> \(out)")
+            return
+        }
         let binn = try BINNModel.load(from: URL(fileURLWithPath: model))
         let observables = binn.columns.enumerated().map { j, name in
             MarginalObservable.column(j, name: name, bins: bins, low: binn.standardizer.mean[j] - 4 * binn.standardizer.std[j],

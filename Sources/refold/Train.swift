@@ -10,7 +10,7 @@ extension UnfoldingProfile: ExpressibleByArgument {}
 /// Every network `refold train` builds: the invertible unfolding networks and the Bayesian INN
 /// density estimator.
 enum TrainVariant: String, CaseIterable, ExpressibleByArgument {
-    case inn, einn, cinn, cinnISR = "cinn-isr", binn, gan, fcgan
+    case inn, einn, cinn, cinnISR = "cinn-isr", binn, gan, fcgan, subtraction
 
     var unfolding: UnfoldingVariant? { UnfoldingVariant(rawValue: rawValue) }
 }
@@ -18,11 +18,14 @@ enum TrainVariant: String, CaseIterable, ExpressibleByArgument {
 /// `refold train`: an invertible unfolding network on a paired sample folder (docs/unfold.md).
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train an INN, eINN, cINN, cINN with ISR jets, GAN or FCGAN on a paired sample, or a Bayesian INN on a single-level one; writes a model.")
+        abstract: "Train an INN, eINN, cINN, cINN with ISR jets, GAN or FCGAN on a paired sample, a Bayesian INN on a single-level one, or a subtraction GAN on two; writes a model.")
 
     @Argument(help: "The network: \(TrainVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
     var network: TrainVariant
-    @Option(help: "A sample folder: paired (parton.npy, detector.npy, meta.json; njets.npy for cinn-isr) or single-level for binn.") var data: String
+    @Option(help: "A sample folder: paired (parton.npy, detector.npy, meta.json; njets.npy for cinn-isr) or single-level for binn.") var data: String?
+    @Option(help: "subtraction: the single-level sample B (its meta.json parameters.cross_section is sigma_B).") var background: String?
+    @Option(help: "subtraction: the single-level sample S to subtract (parameters.cross_section is sigma_S).") var subtract: String?
+    @Option(help: "subtraction: the support of every column, lo:hi,lo:hi,... (a logit map keeps generated events inside; default: each column Gaussianised with B's quantiles).") var box: String?
     @Option(help: "Sizes: quick (minutes on 2 cores) or paper (thesis tables 5.1, 5.2).") var profile: UnfoldingProfile = .quick
     @Option(help: "Epochs (default: the profile's).") var epochs: Int?
     @Option(help: "Batch size (default: the profile's).") var batchSize: Int?
@@ -45,6 +48,18 @@ struct Train: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
+        if network == .subtraction {
+            guard let background, let subtract, data == nil else {
+                throw ValidationError("subtraction: expected --background DIR and --subtract DIR (and no --data)")
+            }
+            try trainSubtraction(background: URL(fileURLWithPath: background), subtract: URL(fileURLWithPath: subtract), box: box,
+                                 profile: profile == .quick ? .quick : .paper, epochs: epochs, batchSize: batchSize, seed: seed,
+                                 out: URL(fileURLWithPath: out))
+            return
+        }
+        guard let data, background == nil, subtract == nil, box == nil else {
+            throw ValidationError("\(network.rawValue): expected --data DIR (--background, --subtract and --box are for subtraction)")
+        }
         if let gan = GANVariant(rawValue: network.rawValue) {
             try trainGAN(variant: gan, data: URL(fileURLWithPath: data), profile: profile == .quick ? .quick : .paper,
                          epochs: epochs, seed: seed, resume: resume, residual: residual,
