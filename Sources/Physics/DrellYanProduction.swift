@@ -33,14 +33,7 @@ public struct DrellYanProduction {
         let a = atan((p.minimumMass * p.minimumMass - p.zMass * p.zMass) / mg)
         let b = atan((p.maximumMass * p.maximumMass - p.zMass * p.zMass) / mg)
         let m = (p.zMass * p.zMass + mg * tan(a + (b - a) * rng.uniform())).squareRoot()
-        let tau = m * m / (p.sqrtS * p.sqrtS), rootTau = tau.squareRoot(), yMax = -0.5 * log(tau)
-        let peak = pow((1 - rootTau) * (1 - rootTau), p.pdfPower)
-        var y = 0.0
-        while true {
-            y = rng.uniform(-yMax, yMax)
-            let x1 = rootTau * exp(y), x2 = rootTau * exp(-y)
-            if x1 < 1, x2 < 1, rng.uniform() * peak < pow((1 - x1) * (1 - x2), p.pdfPower) { break }
-        }
+        let y = ZWProduction.rapidity(tau: m * m / (p.sqrtS * p.sqrtS), power: p.pdfPower, rng)
         var c = 0.0
         let top = 2 + abs(p.asymmetryB)
         repeat { c = rng.uniform(-1, 1) } while rng.uniform() * top >= 1 + c * c + p.asymmetryB * c

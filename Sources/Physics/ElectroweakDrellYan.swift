@@ -122,14 +122,7 @@ public struct ElectroweakDrellYan: Sendable {
         var c = 0.0
         repeat { c = rng.uniform(-1, 1) } while rng.uniform() * (2 * a + abs(b)) >= a * (1 + c * c) + b * c
         let m = s.squareRoot()
-        let tau = s / (p.sqrtS * p.sqrtS), rootTau = tau.squareRoot(), yMax = -0.5 * log(tau)
-        let peak = pow((1 - rootTau) * (1 - rootTau), p.pdfPower)
-        var y = 0.0
-        while true {
-            y = rng.uniform(-yMax, yMax)
-            let x1 = rootTau * exp(y), x2 = rootTau * exp(-y)
-            if x1 < 1, x2 < 1, rng.uniform() * peak < pow((1 - x1) * (1 - x2), p.pdfPower) { break }
-        }
+        let y = ZWProduction.rapidity(tau: s / (p.sqrtS * p.sqrtS), power: p.pdfPower, rng)
         return [m, y, c]
     }
 

@@ -242,7 +242,13 @@ public final class ZWProduction {
 
     /// Rapidity of the ZW system with weight [(1 - x1)(1 - x2)]^c, |y| < -log(tau)/2 (rejection).
     @inline(__always) func systemRapidity(tau: Double, _ rng: RNGStream) -> Double {
-        let rootTau = tau.squareRoot(), yMax = -0.5 * log(tau), c = parameters.pdfPower
+        ZWProduction.rapidity(tau: tau, power: parameters.pdfPower, rng)
+    }
+
+    /// A rapidity with weight [(1 - x1)(1 - x2)]^c on |y| < -log(tau)/2 by rejection (the parton
+    /// luminosity of every Refold process: ZW, Drell-Yan, photon-Z Drell-Yan).
+    @inline(__always) static func rapidity(tau: Double, power c: Double, _ rng: RNGStream) -> Double {
+        let rootTau = tau.squareRoot(), yMax = -0.5 * log(tau)
         let peak = pow((1 - rootTau) * (1 - rootTau), c)
         while true {
             let y = rng.uniform(-yMax, yMax)
