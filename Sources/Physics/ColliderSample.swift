@@ -63,18 +63,14 @@ public final class ZWSimulation {
     /// jets without ISR, at least two with ISR).
     @inline(__always) public func trial(wPrime: Bool = false, _ rng: RNGStream) -> PairedEvent? {
         let hard = production.generate(wPrime: wPrime, rng)
-        var recoiled = hard, emissions: [FourMomentum] = []
-        if withISR {
-            let radiated = InitialStateRadiation.radiate(hard, configuration.isr, rng)
-            recoiled = radiated.recoiled; emissions = radiated.emissions
+        guard withISR else {
+            guard let event = detector.selectTwoJetEvent(hard, rng) else { return nil }
+            return PairedEvent(hard: hard, recoiled: hard, emissions: [], detector: event)
         }
-        guard let event = detector.reconstruct(recoiled, emissions: emissions, rng) else { return nil }
-        if withISR {
-            guard event.jets.count >= 2 else { return nil }
-        } else {
-            guard detector.match(quarks: (hard.quark1, hard.quark2), jets: event.jets) != nil else { return nil }
-        }
-        return PairedEvent(hard: hard, recoiled: recoiled, emissions: emissions, detector: event)
+        let radiated = InitialStateRadiation.radiate(hard, configuration.isr, rng)
+        guard let event = detector.reconstruct(radiated.recoiled, emissions: radiated.emissions, rng),
+              event.jets.count >= 2 else { return nil }
+        return PairedEvent(hard: hard, recoiled: radiated.recoiled, emissions: radiated.emissions, detector: event)
     }
 
     /// `count` accepted events and the number of trials they took.

@@ -22,6 +22,12 @@ public struct DetectorCard: Equatable {
             for (i, edge) in etaEdges.enumerated() where absEta <= edge { return i }
             return nil
         }
+
+        /// The relative pT resolution sigma/pT = sqrt(a^2 + pT^2 b^2) in |eta| region i.
+        @inlinable public func relativeResolution(pT: Double, region i: Int) -> Double {
+            let a = resolutionA[i], b = resolutionB[i]
+            return (a * a + pT * pT * b * b).squareRoot()
+        }
     }
 
     /// Calorimeter region |eta| <= etaMax: sigma_E = sqrt((constant E)^2 + stochastic^2 E + noise^2).
@@ -71,6 +77,17 @@ public struct DetectorCard: Equatable {
         guard applyEnergyScale else { return 1 }
         let a = jetEnergyScaleOffset - jetEnergyScaleSlope * absEta
         return (a * a / pT + 1).squareRoot()
+    }
+
+    /// The inverse of the energy scale: the pT_0 that the scale maps to pT = s(pT_0) pT_0 =
+    /// sqrt(a^2 pT_0 + pT_0^2), that is pT_0 = 2 pT^2 / (sqrt(a^4 + 4 pT^2) + a^2) (the form
+    /// without cancellation), and the derivative dpT/dpT_0 = (a^2 + 2 pT_0) / (2 pT) (1 if the
+    /// scale is off).
+    @inlinable public func jetPTBeforeEnergyScale(_ pT: Double, absEta: Double) -> (pT: Double, derivative: Double) {
+        guard applyEnergyScale else { return (pT, 1) }
+        let a = jetEnergyScaleOffset - jetEnergyScaleSlope * absEta, a2 = a * a
+        let pT0 = 2 * pT * pT / ((a2 * a2 + 4 * pT * pT).squareRoot() + a2)
+        return (pT0, (a2 + 2 * pT0) / (2 * pT))
     }
 
     /// Checks sizes and ranges; throws naming the field.

@@ -7,6 +7,9 @@ public struct DetectorEvent: Equatable {
     public var leptonMinus: FourMomentum, leptonPlus: FourMomentum
     public var jets: [FourMomentum]
     public var flavour: LeptonFlavour
+    public init(leptonMinus: FourMomentum, leptonPlus: FourMomentum, jets: [FourMomentum], flavour: LeptonFlavour) {
+        self.leptonMinus = leptonMinus; self.leptonPlus = leptonPlus; self.jets = jets; self.flavour = flavour
+    }
 }
 
 /// The parametrised fast detector of a `DetectorCard` (Delphes-like, thesis sec. 5.2.3).
@@ -21,8 +24,7 @@ public struct FastDetector {
         let pt = p.pT, eta = p.eta
         guard pt > response.minimumPT, let i = response.region(abs(eta)) else { return nil }
         guard rng.uniform() < response.efficiency[i] else { return nil }
-        let a = response.resolutionA[i], b = response.resolutionB[i]
-        let k = 1 + (a * a + pt * pt * b * b).squareRoot() * rng.normal()
+        let k = 1 + response.relativeResolution(pT: pt, region: i) * rng.normal()
         guard k > 0 else { return nil }
         let px = k * p.px, py = k * p.py, pz = k * p.pz
         return FourMomentum(e: (px * px + py * py + pz * pz + response.mass * response.mass).squareRoot(), px: px, py: py, pz: pz)
@@ -96,6 +98,13 @@ public struct FastDetector {
               let lp = lepton(hard.leptonPlus, hard.flavour, rng) else { return nil }
         return DetectorEvent(leptonMinus: lm, leptonPlus: lp, jets: jets(from: [hard.quark1, hard.quark2] + emissions, rng),
                              flavour: hard.flavour)
+    }
+
+    /// The zw selection of one hard event without ISR (what `ZWSimulation` keeps): both leptons
+    /// reconstructed and exactly two jets, matched to the two quarks (`match`); nil otherwise.
+    public func selectTwoJetEvent(_ hard: HardEvent, _ rng: RNGStream) -> DetectorEvent? {
+        guard let event = reconstruct(hard, rng), match(quarks: (hard.quark1, hard.quark2), jets: event.jets) != nil else { return nil }
+        return event
     }
 
     /// Jet-parton matching by angle for two partons and two jets: the assignment with the smaller

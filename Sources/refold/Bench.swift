@@ -61,6 +61,8 @@ struct Bench: ParsableCommand {
         record("ring_sample_1e7", ["seconds": ring.seconds, "events_per_second": Double(ring.events) / ring.seconds])
         let zw = ColliderBenchmarks.zwWithDetector(events: 1_000_000, seed: seed)
         record("zw_detector_1e6", ["seconds": zw.seconds, "events_per_second": Double(zw.events) / zw.seconds])
+        let transfer = ColliderBenchmarks.transferDensity(evaluations: 100_000, seed: seed)
+        record("transfer_density_zw_1e5", ["seconds": transfer.seconds, "microseconds_per_evaluation": transfer.seconds / Double(transfer.evaluations) * 1e6])
         let cinn = FlowBenchmarks.cinnEpoch(events: 290_000, config: .paper, seed: seed, batches: 20)
         record("cinn_paper_epoch_290k", ["seconds": cinn, "timed_batches": 20])
         let sampling = FlowBenchmarks.sampling(events: 200, samples: 60, config: .paper, seed: seed)
