@@ -70,14 +70,18 @@ final class TransferDensityTests: XCTestCase {
                 : gsl_ran_gamma(rng.gsl, Self.massShape, Self.massScale)
             return FourMomentum(pT: abs(pT), eta: eta, phi: phi, mass: ratio * abs(pT))
         }
+        /// log density of |centre + width t| (t Student-t with `tails` degrees of freedom) at pT.
+        static func logFoldedT(_ pT: Double, centre: Double, width: Double) -> Double {
+            log((gsl_ran_tdist_pdf((pT - centre) / width, tails) + gsl_ran_tdist_pdf((-pT - centre) / width, tails)) / width)
+        }
+
         /// log q; on the surface the density in (pT, eta, phi) times rho.
         func logDensity(_ jet: FourMomentum, card: DetectorCard) -> Double {
             let pT = jet.pT, eta = jet.eta, ratio = max(0, jet.mass) / pT
             let sEta = Self.widen * card.jetEtaSigma, sPhi = Self.widen * card.jetPhiSigma
             let dPhi = FourMomentum.wrapPhi(jet.phi - phi0)
             var log = Foundation.log(gsl_ran_ugaussian_pdf((eta - eta0) / sEta) / sEta) + Foundation.log(gsl_ran_ugaussian_pdf(dPhi / sPhi) / sPhi)
-            // pT = |t|: the folded Student-t (the fold at 0 is 10 widths away).
-            log += Foundation.log((gsl_ran_tdist_pdf((pT - centre) / width, Self.tails) + gsl_ran_tdist_pdf((-pT - centre) / width, Self.tails)) / width)
+            log += Self.logFoldedT(pT, centre: centre, width: width)
             let surface = cosh(eta) / 3.0.squareRoot()
             if abs(ratio - surface) <= 1e-9 * surface { return log + Foundation.log(Self.surfaceProbability) }
             return log + Foundation.log((1 - Self.surfaceProbability) * gsl_ran_gamma_pdf(ratio, Self.massShape, Self.massScale) / pT)
@@ -98,7 +102,7 @@ final class TransferDensityTests: XCTestCase {
             FourMomentum(pT: abs(parton.pT + width * gsl_ran_tdist(rng.gsl, JetProposal.tails)), eta: parton.eta, phi: parton.phi, mass: mass)
         }
         func logDensity(_ l: FourMomentum) -> Double {
-            log((gsl_ran_tdist_pdf((l.pT - parton.pT) / width, JetProposal.tails) + gsl_ran_tdist_pdf((-l.pT - parton.pT) / width, JetProposal.tails)) / width)
+            JetProposal.logFoldedT(l.pT, centre: parton.pT, width: width)
         }
     }
 
@@ -227,15 +231,15 @@ final class TransferDensityTests: XCTestCase {
 
     /// log W is finite for 2000 selected zw events and -infinity after removing a jet, adding a
     /// third, swapping the pT order, moving a lepton's direction or changing its flavour; a card
-    /// without jet mass smearing is refused. Prints the time of one evaluation.
+    /// without jet mass smearing is refused. Prints the time of one evaluation (the bench row).
     func testSupportIsTheTwoJetSelection() throws {
         let simulation = ZWSimulation(ColliderConfiguration(process: .zw))
         let transfer = try TransferDensity(detector: simulation.detector)
         let events = simulation.accepted(2_000, RNGStream(seed: 65)).events
-        let start = DispatchTime.now().uptimeNanoseconds
         let values = events.map { transfer.logDensity($0.detector, given: $0.hard) }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        print(String(format: "log W: %.2f us per evaluation", seconds / Double(events.count) * 1e6))
+        let bench = ColliderBenchmarks.transferDensity(evaluations: 20_000, seed: 65)
+        print(String(format: "log W: %.2f us per evaluation (ColliderBenchmarks.transferDensity)", bench.seconds / Double(bench.evaluations) * 1e6))
+        XCTAssertTrue(bench.seconds.isFinite)
         XCTAssertTrue(values.allSatisfy(\.isFinite), "seed 65: \(values.filter { !$0.isFinite }.count) not finite")
         for e in events.prefix(200) {
             var one = e.detector, three = e.detector, swapped = e.detector, moved = e.detector, flavour = e.detector
