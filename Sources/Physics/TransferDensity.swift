@@ -36,10 +36,11 @@ import Tensor
 /// s = sqrt(a^2/p_T + 1), a = offset - slope |eta|, multiplies the four-vector:
 /// recorded pT' = s p_T = sqrt(a^2 p_T + p_T^2), m' = s m, eta and phi unchanged.
 /// - eta, phi enter only through their Gaussians (Jacobian 1). phi: the density of the wrapped
-///   angle is the sum over images 2 pi k; with the difference wrapped into (-pi, pi] the nearest
-///   omitted image is pi away, relative size below exp(-pi^2 / (2 s_phi^2)) = e^-5483 for
-///   s_phi = 0.03. Only the nearest image is kept for s_phi < 0.3 (omitted < e^-54), the images
-///   k = -3...3 otherwise.
+///   angle is the sum over images 2 pi k; with the difference wrapped into (-pi, pi] every
+///   omitted image is at least pi away, so together they add at most about
+///   2 exp(-pi^2 / (2 s_phi^2)) / (sqrt(2 pi) s_phi) to the density (absolute; e^-5480 for
+///   s_phi = 0.03). Only the nearest image is kept for s_phi < 0.3 (omitted < e^-50), the
+///   images k = -3...3 otherwise.
 /// - (pT', m') <- (p_T, m) at fixed eta: pT' = g(p_T), m' = m g(p_T)/p_T, so
 ///   |d(pT', m')/d(p_T, m)| = g' s = (a^2 + 2 p_T)/(2 p_T) (`DetectorCard.jetPTBeforeEnergyScale`
 ///   inverts g and gives g' = (a^2 + 2 p_T)/(2 pT')).

@@ -11,8 +11,8 @@ import XCTest
 ///
 /// Both checks use one importance sample per parton event: detector coordinates drawn from a
 /// proposal q that is broader than W and written independently of it (Student-t pT around the
-/// scaled parton pT, Gaussian axes 1.2 x wider, a Gamma(2.5) jet mass ratio m/pT against the
-/// detector's Gamma(3), and with probability rho = 0.01 the jet on the mass-clamp surface
+/// scaled parton pT, Gaussian axes 1.2 x wider, a Gamma(2.5) jet mass ratio m/pT with 1.15 x the
+/// mean against the detector's Gamma(3), and with probability rho = 0.01 the jet on the mass-clamp surface
 /// m = pT cosh(eta) / sqrt 3), weighted by W / q. W / q is bounded (q has the heavier tails).
 final class TransferDensityTests: XCTestCase {
     static let card = DetectorCard.atlas
@@ -53,9 +53,13 @@ final class TransferDensityTests: XCTestCase {
     /// An independent, broad proposal for the jet of one parton in recorded coordinates.
     struct JetProposal {
         let eta0: Double, phi0: Double, centre: Double, width: Double
-        static let widen = 1.2, tails = 8.0, massShape = 2.5, massScale = 0.055, surfaceProbability = 0.01
-        init(_ parton: FourMomentum, card: DetectorCard) {
+        /// Mass ratio m/pT ~ Gamma(2.5, 1.15 mean / 2.5); the clamp surface with probability rho.
+        let massScale: Double, surfaceProbability: Double
+        static let widen = 1.2, tails = 8.0, massShape = 2.5
+        init(_ parton: FourMomentum, card: DetectorCard, surfaceProbability: Double = 0.01) {
             eta0 = parton.eta; phi0 = parton.phi
+            massScale = 1.15 * card.jetMassMean / Self.massShape
+            self.surfaceProbability = surfaceProbability
             let scale = card.jetEnergyScale(pT: parton.pT, absEta: abs(parton.eta))
             // The jet mass lowers pT by about E[x^2] / (2 cosh^2 eta) (x the mass variable).
             let x2 = card.jetMassMean * card.jetMassMean * (1 + 1 / card.jetMassShape)
@@ -66,8 +70,8 @@ final class TransferDensityTests: XCTestCase {
             let eta = eta0 + rng.normal(mean: 0, std: Self.widen * card.jetEtaSigma)
             let phi = FourMomentum.wrapPhi(phi0 + rng.normal(mean: 0, std: Self.widen * card.jetPhiSigma))
             let pT = centre + width * gsl_ran_tdist(rng.gsl, Self.tails)
-            let ratio = rng.uniform() < Self.surfaceProbability ? cosh(eta) / 3.0.squareRoot()
-                : gsl_ran_gamma(rng.gsl, Self.massShape, Self.massScale)
+            let ratio = rng.uniform() < surfaceProbability ? cosh(eta) / 3.0.squareRoot()
+                : gsl_ran_gamma(rng.gsl, Self.massShape, massScale)
             return FourMomentum(pT: abs(pT), eta: eta, phi: phi, mass: ratio * abs(pT))
         }
         /// log density of |centre + width t| (t Student-t with `tails` degrees of freedom) at pT.
@@ -83,8 +87,8 @@ final class TransferDensityTests: XCTestCase {
             var log = Foundation.log(gsl_ran_ugaussian_pdf((eta - eta0) / sEta) / sEta) + Foundation.log(gsl_ran_ugaussian_pdf(dPhi / sPhi) / sPhi)
             log += Self.logFoldedT(pT, centre: centre, width: width)
             let surface = cosh(eta) / 3.0.squareRoot()
-            if abs(ratio - surface) <= 1e-9 * surface { return log + Foundation.log(Self.surfaceProbability) }
-            return log + Foundation.log((1 - Self.surfaceProbability) * gsl_ran_gamma_pdf(ratio, Self.massShape, Self.massScale) / pT)
+            if abs(ratio - surface) <= 1e-9 * surface { return log + Foundation.log(surfaceProbability) }
+            return log + Foundation.log((1 - surfaceProbability) * gsl_ran_gamma_pdf(ratio, Self.massShape, massScale) / pT)
         }
     }
 
@@ -176,6 +180,47 @@ final class TransferDensityTests: XCTestCase {
             XCTAssertEqual(mean, eps, accuracy: 4 * combined, "event \(i), seeds 61/\(71 + i)")
             XCTAssertGreaterThan(ess, 0.1 * n, "event \(i)")
         }
+    }
+
+    /// The mass clamp m = E/2 as a point mass, with a card that makes it frequent (jet mass mean
+    /// 0.3: about 12 % of central jets clamp). For one central quark (pT 40 GeV) the single-jet
+    /// density J integrates (10^6 proposal draws, 30 % of them on the surface; relative error
+    /// 1e-3) to P(E > 0) = 1 - Phi(-E_0 / sigma_E), and its surface part to the clamped fraction of
+    /// 10^6 `FastDetector.jet` draws; both within 4 sigma (combined IS and binomial errors).
+    func testMassClampIsAnExactPointMass() throws {
+        var card = Self.card
+        card.jetMassMean = 0.3
+        let transfer = try TransferDensity(detector: FastDetector(card: card))
+        let quark = FourMomentum(pT: 40, eta: 0.2, phi: 1, mass: 0)
+        let rng = RNGStream(seed: 69)
+        let draws = 1_000_000
+        var clamped = 0
+        for _ in 0..<draws {
+            guard let jet = transfer.detector.jet(quark, rng) else { continue }
+            let surface = jet.pT * cosh(jet.eta) / 3.0.squareRoot()
+            if abs(jet.mass - surface) <= 1e-9 * surface { clamped += 1 }
+        }
+        let proposal = JetProposal(quark, card: card, surfaceProbability: 0.3)
+        let proposalRNG = rng.child("proposal")
+        var total = 0.0, total2 = 0.0, onSurface = 0.0, onSurface2 = 0.0
+        for _ in 0..<draws {
+            let jet = proposal.draw(proposalRNG, card: card)
+            let logJ = transfer.logJetDensity(jet, given: quark)
+            let w = logJ > -.infinity ? exp(logJ - proposal.logDensity(jet, card: card)) : 0
+            total += w; total2 += w * w
+            let surface = jet.pT * cosh(jet.eta) / 3.0.squareRoot()
+            if abs(jet.mass - surface) <= 1e-9 * surface { onSurface += w; onSurface2 += w * w }
+        }
+        let n = Double(draws)
+        func meanAndError(_ sum: Double, _ sum2: Double) -> (Double, Double) { (sum / n, ((sum2 / n - sum * sum / (n * n)) / n).squareRoot()) }
+        let (integral, integralError) = meanAndError(total, total2), (point, pointError) = meanAndError(onSurface, onSurface2)
+        let f = Double(clamped) / n, fError = (f * (1 - f) / n).squareRoot()
+        let positive = 1 - gsl_cdf_ugaussian_P(-quark.e / card.jetEnergyResolution(energy: quark.e, absEta: abs(quark.eta)))
+        print(String(format: "seed 69: integral of J %.5f +- %.5f (P(E > 0) = %.6f); surface part %.5f +- %.5f, clamped fraction %.5f +- %.5f",
+                     integral, integralError, positive, point, pointError, f, fError))
+        XCTAssertEqual(integral, positive, accuracy: 4 * integralError, "seed 69")
+        XCTAssertEqual(point, f, accuracy: 4 * (pointError * pointError + fError * fError).squareRoot(), "seed 69")
+        XCTAssertGreaterThan(f, 0.05, "the card must make the clamp frequent")
     }
 
     // MARK: (a) Projections
