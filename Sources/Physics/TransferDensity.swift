@@ -159,8 +159,9 @@ public struct TransferDensity {
 
     /// eps(x_p) by Monte Carlo: the fraction of `trials` detector runs on the same hard event that
     /// `FastDetector.selectTwoJetEvent` keeps, with its binomial error sqrt(eps (1 - eps) / n).
-    public func acceptance(_ hard: HardEvent, trials: Int, _ rng: RNGStream) -> (value: Double, error: Double) {
-        precondition(trials > 0, "acceptance: expected trials > 0, got \(trials)")
+    /// Throws unless trials > 0.
+    public func acceptance(_ hard: HardEvent, trials: Int, _ rng: RNGStream) throws -> (value: Double, error: Double) {
+        guard trials > 0 else { throw RefoldError.value("acceptance trials", expected: "a positive count", actual: trials) }
         var kept = 0
         for _ in 0..<trials where detector.selectTwoJetEvent(hard, rng) != nil { kept += 1 }
         let p = Double(kept) / Double(trials)
@@ -170,9 +171,9 @@ public struct TransferDensity {
     /// sigma_fid(theta) / sigma_tot = the integral of p(x_p | theta) eps(x_p), by Monte Carlo:
     /// `events` hard events from the generator at theta (a W' with probability f each, the lepton
     /// flavour as the generator draws it), one detector run each; the kept fraction with its
-    /// binomial error.
-    public func fiducialFraction(_ density: ZWDensity, events: Int, _ rng: RNGStream) -> (value: Double, error: Double) {
-        precondition(events > 0, "fiducialFraction: expected events > 0, got \(events)")
+    /// binomial error. Throws unless events > 0.
+    public func fiducialFraction(_ density: ZWDensity, events: Int, _ rng: RNGStream) throws -> (value: Double, error: Double) {
+        guard events > 0 else { throw RefoldError.value("fiducial fraction events", expected: "a positive count", actual: events) }
         let production = ZWProduction(parameters: density.parameters)
         var kept = 0
         for _ in 0..<events {

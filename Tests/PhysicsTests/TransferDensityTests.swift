@@ -300,6 +300,7 @@ final class TransferDensityTests: XCTestCase {
         var card = DetectorCard.atlas
         card.jetMassMean = 0
         XCTAssertThrowsError(try TransferDensity(detector: FastDetector(card: card)))
+        XCTAssertThrowsError(try transfer.acceptance(events[0].hard, trials: 0, RNGStream(seed: 65)))
     }
 
     /// acceptance(x_p) by the detector agrees with the selection count of the fixture, and
@@ -308,11 +309,11 @@ final class TransferDensityTests: XCTestCase {
     func testAcceptanceAndFiducialFraction() throws {
         let transfer = try TransferDensity()
         let hard = Self.partonEvents[0].event
-        let a = transfer.acceptance(hard, trials: 20_000, RNGStream(seed: 66))
+        let a = try transfer.acceptance(hard, trials: 20_000, RNGStream(seed: 66))
         let fixture = Double(Self.fixture[0].kept) / Double(Self.trials)
         print(String(format: "acceptance of event 0: %.4f +- %.4f (fixture %.4f)", a.value, a.error, fixture))
         XCTAssertEqual(a.value, fixture, accuracy: 4 * (a.error * a.error + fixture * (1 - fixture) / Double(Self.trials)).squareRoot())
-        let sigma = transfer.fiducialFraction(try ZWDensity(), events: 100_000, RNGStream(seed: 67))
+        let sigma = try transfer.fiducialFraction(try ZWDensity(), events: 100_000, RNGStream(seed: 67))
         let sample = ZWSimulation(ColliderConfiguration(process: .zw)).sample(events: 20_000, rng: RNGStream(seed: 68))
         let e = sample.selectionEfficiency, eError = (e * (1 - e) / (20_000 / e)).squareRoot()
         print(String(format: "sigma_fid / sigma_tot %.4f +- %.4f, sample selection efficiency %.4f +- %.4f", sigma.value, sigma.error, e, eError))
