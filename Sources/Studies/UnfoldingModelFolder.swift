@@ -3,6 +3,7 @@ import Flows
 import Foundation
 import Physics
 import Tensor
+import Validation
 
 /// The invertible unfolding networks `refold train` builds (thesis ch. 5).
 public enum UnfoldingVariant: String, Codable, CaseIterable, Sendable {
@@ -19,9 +20,6 @@ public enum UnfoldingVariant: String, Codable, CaseIterable, Sendable {
     public var isConditional: Bool { self == .cinn || self == .cinnISR }
 }
 
-/// Network sizes: `quick` (minutes on 2 cores) or `paper` (thesis tables 5.1, 5.2).
-public enum UnfoldingProfile: String, Codable, CaseIterable, Sendable { case quick, paper }
-
 /// The network and optimisation settings of one model (one of `cinn` / `inn` is set).
 public struct UnfoldingNetwork: Codable, Equatable {
     public var variant: UnfoldingVariant
@@ -30,7 +28,8 @@ public struct UnfoldingNetwork: Codable, Equatable {
     public var training: TrainingConfig
 
     /// The presets of docs/flows.md for `variant` and `profile`.
-    public static func preset(_ variant: UnfoldingVariant, profile: UnfoldingProfile) -> UnfoldingNetwork {
+    /// `quick`: minutes on 2 cores; `paper`: thesis tables 5.1, 5.2.
+    public static func preset(_ variant: UnfoldingVariant, profile: ProfileName) -> UnfoldingNetwork {
         let training = profile == .quick ? TrainingConfig.quick : TrainingConfig.paper
         switch variant {
         case .cinn:

@@ -3,9 +3,9 @@ import Flows
 import Foundation
 import Studies
 import Tensor
+import Validation
 
 extension UnfoldingVariant: ExpressibleByArgument {}
-extension UnfoldingProfile: ExpressibleByArgument {}
 
 /// Every network `refold train` builds: the invertible unfolding networks and the Bayesian INN
 /// density estimator.
@@ -26,7 +26,7 @@ struct Train: ParsableCommand {
     @Option(help: "subtraction: the single-level sample B (its meta.json parameters.cross_section is sigma_B).") var background: String?
     @Option(help: "subtraction: the single-level sample S to subtract (parameters.cross_section is sigma_S).") var subtract: String?
     @Option(help: "subtraction: the support of every column, lo:hi,lo:hi,... (a logit map keeps generated events inside; default: each column Gaussianised with B's quantiles).") var box: String?
-    @Option(help: "Sizes: quick (minutes on 2 cores) or paper (thesis tables 5.1, 5.2).") var profile: UnfoldingProfile = .quick
+    @Option(help: "Sizes: quick (minutes on 2 cores) or paper (thesis tables 5.1, 5.2).") var profile: ProfileName = .quick
     @Option(help: "Epochs (default: the profile's).") var epochs: Int?
     @Option(help: "Batch size (default: the profile's).") var batchSize: Int?
     @Option(help: "The seed of the initialisation, permutations, split and shuffling.") var seed: UInt64 = 2026
@@ -53,7 +53,7 @@ struct Train: ParsableCommand {
                 throw ValidationError("subtraction: expected --background DIR and --subtract DIR (and no --data)")
             }
             try trainSubtraction(background: URL(fileURLWithPath: background), subtract: URL(fileURLWithPath: subtract), box: box,
-                                 profile: profile == .quick ? .quick : .paper, epochs: epochs, batchSize: batchSize, seed: seed,
+                                 profile: profile, epochs: epochs, batchSize: batchSize, seed: seed,
                                  out: URL(fileURLWithPath: out))
             return
         }
@@ -61,7 +61,7 @@ struct Train: ParsableCommand {
             throw ValidationError("\(network.rawValue): expected --data DIR (--background, --subtract and --box are for subtraction)")
         }
         if let gan = GANVariant(rawValue: network.rawValue) {
-            try trainGAN(variant: gan, data: URL(fileURLWithPath: data), profile: profile == .quick ? .quick : .paper,
+            try trainGAN(variant: gan, data: URL(fileURLWithPath: data), profile: profile,
                          epochs: epochs, seed: seed, resume: resume, residual: residual,
                          discriminatorResponse: discriminatorResponse, out: URL(fileURLWithPath: out))
             return
@@ -70,7 +70,7 @@ struct Train: ParsableCommand {
             throw ValidationError("--residual, --discriminator-response: only for gan and fcgan, got \(network.rawValue)")
         }
         guard let variant = network.unfolding else {
-            try trainBINN(data: URL(fileURLWithPath: data), profile: profile == .quick ? .quick : .paper, epochs: epochs, seed: seed,
+            try trainBINN(data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, seed: seed,
                           resume: resume, out: URL(fileURLWithPath: out), batchSize: batchSize)
             return
         }

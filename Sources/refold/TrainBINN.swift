@@ -2,20 +2,15 @@ import ArgumentParser
 import Flows
 import Foundation
 import Tensor
-
-/// BINN sizes for `refold train binn`.
-enum BINNProfile: String, CaseIterable, ExpressibleByArgument {
-    /// Table 6.1 (2D toys) or 6.2 (Drell-Yan, D = 4).
-    case paper
-    /// 8 blocks x 2 hidden layers x 32 units, 30 epochs: a few minutes on 2 cores.
-    case quick
-}
+import Validation
 
 /// Trains a BINN (thesis eq. 6.16) on a single-level sample folder (`events.npy` + `meta.json`,
 /// e.g. from `refold generate wedge|kicker|ring|drell-yan`) and writes the model (a safetensors
 /// checkpoint after every epoch, with the config and standardisation as metadata) to `out`.
 /// `resume` continues from `out` if it exists. BLAS runs on one thread (skinny shapes).
-func trainBINN(data: URL, profile: BINNProfile, epochs: Int?, seed: UInt64, resume: Bool, out: URL,
+/// `paper`: table 6.1 (2D toys) or 6.2 (Drell-Yan, D = 4); `quick`: 8 blocks x 2 hidden layers x
+/// 32 units, 30 epochs, a few minutes on 2 cores.
+func trainBINN(data: URL, profile: ProfileName, epochs: Int?, seed: UInt64, resume: Bool, out: URL,
                batchSize: Int? = nil, learningRate: Float? = nil,
                progress: (String) -> Void = { print($0) }) throws {
     let sample = try EventSample.read(from: data)
