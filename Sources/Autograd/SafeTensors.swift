@@ -86,16 +86,26 @@ public enum SafeTensors {
         }
         var entries: [(String, Int, Int, [Int])] = []
         for (name, value) in header where name != "__metadata__" {
-            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shape = (entry["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  let offsets = (entry["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+            func integers(_ key: String) -> [Int]? {
+                guard let list = entry(key) as? [Any] else { return nil }
+                let values = list.compactMap { ($0 as? NSNumber).flatMap { Int(exactly: $0.doubleValue) } }
+                return values.count == list.count ? values : nil
+            }
+            func entry(_ key: String) -> Any? { (value as? [String: Any])?[key] }
+            guard let dtype = entry("dtype") as? String, let shape = integers("shape"), let offsets = integers("data_offsets"),
                   offsets.count == 2 else {
-                throw RefoldError.file(path, "tensor \(name): expected dtype, shape and data_offsets in the header")
+                throw RefoldError.file(path, "tensor \(name): expected dtype, shape and data_offsets (integers) in the header")
             }
             guard dtype == "F32" else { throw RefoldError.file(path, "tensor \(name): expected dtype F32, got \(dtype)") }
-            let count = shape.reduce(1, *)
-            guard offsets[1] - offsets[0] == 4 * count, offsets[0] >= 0, dataStart + offsets[1] <= bytes.count else {
-                throw RefoldError.file(path, "tensor \(name): data_offsets \(offsets) do not hold shape \(shape) of F32 within \(bytes.count - dataStart) data bytes")
+            guard shape.count <= 3 else {
+                throw RefoldError.file(path, "tensor \(name): expected rank 0-3 (Refold's tensors), got shape \(shape)")
+            }
+            let count = try checkedElementCount(shape, path: "\(path) tensor \(name)")
+            let dataBytes = bytes.count - dataStart
+            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= dataBytes,
+                  offsets[1] - offsets[0] == count.multipliedReportingOverflow(by: 4).partialValue,
+                  !count.multipliedReportingOverflow(by: 4).overflow else {
+                throw RefoldError.file(path, "tensor \(name): data_offsets \(offsets) do not hold shape \(shape) of F32 within \(dataBytes) data bytes")
             }
             entries.append((name, offsets[0], offsets[1], shape))
         }

@@ -79,10 +79,14 @@ public struct NPYArray: Equatable {
             guard let n = Int(trimmed), n >= 0 else { throw RefoldError.file(path, "bad shape entry '\(trimmed)' in \(shapeText)") }
             return n
         }
-        let count = shape.reduce(1, *)
+        let count = try checkedElementCount(shape, path: path)
         let start = headerStart + headerLength
-        guard bytes.count - start >= count * dtype.size else {
-            throw RefoldError.file(path, "data truncated: shape \(shape) of \(dtype.rawValue) needs \(count * dtype.size) bytes, got \(bytes.count - start)")
+        let (needed, overflow) = count.multipliedReportingOverflow(by: dtype.size)
+        guard !overflow, bytes.count - start >= needed else {
+            throw RefoldError.file(path, "data truncated: shape \(shape) of \(dtype.rawValue) needs \(overflow ? "more than Int.max" : "\(needed)") bytes, got \(bytes.count - start)")
+        }
+        guard bytes.count - start == needed else {
+            throw RefoldError.file(path, "\(bytes.count - start - needed) bytes after the data: shape \(shape) of \(dtype.rawValue) needs exactly \(needed)")
         }
         var values = [Double](repeating: 0, count: count)
         bytes.withUnsafeBytes { raw in
@@ -169,4 +173,17 @@ public struct NPYArray: Equatable {
 
     /// Writes the array atomically.
     public func write(to url: URL) throws { try writeAtomically(encoded(), to: url) }
+}
+
+/// The number of elements of `shape`, refusing a negative extent or a product past Int.max (a
+/// header that would make the reader allocate without bound), with an error naming `path`.
+public func checkedElementCount(_ shape: [Int], path: String) throws -> Int {
+    var count = 1
+    for n in shape {
+        guard n >= 0 else { throw RefoldError.file(path, "negative extent \(n) in shape \(shape)") }
+        let (product, overflow) = count.multipliedReportingOverflow(by: n)
+        guard !overflow else { throw RefoldError.file(path, "shape \(shape) has more than Int.max elements") }
+        count = product
+    }
+    return count
 }

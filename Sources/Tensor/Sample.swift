@@ -262,8 +262,30 @@ public struct EventSample: Equatable {
             sample = EventSample(generator: generator, seed: seed, events: events,
                                  parameters: parameters, selectionEfficiency: efficiency, units: units)
         }
-        sample.njets = try load("njets").map { $0.values.map { Int($0) } }
+        if let array = try load("njets") {
+            let url = folder.appendingPathComponent(files["njets"]!)
+            sample.njets = try array.values.enumerated().map { row, value in
+                guard value >= 0, value <= 1_000, value == value.rounded() else {
+                    throw RefoldError.file(url.path, "row \(row): expected a jet count (an integer in 0...1000), got \(value)")
+                }
+                return Int(value)
+            }
+        }
         sample.weights = try load("weights")?.values
+        try sample.checkFinite(folder: folder, files: files)
         return sample
+    }
+
+    /// Refuses NaN or infinite event values and weights (the policy of docs/collider.md: non-finite
+    /// values in event data are an error, never silently propagated), naming the file, row and column.
+    func checkFinite(folder: URL, files: [String: String]) throws {
+        for (name, block) in blocks {
+            guard let i = block.values.firstIndex(where: { !$0.isFinite }) else { continue }
+            let path = folder.appendingPathComponent(files[name] ?? "\(name).npy").path
+            throw RefoldError.file(path, "row \(i / block.columns.count), column \(block.columns[i % block.columns.count]): expected a finite value, got \(block.values[i])")
+        }
+        if let weights, let i = weights.firstIndex(where: { !$0.isFinite }) {
+            throw RefoldError.file(folder.appendingPathComponent(files["weights"] ?? "weights.npy").path, "row \(i): expected a finite weight, got \(weights[i])")
+        }
     }
 }

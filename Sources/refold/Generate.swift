@@ -44,6 +44,8 @@ struct Generate: ParsableCommand {
             throw ValidationError("--component: expected it with subtraction-toy and drell-yan-ew only, got \(component?.rawValue ?? "none") for \(generator.rawValue)")
         }
         guard events > 0 else { throw ValidationError("--events: expected a positive count, got \(events)") }
+        // A paired ZW event holds 12 parton and up to 24 detector values in Double, plus bookkeeping.
+        do { try checkMemory("--events", count: events, bytesPerItem: 512) } catch { throw ValidationError("\(error)") }
         guard (0...1).contains(wprimeFraction) else {
             throw ValidationError("--wprime-fraction: expected a value in [0, 1], got \(wprimeFraction)")
         }

@@ -29,6 +29,7 @@ struct Sample: ParsableCommand {
         let modelFolder = URL(fileURLWithPath: model)
         if FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(SubtractionModelSettings.file).path) {
             let (settings, gan) = try SubtractionModelSettings.load(from: modelFolder)
+            try checkMemory("--events", count: events, bytesPerItem: 16 * settings.columns.count)
             let x = try gan.sample(count: events, rng: RNGStream(seed: seed).child("sample"))
             var sample = EventSample(generator: "subtraction-gan(\(settings.background) - \(settings.subtract))", seed: seed,
                                      events: .init(columns: settings.columns, rows: events, values: x.storage.map(Double.init)),

@@ -17,6 +17,8 @@ struct Unfold: ParsableCommand {
 
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples: expected >= 1, got \(samples)") }
+        // Every detector event gets `samples` rows of at most 16 parton values in Float and Double.
+        do { try checkMemory("--samples per event", count: samples, bytesPerItem: 16 * 12) } catch { throw ValidationError("\(error)") }
         guard threads >= 1 else { throw ValidationError("--threads: expected >= 1, got \(threads)") }
     }
 
@@ -33,6 +35,8 @@ struct Unfold: ParsableCommand {
         guard let block = sample.detector else {
             throw RefoldError.value("\(detector)", expected: "a sample with a detector level (detector.npy)", actual: "a \(sample.level.rawValue)-level sample")
         }
+        let (total, overflow) = block.rows.multipliedReportingOverflow(by: samples)
+        try checkMemory("--samples x detector events (\(block.rows))", count: overflow ? Int.max : total, bytesPerItem: 16 * 12)
         let start = Date()
         let unfolded = try loaded.unfold(detector: block, njets: sample.njets, samples: samples,
                                          rng: RNGStream(seed: seed).child("unfold"))

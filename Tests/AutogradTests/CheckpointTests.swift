@@ -115,4 +115,27 @@ final class CheckpointTests: XCTestCase {
         f64.append(header); f64.append(contentsOf: [UInt8](repeating: 0, count: 8))
         XCTAssertThrowsError(try SafeTensors.decode(f64, path: "f64.safetensors")) { XCTAssertTrue("\($0)".contains("F64"), "\($0)") }
     }
+
+    /// A tensor of rank 4, offsets near Int64.max and a shape that overflows: errors naming the
+    /// file and the tensor, never a precondition failure (issue [reliability] 1).
+    func testRejectsOutOfRangeShapesAndOffsets() {
+        func file(_ header: String, data: Int = 16) -> Data {
+            let json = Data(header.utf8)
+            var d = Data(); withUnsafeBytes(of: UInt64(json.count).littleEndian) { d.append(contentsOf: $0) }
+            d.append(json); d.append(Data(count: data))
+            return d
+        }
+        let cases = [
+            (#"{"x":{"dtype":"F32","shape":[1,1,2,2],"data_offsets":[0,16]}}"#, "rank"),
+            (#"{"x":{"dtype":"F32","shape":[4],"data_offsets":[9223372036854775800,9223372036854775807]}}"#, "data_offsets"),
+            (#"{"x":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,16]}}"#, "Int.max"),
+            (#"{"x":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}}"#, "negative"),
+            (#"{"x":{"dtype":"F32","shape":[2.5],"data_offsets":[0,16]}}"#, "integers"),
+        ]
+        for (header, message) in cases {
+            XCTAssertThrowsError(try SafeTensors.decode(file(header), path: "bad.safetensors"), header) { error in
+                XCTAssertTrue("\(error)".contains("bad.safetensors") && "\(error)".contains(message), "\(header): \(error)")
+            }
+        }
+    }
 }

@@ -55,4 +55,23 @@ final class NPYTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("magic"), "\(error)")
         }
     }
+
+    /// A header whose shape overflows Int, a negative extent, and junk after the data: errors
+    /// naming the file (issue [reliability] 1, 2), not a crash or a silent read.
+    func testRefusesOverflowingShapesAndTrailingBytes() throws {
+        func file(_ shape: String, payload: Int) -> Data {
+            var header = "{'descr': '<f8', 'fortran_order': False, 'shape': \(shape), }"
+            header += String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
+            var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
+            data.append(Data(header.utf8)); data.append(Data(count: payload))
+            return data
+        }
+        for (shape, message) in [("(9223372036854775807, 4)", "more than Int.max"), ("(4294967296, 4294967296)", "more than Int.max"),
+                                 ("(3, -2)", "bad shape entry"), ("(2,)", "8 bytes after the data")] {
+            XCTAssertThrowsError(try NPYArray.parse(file(shape, payload: 24), path: "x.npy"), shape) { error in
+                XCTAssertTrue("\(error)".contains("x.npy") && "\(error)".contains(message), "\(shape): \(error)")
+            }
+        }
+        XCTAssertEqual(try NPYArray.parse(file("(3,)", payload: 24), path: "x.npy").shape, [3])
+    }
 }

@@ -59,6 +59,27 @@ final class SampleTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("njets.npy") && "\(error)".contains("missing"), "\(error)")
         }
     }
+
+    /// Jet counts that are not counts, and non-finite event values, are refused on read with the
+    /// file, the row (and column) and the value (issue [reliability] 1, 2).
+    func testRefusesBadJetCountsAndNonFiniteValues() throws {
+        for bad in [Double.nan, 1e30, -1, 2.5] {
+            let folder = temporaryFolder()
+            try paired().write(to: folder)
+            try NPYArray(shape: [3], values: [2, bad, 2], dtype: .float64).write(to: folder.appendingPathComponent("njets.npy"))
+            XCTAssertThrowsError(try EventSample.read(from: folder), "njets \(bad)") { error in
+                XCTAssertTrue("\(error)".contains("njets.npy") && "\(error)".contains("row 1"), "\(error)")
+            }
+        }
+        for bad in [Double.nan, .infinity] {
+            let folder = temporaryFolder()
+            try paired().write(to: folder)
+            try NPYArray(shape: [3, 3], values: [0, 1, 2, 3, 4, bad, 6, 7, 8]).write(to: folder.appendingPathComponent("detector.npy"))
+            XCTAssertThrowsError(try EventSample.read(from: folder), "detector \(bad)") { error in
+                XCTAssertTrue("\(error)".contains("detector.npy") && "\(error)".contains("row 1, column e"), "\(error)")
+            }
+        }
+    }
 }
 
 /// Row selection of an event block: any order, repeats, ranges.

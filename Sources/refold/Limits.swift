@@ -1,0 +1,13 @@
+import Foundation
+import Tensor
+
+/// Refuses work whose arrays would not fit: `count` items of `bytesPerItem` bytes (overflow-checked)
+/// against half the machine's physical memory, before anything is allocated (issue [reliability] 5).
+func checkMemory(_ what: String, count: Int, bytesPerItem: Int) throws {
+    let (bytes, overflow) = count.multipliedReportingOverflow(by: bytesPerItem)
+    let limit = ProcessInfo.processInfo.physicalMemory / 2
+    guard !overflow, count >= 0, UInt64(bytes) <= limit else {
+        throw RefoldError.value(what, expected: "at most \(limit / UInt64(bytesPerItem)) (half of \(ProcessInfo.processInfo.physicalMemory >> 30) GiB at \(bytesPerItem) bytes each)",
+                                actual: count)
+    }
+}
