@@ -161,7 +161,7 @@ public enum Checkpoint {
     }
 
     /// Loads parameters (and optimizer state) saved by `save`; returns the metadata. A missing
-    /// name or a different shape throws an error naming the tensor, both shapes and the file.
+    /// name, a different shape or a non-finite weight throws an error naming the tensor and the file.
     @discardableResult
     public static func load(into module: Module, optimizer: Optimizer? = nil, from url: URL) throws -> [String: String] {
         let file = try SafeTensors.read(url)
@@ -172,6 +172,9 @@ public enum Checkpoint {
             }
             guard t.shape == p.variable.shape else {
                 throw RefoldError.file(url.path, "tensor '\(p.name)': expected shape \(p.variable.shape), got \(t.shape)")
+            }
+            if let bad = t.storage.firstIndex(where: { !$0.isFinite }) {
+                throw RefoldError.file(url.path, "tensor '\(p.name)' holds \(t.storage[bad]) at element \(bad): a corrupted checkpoint (training never saves non-finite weights)")
             }
             values.append(t)
         }

@@ -83,6 +83,21 @@ public struct UnfoldingResult {
     /// Iterative Bayes: relative change sum |t_k - t_{k-1}| / sum t_k after each iteration.
     public let convergence: [Double]
 
+    /// The largest condition number an unregularised inversion accepts (about 1/sqrt(machine epsilon)).
+    public static let maximumCondition = 1e8
+
+    /// Throws unless the result is meaningful: an unregularised result (`regularised` false) of a
+    /// response whose condition number exceeds `maximumCondition` amplifies the data's noise by up
+    /// to that factor and is refused, naming `source`; any non-finite value is refused.
+    public func requireMeaningful(regularised: Bool, source: String) throws {
+        if let condition = conditionNumber, !regularised, !(condition <= Self.maximumCondition) {
+            throw RefoldError.file(source, "the response's condition number \(condition) exceeds \(Self.maximumCondition): unregularised \(method.rawValue) would amplify the data's noise by up to that factor; regularise (svd with tau > 0) or use ibu")
+        }
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw RefoldError.file(source, "\(method.rawValue) unfolding gave \(values[bad]) in bin \(bad): expected finite values")
+        }
+    }
+
     public init(method: UnfoldingMethod, values: [Double], covariance: [Double], conditionNumber: Double? = nil, convergence: [Double] = []) {
         precondition(covariance.count == values.count * values.count, "UnfoldingResult: covariance needs \(values.count * values.count) entries, got \(covariance.count)")
         self.method = method; self.values = values; self.covariance = covariance

@@ -68,6 +68,8 @@ struct UnfoldBinned: ParsableCommand {
                 fatalError("handled above")
             }
         }
+        // [reliability] 3: no values of 1e18 from a numerically singular response, no NaN written.
+        try result.requireMeaningful(regularised: method == .ibu || method == .binByBin || (method == .svd && tau > 0), source: response ?? data)
         try writeAtomically(BinnedCSV.format(result), to: URL(fileURLWithPath: out))
         if let condition = result.conditionNumber {
             FileHandle.standardError.write(Data("condition number \(condition)\n".utf8))

@@ -138,4 +138,20 @@ final class CheckpointTests: XCTestCase {
             }
         }
     }
+
+    /// A checkpoint with a NaN or infinite weight is refused on load, naming the tensor and the
+    /// file, and the module keeps its weights ([reliability] 1, 3).
+    func testRefusesNonFiniteWeights() throws {
+        let url = temporaryFolder().appendingPathComponent("nan.safetensors")
+        let module = TinyModule(rng: RNGStream(seed: 1))
+        for bad in [Float.nan, .infinity] {
+            var weight = module.weight.value
+            weight.storage[1] = bad
+            try SafeTensors.write(module.parameters.map { (name: $0.name, tensor: $0.name == "block0.subnet.weight" ? weight : $0.variable.value) }, to: url)
+            XCTAssertThrowsError(try Checkpoint.load(into: module, from: url)) { error in
+                XCTAssertTrue("\(error)".contains("nan.safetensors") && "\(error)".contains("block0.subnet.weight"), "\(error)")
+            }
+            XCTAssertEqual(module.weight.value, TinyModule(rng: RNGStream(seed: 1)).weight.value)
+        }
+    }
 }

@@ -129,4 +129,21 @@ final class UnfoldingTests: XCTestCase {
         assertAllClose(result.errors, (0..<3).map { truth[$0] / reco[$0] * (2 * reco[$0]).squareRoot() }, rel: 1e-14)
         XCTAssertThrowsError(try BinByBin.unfold(data: [1, 2, 3], simulatedTruth: truth, simulatedReco: [1, 0, 1]))
     }
+
+    /// A numerically singular response (condition number 2e12) is refused for unregularised
+    /// inversion and SVD with tau = 0, naming the file; regularised SVD passes ([reliability] 3).
+    func testNumericallySingularResponseIsRefused() throws {
+        let matrix = try ResponseMatrix(measuredBins: 2, truthBins: 2, entries: [0.5, 0.5, 0.5, 0.500000000001])
+        let inverted = try MatrixInversion.unfold(response: matrix, data: [10, 12])
+        XCTAssertGreaterThan(inverted.conditionNumber ?? 0, 1e12)
+        XCTAssertThrowsError(try inverted.requireMeaningful(regularised: false, source: "resp.csv")) { error in
+            XCTAssertTrue("\(error)".contains("resp.csv") && "\(error)".contains("condition number"), "\(error)")
+        }
+        let svd = try TikhonovSVD.unfold(response: matrix, data: [10, 12], tau: 0, reference: nil)
+        XCTAssertThrowsError(try svd.requireMeaningful(regularised: false, source: "resp.csv"))
+        let regularised = try TikhonovSVD.unfold(response: matrix, data: [10, 12], tau: 0.1, reference: nil)
+        XCTAssertNoThrow(try regularised.requireMeaningful(regularised: true, source: "resp.csv"))
+        let nan = UnfoldingResult(method: .ibu, values: [1, .nan], covariance: [1, 0, 0, 1])
+        XCTAssertThrowsError(try nan.requireMeaningful(regularised: true, source: "d.csv")) { XCTAssertTrue("\($0)".contains("bin 1"), "\($0)") }
+    }
 }
