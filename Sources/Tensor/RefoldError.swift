@@ -29,10 +29,12 @@ extension RefoldError: LocalizedError {
 }
 
 /// Writes `data` to `url` atomically: a temporary file in the same folder, then a rename,
-/// so a reader never sees a half-written checkpoint, sample or report.
+/// so a reader never sees a half-written checkpoint, sample or report. Temporaries of the same
+/// file left by a killed process (`.<name>.tmp-<pid>` whose process is gone) are removed first.
 public func writeAtomically(_ data: Data, to url: URL) throws {
     let folder = url.deletingLastPathComponent()
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    removeStaleTemporaries(of: url)
     let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
     do {
         try data.write(to: temporary)
@@ -49,4 +51,15 @@ public func writeAtomically(_ data: Data, to url: URL) throws {
 /// Writes a UTF-8 string atomically (see `writeAtomically(_:to:)`).
 public func writeAtomically(_ text: String, to url: URL) throws {
     try writeAtomically(Data(text.utf8), to: url)
+}
+
+/// Removes `.<name>.tmp-<pid>` files beside `url` whose process no longer runs (kill -9 during a
+/// write); a live process's temporary is left alone.
+func removeStaleTemporaries(of url: URL) {
+    let folder = url.deletingLastPathComponent(), prefix = ".\(url.lastPathComponent).tmp-"
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
+    for name in names where name.hasPrefix(prefix) {
+        guard let pid = Int32(name.dropFirst(prefix.count)), pid != getpid() else { continue }
+        if kill(pid, 0) != 0 && errno == ESRCH { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
+    }
 }

@@ -91,3 +91,21 @@ final class BlockRowsTests: XCTestCase {
         XCTAssertEqual(block.rows([Int]()).rows, 0)
     }
 }
+
+/// Atomic writes clean up what a killed writer left ([reliability] 4).
+final class AtomicWriteTests: XCTestCase {
+    func testStaleTemporariesOfDeadProcessesAreRemoved() throws {
+        let folder = temporaryFolder()
+        let url = folder.appendingPathComponent("checkpoint.safetensors")
+        // PID 2^22 + 1 is above Linux's pid_max limit (4194304): no such process can exist.
+        let stale = folder.appendingPathComponent(".checkpoint.safetensors.tmp-4194305")
+        let live = folder.appendingPathComponent(".checkpoint.safetensors.tmp-1")   // init is always alive
+        let other = folder.appendingPathComponent(".other.tmp-4194305")
+        for f in [stale, live, other] { try Data("x".utf8).write(to: f) }
+        try writeAtomically("new", to: url)
+        XCTAssertEqual(try String(contentsOf: url, encoding: .utf8), "new")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale.path), "a dead writer's temporary is removed")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live.path), "a live process's temporary stays")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: other.path), "other files' temporaries are not touched")
+    }
+}
