@@ -26,6 +26,16 @@ public enum LearningRateSchedule: Codable, Equatable {
 
 /// The error that stops a training run on a NaN or infinite loss or gradient: names the trainer,
 /// what went wrong, the epoch and batch, and what the last good checkpoint holds.
+/// Throws `Interrupted` if SIGINT or SIGTERM arrived (see `Interruption`): the batch is abandoned,
+/// the last checkpoint stays, and the message says where it is and how to resume.
+public func checkInterruption(_ trainer: String, epoch: Int, batch: Int, of batches: Int, checkpoint: URL?, completedEpochs: Int) throws {
+    guard let signal = Interruption.signal else { return }
+    let name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"
+    let stopped = trainingStopped(trainer, "\(name) received", epoch: epoch, batch: batch, of: batches, checkpoint: checkpoint,
+                                  completedEpochs: completedEpochs)
+    throw Interrupted(signal: signal, message: stopped.message + (completedEpochs > 0 && checkpoint != nil ? "; continue it with --resume" : ""))
+}
+
 public func trainingStopped(_ trainer: String, _ what: String, epoch: Int, batch: Int, of batches: Int,
                             checkpoint: URL?, completedEpochs: Int) -> RefoldError {
     let kept: String
@@ -147,6 +157,7 @@ public final class FlowTrainer<Model: UnfoldingFlow> {
             var lossSum = 0.0
             var termSums: [LossTerm: Double] = [:]
             for b in 0..<batches {
+                try checkInterruption("FlowTrainer", epoch: epoch, batch: b, of: batches, checkpoint: checkpoint, completedEpochs: completedEpochs)
                 let rows = order[(b * config.batchSize)..<min(n, (b + 1) * config.batchSize)]
                 let xp = Variable(gatherRows(partonLevel, rows)), xd = Variable(gatherRows(detectorLevel, rows))
                 optimizer.zeroGrad()

@@ -157,6 +157,7 @@ public final class GANTrainer<Model: AdversarialModel> {
             let noise = rng.child("noise").child(index: epoch)
             var sums = (d: 0.0, penalty: 0.0, real: 0.0, fake: 0.0, g: 0.0, mmd: 0.0), dCount = 0, gCount = 0
             for b in 0..<batches {
+                try checkInterruption("GANTrainer", epoch: epoch, batch: b, of: batches, checkpoint: checkpoint, completedEpochs: completedEpochs)
                 let rows = Array(order[(b * config.batchSize)..<min(n, (b + 1) * config.batchSize)])
                 let detectorRows = model.needsPairedEvents ? rows : rows.indices.map { detectorOrder[(b * config.batchSize + $0) % nd] }
                 let xp = Variable(gatherRows(partonLevel, rows)), xd = Variable(gatherRows(detectorLevel, detectorRows))

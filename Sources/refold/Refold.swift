@@ -1,6 +1,7 @@
 import ArgumentParser
 import CBLAS
 import Foundation
+import Tensor
 
 @main
 struct Refold: ParsableCommand {
@@ -21,6 +22,22 @@ struct Refold: ParsableCommand {
             Sample.self,
         ]
     )
+}
+
+extension Refold {
+    /// As ArgumentParser's main, except that training interrupted by SIGINT or SIGTERM exits with
+    /// 128 + signal (130, 143) after saying where the last checkpoint is.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let interrupted as Interrupted {
+            FileHandle.standardError.write(Data("Error: \(interrupted.message)\n".utf8))
+            Foundation.exit(interrupted.exitCode)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 enum RefoldVersion {

@@ -47,6 +47,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        Interruption.install()
         BLAS.setThreads(threads)
         if network == .subtraction {
             guard let background, let subtract, data == nil else {

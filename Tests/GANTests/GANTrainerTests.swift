@@ -60,6 +60,32 @@ final class GANTrainerTests: XCTestCase {
         }
     }
 
+    /// SIGINT during training ([reliability] 6): the process survives the signal, the trainer
+    /// stops before the next batch with `Interrupted` (exit 130), naming the kept checkpoint and
+    /// --resume, and the checkpoint still holds the finished epoch.
+    func testSIGINTStopsBeforeTheNextBatchAndKeepsCheckpoint() throws {
+        let rng = RNGStream(seed: 5)
+        let events = pairedEvents(200, rng: rng.child("data"))
+        let url = temporaryFolder().appendingPathComponent("gan.safetensors")
+        let model = try FullyConditionalGAN(partonDimension: 3, detectorDimension: 4, config: tiny, rng: rng.child("model"))
+        let trainer = try GANTrainer(model: model, config: GANTrainingConfig(epochs: 1, batchSize: 100), rng: rng.child("train"), checkpoint: url)
+        try trainer.train(partonLevel: events.parton, detectorLevel: events.detector)
+        let good = try Data(contentsOf: url)
+        Interruption.install()
+        defer { Interruption.reset() }
+        raise(SIGINT)
+        XCTAssertEqual(Interruption.signal, SIGINT)
+        let next = try GANTrainer(model: model, config: GANTrainingConfig(epochs: 3, batchSize: 100), rng: rng.child("train"), checkpoint: url)
+        try next.resume(from: url)
+        XCTAssertThrowsError(try next.train(partonLevel: events.parton, detectorLevel: events.detector)) { error in
+            guard let interrupted = error as? Interrupted else { return XCTFail("expected Interrupted, got \(error)") }
+            XCTAssertEqual(interrupted.exitCode, 130)
+            XCTAssertTrue(interrupted.message.contains("SIGINT received at epoch 1, batch 0 of 2") && interrupted.message.contains(url.path)
+                          && interrupted.message.contains("--resume"), interrupted.message)
+        }
+        XCTAssertEqual(try Data(contentsOf: url), good, "the checkpoint of the finished epoch stays")
+    }
+
     func testNaNLossStopsWithEpochAndBatchAndKeepsCheckpoint() throws {
         let rng = RNGStream(seed: 5)
         let events = pairedEvents(200, rng: rng.child("data"))
