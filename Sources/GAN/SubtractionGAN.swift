@@ -216,15 +216,27 @@ public struct SubtractionModelSettings: Codable, Equatable {
 
     /// Trains a fresh model into `folder` (settings first, then the checkpoint after every epoch,
     /// then the history). `background` and `subtract` are physical events.
-    public func train(background: Tensor, subtract: Tensor, into folder: URL,
+    /// With `resume`, the folder's settings must equal these except for the number of epochs, and
+    /// training continues from its checkpoint (bit for bit, as GANTrainer resumes).
+    public func train(background: Tensor, subtract: Tensor, into folder: URL, resume: Bool = false,
                       progress: (GANEpochReport) -> Void = { _ in }) throws -> SubtractionGAN {
         let model = try model()
+        let checkpoint = folder.appendingPathComponent(Self.checkpointFile)
+        if resume {
+            var stored = try Self.load(from: folder).settings
+            stored.training.epochs = training.epochs
+            guard stored == self else {
+                throw RefoldError.file(folder.appendingPathComponent(Self.file).path,
+                                       "--resume: the stored settings differ from this run's (samples, box, sizes or seed); only --epochs may change")
+            }
+        }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeAtomically(try encoder.encode(self), to: folder.appendingPathComponent(Self.file))
         let trainer = try GANTrainer(model: model, config: training, rng: RNGStream(seed: seed).child("subtraction.train"),
-                                     checkpoint: folder.appendingPathComponent(Self.checkpointFile), metadata: ["model": "subtraction-gan"])
+                                     checkpoint: checkpoint, metadata: ["model": "subtraction-gan"])
+        if resume { try trainer.resume(from: checkpoint) }
         // The checkpoint's generator tensors are the moving average when training uses one.
         try trainer.train(background: background, subtract: subtract, progress: progress)
         try writeAtomically(try encoder.encode(trainer.history), to: folder.appendingPathComponent(Self.historyFile))

@@ -54,7 +54,7 @@ struct Train: ParsableCommand {
                 throw ValidationError("subtraction: expected --background DIR and --subtract DIR (and no --data)")
             }
             try trainSubtraction(background: URL(fileURLWithPath: background), subtract: URL(fileURLWithPath: subtract), box: box,
-                                 profile: profile, epochs: epochs, batchSize: batchSize, seed: seed,
+                                 profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume,
                                  out: URL(fileURLWithPath: out))
             return
         }

@@ -9,10 +9,13 @@ import Validation
 /// or the logit of `box`.
 /// Progress lines on a terminal; a NaN loss stops with the last good checkpoint in `out`.
 func trainSubtraction(background: URL, subtract: URL, box: String?, profile: ProfileName, epochs: Int?, batchSize: Int?,
-                      seed: UInt64, out: URL) throws {
+                      seed: UInt64, resume: Bool, out: URL) throws {
     let checkpoint = out.appendingPathComponent(SubtractionModelSettings.checkpointFile)
-    if FileManager.default.fileExists(atPath: checkpoint.path) {
-        throw RefoldError.file(checkpoint.path, "exists: choose another --out")
+    if !resume, FileManager.default.fileExists(atPath: checkpoint.path) {
+        throw RefoldError.file(checkpoint.path, "exists: pass --resume to continue it or choose another --out")
+    }
+    if resume, !FileManager.default.fileExists(atPath: checkpoint.path) {
+        throw RefoldError.file(checkpoint.path, "missing: nothing to resume")
     }
     let b = try EventSample.read(from: background), s = try EventSample.read(from: subtract)
     guard let bEvents = b.events, let sEvents = s.events else {
@@ -56,7 +59,7 @@ func trainSubtraction(background: URL, subtract: URL, box: String?, profile: Pro
                                             background: b.generator, subtract: s.generator)
     let showProgress = ProcessInfo.processInfo.environment["CI"] == nil && isatty(2) != 0
     let start = Date()
-    _ = try settings.train(background: bEvents.tensor(), subtract: sEvents.tensor(), into: out) { report in
+    _ = try settings.train(background: bEvents.tensor(), subtract: sEvents.tensor(), into: out, resume: resume) { report in
         if showProgress { FileHandle.standardError.write(Data("subtraction \(report.progressLine)\n".utf8)) }
     }
     print(String(format: "trained the subtraction GAN on %d B and %d S events (sigma_S / sigma_B = %.4f): %d epochs in %.1f s, model in %@",

@@ -116,4 +116,26 @@ final class SubtractionGANTests: XCTestCase {
         XCTAssertEqual(x.storage, y.storage, "the reloaded model samples the same events")
         XCTAssertTrue(x.storage.allSatisfy { $0 >= 1 && $0 <= 10 }, "samples inside [1, 10]")
     }
+
+    /// Training 1 epoch and resuming to 2 gives the weights of 2 epochs straight; changed
+    /// settings are refused on resume.
+    func testResumeContinuesBitForBit() throws {
+        let rng = RNGStream(seed: 9)
+        let b = Tensor(shape: [256, 1], storage: (0..<256).map { _ in Float(rng.uniform(1, 10)) })
+        let s = Tensor(shape: [256, 1], storage: (0..<256).map { _ in Float(pow(10, rng.uniform())) })
+        func settings(epochs: Int, seed: UInt64 = 4) throws -> SubtractionModelSettings {
+            SubtractionModelSettings(columns: ["x"], network: GANConfig(generatorLayers: 2, discriminatorLayers: 2, unitsPerLayer: 8),
+                                     training: GANTrainingConfig(epochs: epochs, batchSize: 64),
+                                     coordinates: try SubtractionCoordinates(box: try BoxMap(.logit, lower: [1], upper: [10]), fitting: b),
+                                     crossSectionB: 2, crossSectionS: 1, seed: seed, background: "b", subtract: "s")
+        }
+        let straight = temporaryFolder(), resumed = temporaryFolder()
+        let a = try settings(epochs: 2).train(background: b, subtract: s, into: straight)
+        _ = try settings(epochs: 1).train(background: b, subtract: s, into: resumed)
+        let c = try settings(epochs: 2).train(background: b, subtract: s, into: resumed, resume: true)
+        XCTAssertEqual(a.parameters.map(\.variable.value), c.parameters.map(\.variable.value))
+        XCTAssertThrowsError(try settings(epochs: 3, seed: 5).train(background: b, subtract: s, into: resumed, resume: true)) { error in
+            XCTAssertTrue("\(error)".contains("only --epochs may change"), "\(error)")
+        }
+    }
 }
