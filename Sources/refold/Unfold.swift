@@ -20,6 +20,12 @@ struct Unfold: ParsableCommand {
         // Every detector event gets `samples` rows of at most 16 parton values in Float and Double.
         do { try checkMemory("--samples per event", count: samples, bytesPerItem: 16 * 12) } catch { throw ValidationError("\(error)") }
         guard threads >= 1 else { throw ValidationError("--threads: expected >= 1, got \(threads)") }
+        // An output never overwrites an input ([reliability] 4): samples.npy and meta.json would
+        // replace the detector sample's or the model's files.
+        let resolved = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
+        for (name, input) in [("--detector", detector), ("--model", model)] where resolved(input) == resolved(out) {
+            throw ValidationError("--out: expected a folder other than \(name) (\(input)), whose meta.json it would replace")
+        }
     }
 
     func run() throws {
