@@ -70,14 +70,23 @@ extension UnfoldingModel {
         let trainParton = parton.rows(trainingRows), trainDetector = detector.rows(trainingRows)
 
         let configURL = out.appendingPathComponent(configFile)
+        // [reliability] 4: a fresh run never mixes its config with another run's weights, and
+        // --resume needs something to resume.
+        if !request.resume, FileManager.default.fileExists(atPath: configURL.path) {
+            throw RefoldError.file(configURL.path, "exists: pass --resume to continue that training, or choose another --out")
+        }
+        if request.resume, !FileManager.default.fileExists(atPath: configURL.path) {
+            throw RefoldError.file(configURL.path, "missing: --resume needs a model folder written by an earlier run")
+        }
         var config: UnfoldingModelConfig
-        if request.resume, FileManager.default.fileExists(atPath: configURL.path) {
+        if request.resume {
             let stored = try load(configOnly: out)
             guard stored.network.variant == request.network.variant, stored.seed == request.seed,
-                  stored.partonColumns == parton.columns, stored.detectorColumns == detector.columns else {
+                  stored.partonColumns == parton.columns, stored.detectorColumns == detector.columns,
+                  stored.network.training.batchSize == request.network.training.batchSize else {
                 throw RefoldError.value("--resume \(configURL.path)",
-                                        expected: "variant \(request.network.variant.rawValue), seed \(request.seed), the sample's columns",
-                                        actual: "variant \(stored.network.variant.rawValue), seed \(stored.seed), columns \(stored.partonColumns) / \(stored.detectorColumns) (sample: \(parton.columns) / \(detector.columns))")
+                                        expected: "variant \(request.network.variant.rawValue), seed \(request.seed), batch size \(request.network.training.batchSize), the sample's columns",
+                                        actual: "variant \(stored.network.variant.rawValue), seed \(stored.seed), batch size \(stored.network.training.batchSize), columns \(stored.partonColumns) / \(stored.detectorColumns) (sample: \(parton.columns) / \(detector.columns))")
             }
             config = stored
             config.network.training.epochs = request.network.training.epochs
