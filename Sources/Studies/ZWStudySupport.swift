@@ -80,8 +80,11 @@ enum ZWStudySupport {
     static func train(_ network: UnfoldingNetwork, sample: EventSample, seed: UInt64, folder: URL,
                       context: StudyContext, label: String, coordinates: PairCoordinates = .massRatio,
                       pretraining: EncoderPretraining? = nil) throws -> UnfoldingModel {
+        // A study owns its report folder: a rerun replaces the model of the previous run (a
+        // fresh training refuses an existing model folder).
+        if FileManager.default.fileExists(atPath: folder.path) { try FileManager.default.removeItem(at: folder) }
         // Skinny shapes on a shared CPU: 1 thread is 5-8x faster (docs/unfold.md).
-        try BLAS.withThreads(1) {
+        return try BLAS.withThreads(1) {
             var request = UnfoldingTrainingRequest(network: network, seed: seed)
             request.pairCoordinates = coordinates
             request.encoderPretraining = pretraining
