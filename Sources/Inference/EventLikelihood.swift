@@ -39,7 +39,7 @@ import Tensor
 ///   cos(phi_a - phi_b)) has two solutions eta_b = eta_a -+ acosh(...), both summed, with
 ///   |d eta_b / d m_W| = m_W / (pT(a) pT(b) |sinh|); branches with |eta_b - eta(j2)| > 1 are
 ///   dropped (W < e^-500 there). Measured on 12 events at 6 x 10^4 calls it loses to the direct
-///   map on every one (errors 1.1-7.7 % against 0.4-1.7 %): along eta(b) the jet's sigma_eta =
+///   map on every one (errors 0.6-7.7 % against 0.4-1.7 %): along eta(b) the jet's sigma_eta =
 ///   0.03 constrains m_W to about 1 GeV, tighter than Gamma_W, so the Breit-Wigner is not the
 ///   peak in that direction, and where the branches meet (jets close in eta) the Jacobian has an
 ///   integrable singularity of infinite variance.
@@ -50,9 +50,8 @@ public struct EventLikelihood {
     public let event: DetectorEvent
     public let density: ZWDensity
     public let transfer: TransferDensity
-    /// The density whose W Breit-Wigner maps u5 to m_W (the integrand's own by default; a scan
-    /// over theta can keep one map, so that its points see the same u and their differences are
-    /// precise).
+    /// The density whose W Breit-Wigner maps u5 to m_W with `EtaMap.wMass` (the integrand's own by
+    /// default; a scan over theta can keep one map, so that its points see the same u).
     public let mapping: ZWDensity
     /// How u5 is mapped (see the type's documentation).
     public enum EtaMap { case jetEta, wMass }
@@ -178,7 +177,8 @@ public struct EventLikelihood {
             + transfer.logJetDensity(event.jets[0], given: p.freeQuark) + transfer.logJetDensity(event.jets[1], given: p.otherQuark)
     }
 
-    /// The integrand on the unit cube: the sum over both eta_b branches of p_lab W |dv/du|.
+    /// The integrand on the unit cube: p_lab W |dv/du|, summed over the eta_b branches of the
+    /// `.wMass` map. Not masked: a non-finite value would make the VEGAS result non-finite.
     public func integrand(_ u: UnsafePointer<Double>) -> Double {
         var sum = 0.0
         for branch in [-1, 1] {
@@ -189,7 +189,7 @@ public struct EventLikelihood {
             guard logP > -.infinity else { continue }
             sum += exp(logP + logW) * p.jacobian
         }
-        return sum.isFinite ? sum : 0
+        return sum
     }
 
     /// p(x_d | theta) by VEGAS with its error, chi^2/dof and the integrand evaluations spent.

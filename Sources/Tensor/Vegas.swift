@@ -41,8 +41,8 @@ public enum Vegas {
         init(_ f: @escaping (UnsafePointer<Double>) -> Double) { self.f = f }
     }
 
-    /// The integral of f over [0, 1]^dimension. f must be finite and non-negative-or-signed finite
-    /// everywhere VEGAS may sample (including the closed faces of the cube).
+    /// The integral of f over [0, 1]^dimension. f must be finite everywhere VEGAS may sample,
+    /// the faces of the cube included (a point may have a coordinate exactly 0).
     public static func integrate(dimension: Int, schedule: Schedule = Schedule(), _ rng: RNGStream,
                                  _ f: (UnsafePointer<Double>) -> Double) -> Result {
         precondition(dimension > 0, "VEGAS dimension must be positive, got \(dimension)")
