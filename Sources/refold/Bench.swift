@@ -52,7 +52,8 @@ struct Bench: ParsableCommand {
 
     /// Generators and networks at the sizes the issues name: 10^7 ring events, 10^6 ZW events
     /// through the detector, one epoch of the paper cINN (table 5.2) and FCGAN (table 4.1) on 290k
-    /// events (extrapolated from timed batches), and cINN sampling speed.
+    /// events (extrapolated from timed batches), cINN sampling speed, and MEM per-event likelihoods
+    /// by VEGAS to 1 % (20 zw events).
     func applicationWorkloads() {
         func record(_ name: String, _ fields: [String: Double]) {
             let body = fields.sorted { $0.key < $1.key }.map { String(format: "\"\($0.key)\":%.4g", $0.value) }
