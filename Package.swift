@@ -32,6 +32,8 @@ let package = Package(
         .target(name: "Physics", dependencies: ["Tensor", "CGSL", "TOMLKit"], swiftSettings: optimised),
         .target(name: "ToyModels", dependencies: ["Tensor", "Unfolding", "CGSL", "CFFTW"], swiftSettings: optimised),
         .target(name: "Unfolding", dependencies: ["Tensor", "CGSL"], swiftSettings: optimised),
+        // Per-event likelihoods p(x_d | theta) for the matrix element method.
+        .target(name: "Inference", dependencies: ["Physics", "Tensor"], swiftSettings: optimised),
 
         // MARK: Validation and reports
         .target(name: "Validation", dependencies: ["Tensor", "CGSL", "TOMLKit"]),
@@ -42,7 +44,7 @@ let package = Package(
 
         // MARK: Command line
         .executableTarget(name: "refold", dependencies: [
-            "CBLAS", "Tensor", "NN", "Flows", "GAN", "Physics", "ToyModels", "Unfolding", "Validation", "Reporting", "Studies",
+            "CBLAS", "Tensor", "NN", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Validation", "Reporting", "Studies",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -56,6 +58,7 @@ let package = Package(
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "TestSupport"]),
         .testTarget(name: "GANTests", dependencies: ["GAN", "TestSupport"]),
         .testTarget(name: "PhysicsTests", dependencies: ["Physics", "TestSupport"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"]),
         .testTarget(name: "ToyModelsTests", dependencies: ["ToyModels", "TestSupport"]),
         .testTarget(name: "UnfoldingTests", dependencies: ["Unfolding", "ToyModels", "TestSupport"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "TestSupport"]),

@@ -64,6 +64,8 @@ public struct ZWDensity {
     public func zMassDensity(_ m: Double) -> Double { zShape.density(m) }
     public func wMassDensity(_ m: Double) -> Double { wShape.density(m) }
     public func wMassCDF(_ m: Double) -> Double { wShape.cdf(m) }
+    /// The inverse of `wMassCDF` (u in [0, 1]; the window's edges at 0 and 1).
+    public func wMassQuantile(_ u: Double) -> Double { wShape.quantile(u) }
 
     /// The sampled threshold-excess density p_Delta and its CDF.
     public func thresholdExcessDensity(_ delta: Double) -> Double { spectrum.density(delta) }

@@ -115,6 +115,13 @@ public struct HardEvent: Equatable {
     public var flavour: LeptonFlavour
     public var isWPrime: Bool
 
+    /// The quarks as given: callers that build events by hand order them by pT themselves.
+    public init(leptonMinus: FourMomentum, leptonPlus: FourMomentum, quark1: FourMomentum, quark2: FourMomentum,
+                flavour: LeptonFlavour, isWPrime: Bool) {
+        self.leptonMinus = leptonMinus; self.leptonPlus = leptonPlus; self.quark1 = quark1; self.quark2 = quark2
+        self.flavour = flavour; self.isWPrime = isWPrime
+    }
+
     public var particles: [FourMomentum] { [leptonMinus, leptonPlus, quark1, quark2] }
     public var total: FourMomentum { leptonMinus + leptonPlus + quark1 + quark2 }
 
@@ -137,7 +144,10 @@ struct BreitWigner {
         m2 = m * m; mg = m * width
         a = atan((low * low - m2) / mg); b = atan((high * high - m2) / mg)
     }
-    @inline(__always) func draw(_ rng: RNGStream) -> Double { (m2 + mg * tan(a + (b - a) * rng.uniform())).squareRoot() }
+    @inline(__always) func draw(_ rng: RNGStream) -> Double { quantile(rng.uniform()) }
+
+    /// The inverse CDF: the mass below which a fraction u of the window's probability lies.
+    @inline(__always) func quantile(_ u: Double) -> Double { (m2 + mg * tan(a + (b - a) * u)).squareRoot() }
 
     /// The normalised density in m (zero outside the window).
     func density(_ m: Double) -> Double {

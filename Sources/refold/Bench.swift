@@ -2,6 +2,7 @@ import ArgumentParser
 import Flows
 import Foundation
 import GAN
+import Inference
 import NN
 import Physics
 import ToyModels
@@ -51,7 +52,8 @@ struct Bench: ParsableCommand {
 
     /// Generators and networks at the sizes the issues name: 10^7 ring events, 10^6 ZW events
     /// through the detector, one epoch of the paper cINN (table 5.2) and FCGAN (table 4.1) on 290k
-    /// events (extrapolated from timed batches), and cINN sampling speed.
+    /// events (extrapolated from timed batches), cINN sampling speed, and MEM per-event likelihoods
+    /// by VEGAS to 1 % (20 zw events).
     func applicationWorkloads() {
         func record(_ name: String, _ fields: [String: Double]) {
             let body = fields.sorted { $0.key < $1.key }.map { String(format: "\"\($0.key)\":%.4g", $0.value) }
@@ -63,6 +65,9 @@ struct Bench: ParsableCommand {
         record("zw_detector_1e6", ["seconds": zw.seconds, "events_per_second": Double(zw.events) / zw.seconds])
         let transfer = ColliderBenchmarks.transferDensity(evaluations: 100_000, seed: seed)
         record("transfer_density_zw_1e5", ["seconds": transfer.seconds, "microseconds_per_evaluation": transfer.seconds / Double(transfer.evaluations) * 1e6])
+        let mem = InferenceBenchmarks.vegasLikelihood(events: 20, relativeError: 0.01, seed: seed)
+        record("mem_vegas_likelihood_zw", ["seconds": mem.seconds, "likelihoods_per_second": Double(mem.events) / mem.seconds,
+                                           "median_evaluations": mem.medianEvaluations, "relative_error": 0.01])
         let cinn = FlowBenchmarks.cinnEpoch(events: 290_000, config: .paper, seed: seed, batches: 20)
         record("cinn_paper_epoch_290k", ["seconds": cinn, "timed_batches": 20])
         let sampling = FlowBenchmarks.sampling(events: 200, samples: 60, config: .paper, seed: seed)
