@@ -23,15 +23,14 @@ public struct SubtractionCoordinates: Codable, Equatable {
         }
         self.box = box
         quantiles = gaussianise ? (0..<background.columns).map { j in QuantileGaussianisation(fitting: (0..<background.rows).map { Double(background[$0, j]) }) } : nil
-        standardizer = try Standardizer(mean: [0], std: [1])
-        standardizer = try Standardizer(fitting: try mapped(background, name: "B events"))
+        standardizer = try Standardizer(fitting: try Self.mapped(background, columns: background.columns, box: box, quantiles: quantiles,
+                                                                 name: "B events"))
     }
 
     /// Physical -> mapped, before standardisation. Throws naming the sample, the row, the
     /// column and the value when one is not finite or lies outside the box.
-    func mapped(_ x: Tensor, name: String) throws -> Tensor {
-        let columns = box?.dimension ?? quantiles?.count ?? x.columns
-        guard x.rank == 2, x.columns == columns else {
+    static func mapped(_ x: Tensor, columns: Int, box: BoxMap?, quantiles: [QuantileGaussianisation]?, name: String) throws -> Tensor {
+        guard x.rank == 2, x.columns == columns, box.map({ $0.dimension == columns }) ?? true else {
             throw RefoldError.shape(name, expected: [x.shape.first ?? 0, columns], actual: x.shape)
         }
         var out = x
@@ -50,11 +49,7 @@ public struct SubtractionCoordinates: Codable, Equatable {
 
     /// Physical events -> network coordinates.
     public func forward(_ x: Tensor, name: String) throws -> Tensor {
-        let u = try mapped(x, name: name)
-        guard u.columns == standardizer.dimension else {
-            throw RefoldError.shape(name, expected: [u.rows, standardizer.dimension], actual: u.shape)
-        }
-        return try standardizer.transform(u)
+        try standardizer.transform(try Self.mapped(x, columns: standardizer.dimension, box: box, quantiles: quantiles, name: name))
     }
 
     /// Network coordinates -> physical events (inside the box, or B's range, by construction).

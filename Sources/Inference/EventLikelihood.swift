@@ -171,7 +171,7 @@ public struct EventLikelihood {
 
     /// log of the single-assignment transfer L(l-) L(l+) J(j1 | a) J(j2 | b) 1[selection].
     public func logTransfer(_ p: Point) -> Double {
-        guard transfer.logDensity(event, given: p.hard) > -.infinity else { return -.infinity }
+        guard transfer.selects(event, given: p.hard) else { return -.infinity }
         return transfer.logLeptonDensity(event.leptonMinus, given: p.hard.leptonMinus, event.flavour)
             + transfer.logLeptonDensity(event.leptonPlus, given: p.hard.leptonPlus, event.flavour)
             + transfer.logJetDensity(event.jets[0], given: p.freeQuark) + transfer.logJetDensity(event.jets[1], given: p.otherQuark)
@@ -181,7 +181,7 @@ public struct EventLikelihood {
     /// `.wMass` map. Not masked: a non-finite value would make the VEGAS result non-finite.
     public func integrand(_ u: UnsafePointer<Double>) -> Double {
         var sum = 0.0
-        for branch in [-1, 1] {
+        for branch in stride(from: -1, through: 1, by: 2) {
             guard let p = point(u, branch: branch) else { continue }
             let logW = logTransfer(p)
             guard logW > -.infinity else { continue }

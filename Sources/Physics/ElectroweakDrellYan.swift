@@ -49,8 +49,9 @@ public struct ElectroweakDrellYan: Sendable {
     /// parton luminosity per unit s: common to B, S and B - S of one parameter set, so their
     /// ratios are physical.
     public let crossSection: Double
-    /// Rejection envelope of the mass marginal against the proposal (see `drawMass`).
+    /// Rejection envelope of the mass marginal against the proposal (see `generate`).
     private let envelope: Double
+    private let couplings: Couplings, proposal: Proposal
 
     /// Throws if the component's density is negative somewhere in the window (B - S outside
     /// `positiveWindow`) or the window is empty.
@@ -64,6 +65,7 @@ public struct ElectroweakDrellYan: Sendable {
         self.parameters = parameters
         self.component = component
         let couplings = Couplings(parameters)
+        self.couplings = couplings
         let lowS = parameters.minimumMass * parameters.minimumMass, highS = parameters.maximumMass * parameters.maximumMass
         // Positivity on a fine grid in s, at the worst angle.
         let grid = (0...4_000).map { lowS + (highS - lowS) * Double($0) / 4_000 }
@@ -74,6 +76,7 @@ public struct ElectroweakDrellYan: Sendable {
         }
         crossSection = Quadrature.integrate(lowS, highS, relative: 1e-10) { couplings.massMarginal(component, s: $0) }
         let proposal = Proposal(parameters)
+        self.proposal = proposal
         envelope = 1.01 * grid.map { couplings.massMarginal(component, s: $0) / proposal.density($0) }.max()!
     }
 
@@ -92,14 +95,14 @@ public struct ElectroweakDrellYan: Sendable {
         let p = parameters
         guard m >= p.minimumMass, m <= p.maximumMass, abs(c) <= 1 else { return 0 }
         let s = m * m
-        let (a, b) = Couplings(p).coefficients(component, s: s)
+        let (a, b) = couplings.coefficients(component, s: s)
         return 2 * m / s * (a * (1 + c * c) + b * c) / crossSection
     }
 
     /// The normalised density of m alone.
     public func massDensity(_ m: Double) -> Double {
         guard m >= parameters.minimumMass, m <= parameters.maximumMass else { return 0 }
-        return 2 * m * Couplings(parameters).massMarginal(component, s: m * m) / crossSection
+        return 2 * m * couplings.massMarginal(component, s: m * m) / crossSection
     }
 
     /// The forward-backward asymmetry at mass m: (sigma(c > 0) - sigma(c < 0)) / sigma = 3 B / (8 A).
@@ -109,8 +112,8 @@ public struct ElectroweakDrellYan: Sendable {
     }
 
     /// One event: (m_ee, y_ee, cos theta).
-    public func generate(_ rng: RNGStream) -> [Double] {
-        let p = parameters, couplings = Couplings(p), proposal = Proposal(p)
+    public func generate(_ rng: RNGStream) -> (mass: Double, rapidity: Double, cosTheta: Double) {
+        let p = parameters
         var s = 0.0
         while true {
             s = proposal.draw(rng)
@@ -123,14 +126,17 @@ public struct ElectroweakDrellYan: Sendable {
         repeat { c = rng.uniform(-1, 1) } while rng.uniform() * (2 * a + abs(b)) >= a * (1 + c * c) + b * c
         let m = s.squareRoot()
         let y = ZWProduction.rapidity(tau: s / (p.sqrtS * p.sqrtS), power: p.pdfPower, rng)
-        return [m, y, c]
+        return (m, y, c)
     }
 
     /// A single-level sample; `parameters` records the component's cross section.
     public func sample(events count: Int, rng: RNGStream) -> EventSample {
         var values: [Double] = []
         values.reserveCapacity(count * 3)
-        for _ in 0..<count { values += generate(rng) }
+        for _ in 0..<count {
+            let event = generate(rng)
+            values.append(event.mass); values.append(event.rapidity); values.append(event.cosTheta)
+        }
         var record = parameters.record
         record["cross_section"] = crossSection
         return EventSample(generator: "drell-yan-ew-\(component.rawValue)", seed: rng.seed,
@@ -139,32 +145,42 @@ public struct ElectroweakDrellYan: Sendable {
 
     /// The partonic coefficients A(s), B(s), summed over u and d with their shares.
     struct Couplings {
-        let kappa: Double, mZ2: Double, mGamma: Double, upFraction: Double
-        let ve: Double, ae = -0.5
+        /// One quark flavour's share and its photon, interference and Z couplings to the electron.
+        struct Flavour {
+            let share: Double, photon: Double
+            /// Coefficients of Re chi and |chi|^2 in A, and of Re chi and |chi|^2 in B.
+            let interferenceA: Double, zA: Double, interferenceB: Double, zB: Double
+        }
+        let kappa: Double, mZ2: Double, mGamma: Double
+        let up: Flavour, down: Flavour
+
         init(_ p: Parameters) {
             kappa = 1 / (4 * p.sin2ThetaW * (1 - p.sin2ThetaW))
-            mZ2 = p.zMass * p.zMass; mGamma = p.zMass * p.zWidth; upFraction = p.upFraction
-            ve = -0.5 + 2 * p.sin2ThetaW
-            sin2 = p.sin2ThetaW
+            mZ2 = p.zMass * p.zMass; mGamma = p.zMass * p.zWidth
+            let ve = -0.5 + 2 * p.sin2ThetaW, ae = -0.5
+            func flavour(charge q: Double, isospin t3: Double, share: Double) -> Flavour {
+                let vq = t3 - 2 * q * p.sin2ThetaW, aq = t3
+                return Flavour(share: share, photon: q * q, interferenceA: -2 * q * ve * vq, zA: (ve * ve + ae * ae) * (vq * vq + aq * aq),
+                               interferenceB: -4 * q * ae * aq, zB: 8 * ve * ae * vq * aq)
+            }
+            up = flavour(charge: 2.0 / 3, isospin: 0.5, share: p.upFraction)
+            down = flavour(charge: -1.0 / 3, isospin: -0.5, share: 1 - p.upFraction)
         }
-        let sin2: Double
 
         func coefficients(_ component: Component, s: Double) -> (a: Double, b: Double) {
-            let d = (s - mZ2) * (s - mZ2) + mGamma * mGamma
-            let reChi = kappa * s * (s - mZ2) / d, chi2 = kappa * kappa * s * s / d
-            var a = 0.0, b = 0.0
-            for (q, t3, share) in [(2.0 / 3, 0.5, upFraction), (-1.0 / 3, -0.5, 1 - upFraction)] {
-                let vq = t3 - 2 * q * sin2, aq = t3
-                let photon = q * q
-                let rest = -2 * q * ve * vq * reChi + (ve * ve + ae * ae) * (vq * vq + aq * aq) * chi2
-                let odd = -4 * q * ae * aq * reChi + 8 * ve * ae * vq * aq * chi2
+            let denominator = (s - mZ2) * (s - mZ2) + mGamma * mGamma
+            let reChi = kappa * s * (s - mZ2) / denominator, chi2 = kappa * kappa * s * s / denominator
+            // Two flavours, unrolled: this runs per rejection trial.
+            @inline(__always) func terms(_ f: Flavour) -> (a: Double, b: Double) {
+                let rest = f.interferenceA * reChi + f.zA * chi2, odd = f.interferenceB * reChi + f.zB * chi2
                 switch component {
-                case .background: a += share * (photon + rest); b += share * odd
-                case .subtract: a += share * photon
-                case .difference: a += share * rest; b += share * odd
+                case .background: return (f.share * (f.photon + rest), f.share * odd)
+                case .subtract: return (f.share * f.photon, 0)
+                case .difference: return (f.share * rest, f.share * odd)
                 }
             }
-            return (a, b)
+            let u = terms(up), d = terms(down)
+            return (u.a + d.a, u.b + d.b)
         }
 
         /// (1/s) * integral over c of [A (1 + c^2) + B c] = 8 A / (3 s): the density in s.

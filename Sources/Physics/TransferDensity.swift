@@ -83,19 +83,26 @@ public struct TransferDensity {
     /// particular for detector events without exactly two jets, with jets not pT ordered, or whose
     /// lepton directions or flavour differ from the hard event's.
     public func logDensity(_ detected: DetectorEvent, given hard: HardEvent) -> Double {
-        let card = detector.card
-        guard detected.jets.count == 2, detected.flavour == hard.flavour,
-              hard.quark1.deltaR(hard.quark2) >= card.jetRadius else { return -.infinity }
+        guard selects(detected, given: hard) else { return -.infinity }
         let j1 = detected.jets[0], j2 = detected.jets[1]
-        let pT1 = j1.pT, pT2 = j2.pT
-        guard pT1 >= pT2, pT2 > card.jetMinimumPT, abs(j1.eta) < card.jetMaximumEta, abs(j2.eta) < card.jetMaximumEta,
-              detector.match(quarks: (hard.quark1, hard.quark2), jets: detected.jets) != nil else { return -.infinity }
         let leptons = logLeptonDensity(detected.leptonMinus, given: hard.leptonMinus, hard.flavour)
             + logLeptonDensity(detected.leptonPlus, given: hard.leptonPlus, hard.flavour)
         guard leptons > -.infinity else { return -.infinity }
         let straight = logJetDensity(j1, given: hard.quark1) + logJetDensity(j2, given: hard.quark2)
         let crossed = logJetDensity(j2, given: hard.quark1) + logJetDensity(j1, given: hard.quark2)
         return leptons + Self.logSumExp(straight, crossed)
+    }
+
+    /// Whether the selection can keep `detected` for this hard event: exactly two pT-ordered jets
+    /// inside the cuts, the same lepton flavour, quarks not merged by the clustering (Delta R >= R)
+    /// and matched to the jets. The lepton terms decide the rest of the support.
+    public func selects(_ detected: DetectorEvent, given hard: HardEvent) -> Bool {
+        let card = detector.card
+        guard detected.jets.count == 2, detected.flavour == hard.flavour,
+              hard.quark1.deltaR(hard.quark2) >= card.jetRadius else { return false }
+        let j1 = detected.jets[0], j2 = detected.jets[1]
+        return j1.pT >= j2.pT && j2.pT > card.jetMinimumPT && abs(j1.eta) < card.jetMaximumEta && abs(j2.eta) < card.jetMaximumEta
+            && detector.match(quarks: (hard.quark1, hard.quark2), jets: detected.jets) != nil
     }
 
     /// log L(pT' | lepton): efficiency times the Gaussian response in pT'/pT, Jacobian 1/pT;

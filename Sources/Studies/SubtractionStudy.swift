@@ -123,18 +123,13 @@ public enum SubtractionStudy {
         }
     }
 
-    /// Density per bin of `values` (normalised to the count).
-    static func density(_ values: [Double], weights: [Double]? = nil, edges: [Double]) -> [Double] {
-        var counts = [Double](repeating: 0, count: edges.count - 1)
-        var total = 0.0
-        for (k, v) in values.enumerated() {
-            let w = weights?[k] ?? 1
-            total += w
-            guard v >= edges[0], v <= edges[edges.count - 1] else { continue }
-            let i = min(edges.count - 2, max(0, (edges.lastIndex { $0 <= v } ?? 0)))
-            counts[i] += w
-        }
-        return counts.indices.map { counts[$0] / (total * (edges[$0 + 1] - edges[$0])) }
+    /// Density per bin of `values`, normalised to all of them (an event outside the edges still
+    /// counts in the total, as it does in the sample's cross section).
+    static func density(_ values: [Double], edges: [Double]) throws -> [Double] {
+        var histogram = try Histogram1D(edges: edges)
+        try histogram.fill(values)
+        let widths = histogram.widths
+        return histogram.counts.indices.map { histogram.counts[$0] / (Double(values.count) * widths[$0]) }
     }
 
     /// The binned subtraction (sigma_B h_B - sigma_S h_S) / sigma_{B-S} of two density histograms.
@@ -204,11 +199,11 @@ public enum SubtractionStudy {
         for r in 0..<s.replicas {
             let rng = context.rng.child("toy").child(index: r)
             let b = toy.sample(.background, events: s.events, rng: rng.child("b")), sub = toy.sample(.subtract, events: s.events, rng: rng.child("s"))
-            x.binned.append(subtract(density(b, edges: edges), density(sub, edges: edges), sigmaB: sigmaB, sigmaS: sigmaS))
+            x.binned.append(subtract(try density(b, edges: edges), try density(sub, edges: edges), sigmaB: sigmaB, sigmaS: sigmaS))
             let (events, last) = try ganReplica(background: Tensor(shape: [s.events, 1], storage: b.map(Float.init)),
                                                 subtract: Tensor(shape: [s.events, 1], storage: sub.map(Float.init)), columns: ["x"], box: box,
                                                 sigmaB: sigmaB, sigmaS: sigmaS, settings: s, rng: rng.child("gan"))
-            x.gan.append(density(events.storage.map(Double.init), edges: edges))
+            x.gan.append(try density(events.storage.map(Double.init), edges: edges))
             context.report("toy replica \(r + 1)/\(s.replicas): <D> B/mixture \(format(last?.meanDiscriminatorReal ?? .nan))/\(format(last?.meanDiscriminatorFake ?? .nan)) (\(format(Date().timeIntervalSince(start))) s)")
         }
         record(x, key: "toy", into: &result)
@@ -245,14 +240,14 @@ public enum SubtractionStudy {
             }
             let b = events(dyB, rng.child("b")), sub = events(dyS, rng.child("s"))
             func column(_ t: Tensor, _ j: Int) -> [Double] { (0..<t.rows).map { Double(t[$0, j]) } }
-            mass.binned.append(subtract(density(column(b, 0), edges: massEdges), density(column(sub, 0), edges: massEdges),
+            mass.binned.append(subtract(try density(column(b, 0), edges: massEdges), try density(column(sub, 0), edges: massEdges),
                                         sigmaB: dyB.crossSection, sigmaS: dyS.crossSection))
-            angle.binned.append(subtract(density(column(b, 1), edges: cosEdges), density(column(sub, 1), edges: cosEdges),
+            angle.binned.append(subtract(try density(column(b, 1), edges: cosEdges), try density(column(sub, 1), edges: cosEdges),
                                          sigmaB: dyB.crossSection, sigmaS: dyS.crossSection))
             let (generated, last) = try ganReplica(background: b, subtract: sub, columns: ["m_ee", "cos_theta"], box: dyBox, sigmaB: dyB.crossSection,
                                                    sigmaS: dyS.crossSection, settings: s, rng: rng.child("gan"))
-            mass.gan.append(density(column(generated, 0), edges: massEdges))
-            angle.gan.append(density(column(generated, 1), edges: cosEdges))
+            mass.gan.append(try density(column(generated, 0), edges: massEdges))
+            angle.gan.append(try density(column(generated, 1), edges: cosEdges))
             context.report("Drell-Yan replica \(r + 1)/\(s.dyReplicas): <D> B/mixture \(format(last?.meanDiscriminatorReal ?? .nan))/\(format(last?.meanDiscriminatorFake ?? .nan)) (\(format(Date().timeIntervalSince(start))) s)")
         }
         record(mass, key: "dy-mass", into: &result)

@@ -11,3 +11,10 @@ func checkMemory(_ what: String, count: Int, bytesPerItem: Int) throws {
                                 actual: count)
     }
 }
+
+/// `refold unfold`: `samples` parton rows for each of `events` detector events, at most 16 values
+/// each in Float and Double (both the flow and the GAN path).
+func checkUnfoldMemory(events: Int, samples: Int) throws {
+    let (total, overflow) = events.multipliedReportingOverflow(by: samples)
+    try checkMemory("--samples x detector events (\(events))", count: overflow ? Int.max : total, bytesPerItem: 16 * 12)
+}

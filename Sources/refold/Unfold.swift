@@ -17,8 +17,6 @@ struct Unfold: ParsableCommand {
 
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples: expected >= 1, got \(samples)") }
-        // Every detector event gets `samples` rows of at most 16 parton values in Float and Double.
-        do { try checkMemory("--samples per event", count: samples, bytesPerItem: 16 * 12) } catch { throw ValidationError("\(error)") }
         guard threads >= 1 else { throw ValidationError("--threads: expected >= 1, got \(threads)") }
         // An output never overwrites an input ([reliability] 4): samples.npy and meta.json would
         // replace the detector sample's or the model's files.
@@ -41,8 +39,7 @@ struct Unfold: ParsableCommand {
         guard let block = sample.detector else {
             throw RefoldError.value("\(detector)", expected: "a sample with a detector level (detector.npy)", actual: "a \(sample.level.rawValue)-level sample")
         }
-        let (total, overflow) = block.rows.multipliedReportingOverflow(by: samples)
-        try checkMemory("--samples x detector events (\(block.rows))", count: overflow ? Int.max : total, bytesPerItem: 16 * 12)
+        try checkUnfoldMemory(events: block.rows, samples: samples)
         let start = Date()
         let unfolded = try loaded.unfold(detector: block, njets: sample.njets, samples: samples,
                                          rng: RNGStream(seed: seed).child("unfold"))

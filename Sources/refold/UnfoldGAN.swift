@@ -12,6 +12,7 @@ func unfoldGAN(model: URL, detector: URL, samples: Int, seed: UInt64, out: URL) 
     guard let block = sample.detector else {
         throw RefoldError.file(detector.path, "expected a paired sample folder with detector.npy, got a \(sample.level.rawValue)-level sample")
     }
+    try checkUnfoldMemory(events: block.rows, samples: samples)
     BLAS.setThreads(ProcessInfo.processInfo.environment["REFOLD_BLAS_THREADS"].flatMap(Int.init) ?? 1)
     let events = try GANCollider.unfold(trained, detector: block, samples: samples, rng: RNGStream(seed: seed).child("unfold-gan"))
     try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
