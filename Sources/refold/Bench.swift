@@ -79,6 +79,9 @@ struct Bench: ParsableCommand {
         record("subtraction_gan_quick_epoch_50k", ["seconds": subtraction, "timed_batches": 20])
         let drellYan = ColliderBenchmarks.electroweakDrellYan(events: 1_000_000, seed: seed)
         record("drell_yan_ew_b_1e6", ["seconds": drellYan.seconds, "events_per_second": Double(drellYan.events) / drellYan.seconds])
+        let rambo = ColliderBenchmarks.ramboOnDiet(points: 1_000_000, seed: seed)
+        record("rambo_on_diet_4body_1e6", ["massless_forward_seconds": rambo.masslessForward, "massless_inverse_seconds": rambo.masslessInverse,
+                                           "massive_forward_seconds": rambo.massiveForward, "massive_inverse_seconds": rambo.massiveInverse])
     }
 
     func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {

@@ -23,7 +23,7 @@ final class RamboOnDietTests: XCTestCase {
     static func circularDistance(_ a: Double, _ b: Double) -> Double { let d = abs(a - b); return min(d, 1 - d) }
 
     /// The deliberately wrong variant M_i = u_i M_{i-1}, u_i the root of F_n(u) = r (the ratio,
-    /// not its square, drawn from the polynomial; the MEMFlow bug): the correct map fed with
+    /// not its square, drawn from the polynomial; the bug issue #15 reports): the correct map fed with
     /// r' = F_n(u^2), so that its sqrt(u') = u. Used only to show the flatness tests fail on it.
     static func wrongPowerNumbers(_ r: [Double], particles: Int) -> [Double] {
         var wrong = r
