@@ -15,6 +15,7 @@
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_integration.h>
 #include <gsl/gsl_monte_vegas.h>
+#include <gsl/gsl_multifit.h>
 #include <gsl/gsl_multifit_nlinear.h>
 #include <gsl/gsl_fit.h>
 #include <gsl/gsl_statistics_double.h>

@@ -133,4 +133,29 @@ public final class ConditionalINN: InvertibleTransform, UnfoldingFlow {
             return flow.inverse(r, condition: repeated).x.value
         }
     }
+
+    /// K samples per event with their density: x_p = g^-1(r; f(x_d)) and
+    /// log q(x_p | x_d) = -|r|^2 / 2 - D_p/2 log(2 pi) - log|det dx_p/dr|, samples
+    /// [N, K, D_p], densities event-major [N K]; for importance sampling, where every draw needs its q.
+    public func sampleWithLogDensity(detectorLevel: Tensor, count: Int, rng: RNGStream) throws -> (samples: Tensor, logDensity: [Double]) {
+        try checkBatch(partonLevel: nil, detectorLevel: detectorLevel)
+        guard count >= 1 else { throw RefoldError.value("samples per event", expected: ">= 1", actual: count) }
+        let d = partonDimension, constant = Double(d) / 2 * Foundation.log(2 * Double.pi)
+        var logDensity = [Double](repeating: 0, count: detectorLevel.rows * count)
+        let samples = chunkedSampling(events: detectorLevel.rows, count: count, partonDimension: d, rng: rng) { range, rng in
+            let c = conditionNetwork(Variable(gatherRows(detectorLevel, range))).value
+            let r = gaussianNoise(rows: range.count * count, columns: d, rng: rng)
+            let (x, logDet) = flow.inverse(r, condition: Variable(repeatRows(c, times: count)))
+            let offset = range.lowerBound * count
+            r.value.storage.withUnsafeBufferPointer { z in
+                for i in 0..<(range.count * count) {
+                    var square = 0.0
+                    for j in 0..<d { square += Double(z[i * d + j]) * Double(z[i * d + j]) }
+                    logDensity[offset + i] = -0.5 * square - constant - Double(logDet.value.storage[i])
+                }
+            }
+            return x.value
+        }
+        return (samples, logDensity)
+    }
 }

@@ -154,6 +154,39 @@ public struct EventLikelihood {
         return Point(hard: hard, freeQuark: qa, otherQuark: qb, jacobian: jacobian)
     }
 
+    /// The lab variables v = (pT(l-), pT(l+), pT(a), eta(a), phi(a), eta(b)) of the type's documentation.
+    public struct LabVariables: Equatable {
+        public var leptonMinusPT: Double, leptonPlusPT: Double, freeQuarkPT: Double, freeQuarkEta: Double, freeQuarkPhi: Double, otherQuarkEta: Double
+        public init(leptonMinusPT: Double, leptonPlusPT: Double, freeQuarkPT: Double, freeQuarkEta: Double, freeQuarkPhi: Double, otherQuarkEta: Double) {
+            self.leptonMinusPT = leptonMinusPT; self.leptonPlusPT = leptonPlusPT; self.freeQuarkPT = freeQuarkPT
+            self.freeQuarkEta = freeQuarkEta; self.freeQuarkPhi = freeQuarkPhi; self.otherQuarkEta = otherQuarkEta
+        }
+    }
+
+    /// The lab point of v itself (Jacobian 1: for samplers that draw v, such as a flow); nil where
+    /// a transverse momentum is not positive (outside the phase space).
+    public func labPoint(_ v: LabVariables) -> Point? {
+        guard v.leptonMinusPT > 0, v.leptonPlusPT > 0, v.freeQuarkPT > 0 else { return nil }
+        let lMinus = FourMomentum(pT: v.leptonMinusPT, eta: event.leptonMinus.eta, phi: event.leptonMinus.phi)
+        let lPlus = FourMomentum(pT: v.leptonPlusPT, eta: event.leptonPlus.eta, phi: event.leptonPlus.phi)
+        let qa = FourMomentum(pT: v.freeQuarkPT, eta: v.freeQuarkEta, phi: v.freeQuarkPhi)
+        let bx = -(lMinus.px + lPlus.px + qa.px), by = -(lMinus.py + lPlus.py + qa.py)
+        let pTb = (bx * bx + by * by).squareRoot()
+        guard pTb > 0 else { return nil }
+        let qb = FourMomentum(pT: pTb, eta: v.otherQuarkEta, phi: atan2(by, bx))
+        let hard = HardEvent(leptonMinus: lMinus, leptonPlus: lPlus, quark1: qa.pT >= pTb ? qa : qb, quark2: qa.pT >= pTb ? qb : qa,
+                             flavour: event.flavour, isWPrime: false)
+        return Point(hard: hard, freeQuark: qa, otherQuark: qb, jacobian: 1)
+    }
+
+    /// log of the lab integrand p_lab(v | theta) W(x_d | v) at a point (without |dv/du|);
+    /// -infinity outside the support or the selection.
+    public func logIntegrand(_ p: Point) -> Double {
+        let logW = logTransfer(p)
+        guard logW > -.infinity else { return -.infinity }
+        return logW + logLabDensity(p.hard, freeQuark: p.freeQuark)
+    }
+
     /// |d x_gen / d v| = 4 pT(l-) pT(l+) pT(free quark) / (p* m_Z m_W) at generator coordinates x.
     public static func labJacobian(_ x: ZWPartonCoordinates, leptonPTs: (Double, Double), freeQuarkPT: Double) -> Double {
         let m = x.mass, sum = x.zMass + x.wMass, difference = x.zMass - x.wMass

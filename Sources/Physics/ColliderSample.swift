@@ -99,12 +99,13 @@ public final class ZWSimulation {
             ZWSimulation.appendPartonRow(e.hard, to: &rows.parton)
             ZWSimulation.appendDetectorRow(e.detector, slots: jetSlots, to: &rows.detector)
             rows.njets.append(min(e.detector.jets.count, jetSlots))
+            rows.flavour.append(e.detector.flavour.rawValue)
             done += 1
         }
         return trials
     }
 
-    struct Rows { var parton: [Double] = [], detector: [Double] = [], njets: [Int] = [] }
+    struct Rows { var parton: [Double] = [], detector: [Double] = [], njets: [Int] = [], flavour: [Int] = [] }
 
     /// A paired sample of `count` accepted events. For `.wPrime`, round(f N) events are W'
     /// and the rest standard model (streams "standard-model", "wprime"), shuffled together by
@@ -119,11 +120,13 @@ public final class ZWSimulation {
             var sm = Rows(), wp = Rows()
             let smTrials = fill(count - nWPrime, wPrime: false, rng.child("standard-model"), into: &sm)
             let wpTrials = fill(nWPrime, wPrime: true, rng.child("wprime"), into: &wp)
-            let all = (parton: sm.parton + wp.parton, detector: sm.detector + wp.detector, njets: sm.njets + wp.njets)
+            let all = (parton: sm.parton + wp.parton, detector: sm.detector + wp.detector, njets: sm.njets + wp.njets,
+                       flavour: sm.flavour + wp.flavour)
             for i in rng.child("mix").permutation(count) {
                 rows.parton += all.parton[(i * dp)..<((i + 1) * dp)]
                 rows.detector += all.detector[(i * dd)..<((i + 1) * dd)]
                 rows.njets.append(all.njets[i])
+                rows.flavour.append(all.flavour[i])
             }
             trials = smTrials + wpTrials
             parameters["wprime_fraction"] = configuration.wPrimeFraction
@@ -133,11 +136,13 @@ public final class ZWSimulation {
         } else {
             trials = fill(count, wPrime: false, rng, into: &rows)
         }
-        return EventSample(generator: configuration.process.rawValue, seed: rng.seed,
-                           parton: .init(columns: ColliderColumns.parton, rows: count, values: rows.parton),
-                           detector: .init(columns: ColliderColumns.detector(jets: jetSlots), rows: count, values: rows.detector),
-                           njets: withISR ? rows.njets : nil, parameters: parameters,
-                           selectionEfficiency: Double(count) / Double(max(trials, 1)))
+        var sample = EventSample(generator: configuration.process.rawValue, seed: rng.seed,
+                                 parton: .init(columns: ColliderColumns.parton, rows: count, values: rows.parton),
+                                 detector: .init(columns: ColliderColumns.detector(jets: jetSlots), rows: count, values: rows.detector),
+                                 njets: withISR ? rows.njets : nil, parameters: parameters,
+                                 selectionEfficiency: Double(count) / Double(max(trials, 1)))
+        sample.leptonFlavour = rows.flavour
+        return sample
     }
 
     /// (pT, eta, phi) of l-, l+, q1, q2.
@@ -201,5 +206,42 @@ public enum ColliderBenchmarks {
         guard let generator = try? ElectroweakDrellYan(component: .background) else { return (.nan, 0) }
         let sample = generator.sample(events: events, rng: RNGStream(seed: seed).child("generate.drell-yan-ew"))
         return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, sample.count)
+    }
+}
+
+extension EventSample {
+    /// The events of a zw-type sample as physics objects, for per-event likelihoods: the hard
+    /// event from `parton` (l-, l+, q1, q2 by (pT, eta, phi)) and the detector event from
+    /// `detector` (the jets of the non-empty slots), with the lepton flavour of `lepton_flavour.npy`.
+    /// Throws, naming the sample folder `source`, if the columns are not the collider columns or the
+    /// flavours are missing or not 11 / 13.
+    public func colliderEvents(source: String) throws -> [(hard: HardEvent, detector: DetectorEvent)] {
+        guard let parton, let detector else {
+            throw RefoldError.file(source, "expected a paired sample (parton.npy and detector.npy), got a single-level one")
+        }
+        guard parton.columns == ColliderColumns.parton else {
+            throw RefoldError.file(source, "parton columns: expected \(ColliderColumns.parton), got \(parton.columns)")
+        }
+        let slots = (detector.columns.count - 8) / 4
+        guard slots >= 2, detector.columns == ColliderColumns.detector(jets: slots) else {
+            throw RefoldError.file(source, "detector columns: expected \(ColliderColumns.detector(jets: 2)) (or more jet slots), got \(detector.columns)")
+        }
+        guard let flavours = leptonFlavour else {
+            throw RefoldError.file(source, "missing lepton_flavour.npy (the lepton resolution depends on it; regenerate the sample with this version of refold generate)")
+        }
+        return try (0..<count).map { i in
+            guard let flavour = LeptonFlavour(rawValue: flavours[i]) else {
+                throw RefoldError.file(source, "lepton_flavour row \(i): expected 11 or 13, got \(flavours[i])")
+            }
+            func parton(_ k: Int) -> FourMomentum {
+                FourMomentum(pT: self.parton![i, 3 * k], eta: self.parton![i, 3 * k + 1], phi: self.parton![i, 3 * k + 2])
+            }
+            func object(_ k: Int) -> FourMomentum {
+                FourMomentum(pT: detector[i, 4 * k], eta: detector[i, 4 * k + 1], phi: detector[i, 4 * k + 2], mass: detector[i, 4 * k + 3])
+            }
+            let hard = HardEvent(leptonMinus: parton(0), leptonPlus: parton(1), quark1: parton(2), quark2: parton(3), flavour: flavour, isWPrime: false)
+            let jets = (0..<slots).map { object(2 + $0) }.filter { $0.pT > 0 }
+            return (hard, DetectorEvent(leptonMinus: object(0), leptonPlus: object(1), jets: jets, flavour: flavour))
+        }
     }
 }

@@ -46,14 +46,25 @@ public struct ZWDensity {
 
     /// log p(x | theta); -infinity outside the support.
     public func logDensity(_ x: ZWPartonCoordinates) -> Double {
+        logDensity(x, rapidityNormalisation: rapidityNormalisation(mass: x.mass))
+    }
+
+    /// log p(x | theta) with N(tau) = `rapidityNormalisation(mass: x.mass)` given: N depends only
+    /// on m, sqrt(s) and the PDF power, so a scan over the W mass, the angular coefficients or the
+    /// W' fraction computes it once per point (it is the one GSL quadrature of the density).
+    public func logDensity(_ x: ZWPartonCoordinates, rapidityNormalisation n: Double) -> Double {
         guard abs(x.cosTheta) <= 1, abs(x.zDecayCos) <= 1, abs(x.wDecayCos) <= 1,
               abs(x.phi) <= .pi, abs(x.zDecayPhi) <= .pi, abs(x.wDecayPhi) <= .pi,
               x.wDecayQuarkLeads else { return -.infinity }
         let masses = zShape.density(x.zMass) * wShape.density(x.wMass)
         let process = partonicMassAndAngleDensity(x.mass, cosTheta: x.cosTheta, threshold: x.zMass + x.wMass)
-        let angles = 1 / (2 * Double.pi) * 1 / (4 * Double.pi) * 2 / (4 * Double.pi)
-        return log(masses) + log(process) + log(rapidityDensity(x.rapidity, mass: x.mass)) + log(angles)
+        let weight = ZWProduction.rapidityWeight(x.rapidity, rootTau: x.mass / parameters.sqrtS, power: parameters.pdfPower)
+        guard weight > 0, n > 0 else { return -.infinity }
+        return log(masses) + log(process) + log(weight / n) + Self.logAngles
     }
+
+    /// log of 1/(2 pi) 1/(4 pi) 2/(4 pi): the azimuth and the two isotropic decays.
+    static let logAngles = log(1 / (2 * Double.pi) * 1 / (4 * Double.pi) * 2 / (4 * Double.pi))
 
     /// log p of the coordinates of a hard event.
     public func logDensity(_ event: HardEvent) -> Double { logDensity(ZWPartonCoordinates(event)) }

@@ -3,8 +3,8 @@ import Foundation
 /// An event sample: the one currency between generators and networks (DESIGN.md, "Formats").
 ///
 /// On disk a folder with `meta.json` and named `.npy` arrays. A paired sample holds
-/// `parton.npy` (N x D_p), `detector.npy` (N x D_d), optionally `njets.npy` (N, int32) and
-/// `weights.npy` (N); a single-level sample (density toys) holds `events.npy` (N x D).
+/// `parton.npy` (N x D_p), `detector.npy` (N x D_d), optionally `njets.npy` (N, int32),
+/// `lepton_flavour.npy` (N, int32 PDG ids) and `weights.npy` (N); a single-level sample (density toys) holds `events.npy` (N x D).
 /// Column names travel in `meta.json`, so a reader never guesses the order.
 public struct EventSample: Equatable {
     public enum Level: String, Equatable { case paired, single }
@@ -62,6 +62,9 @@ public struct EventSample: Equatable {
     /// Optional: jets per detector-level event, and event weights.
     public var njets: [Int]?
     public var weights: [Double]?
+    /// Optional: the PDG id of each event's lepton pair (11 electrons, 13 muons): the detector's
+    /// lepton resolution depends on it, so a likelihood needs it (`refold mem`).
+    public var leptonFlavour: [Int]?
 
     /// A paired parton/detector sample.
     public init(generator: String, seed: UInt64, parton: Block, detector: Block, njets: [Int]? = nil,
@@ -109,6 +112,9 @@ public struct EventSample: Equatable {
         }
         if let njets, njets.count != count { throw RefoldError.value("njets length", expected: "\(count)", actual: njets.count) }
         if let weights, weights.count != count { throw RefoldError.value("weights length", expected: "\(count)", actual: weights.count) }
+        if let leptonFlavour, leptonFlavour.count != count {
+            throw RefoldError.value("lepton_flavour length", expected: "\(count)", actual: leptonFlavour.count)
+        }
     }
 
     // MARK: Writing
@@ -127,6 +133,11 @@ public struct EventSample: Equatable {
             try NPYArray(shape: [njets.count], values: njets.map(Double.init), dtype: .int32)
                 .write(to: folder.appendingPathComponent("njets.npy"))
             files["njets"] = "njets.npy"
+        }
+        if let leptonFlavour {
+            try NPYArray(shape: [leptonFlavour.count], values: leptonFlavour.map(Double.init), dtype: .int32)
+                .write(to: folder.appendingPathComponent("lepton_flavour.npy"))
+            files["lepton_flavour"] = "lepton_flavour.npy"
         }
         if let weights {
             try NPYArray(shape: [weights.count], values: weights, dtype: .float64)
@@ -267,6 +278,15 @@ public struct EventSample: Equatable {
             sample.njets = try array.values.enumerated().map { row, value in
                 guard value >= 0, value <= 1_000, value == value.rounded() else {
                     throw RefoldError.file(url.path, "row \(row): expected a jet count (an integer in 0...1000), got \(value)")
+                }
+                return Int(value)
+            }
+        }
+        if let array = try load("lepton_flavour") {
+            let url = folder.appendingPathComponent(files["lepton_flavour"]!)
+            sample.leptonFlavour = try array.values.enumerated().map { row, value in
+                guard abs(value) <= 1e9, value == value.rounded() else {
+                    throw RefoldError.file(url.path, "row \(row): expected an integer PDG id, got \(value)")
                 }
                 return Int(value)
             }

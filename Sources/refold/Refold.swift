@@ -20,6 +20,7 @@ struct Refold: ParsableCommand {
             Bench.self,
             Density.self,
             Sample.self,
+            Mem.self,
         ]
     )
 }

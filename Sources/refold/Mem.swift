@@ -1,0 +1,135 @@
+import ArgumentParser
+import Flows
+import Foundation
+import Inference
+import Physics
+import Studies
+import Tensor
+import Validation
+
+extension MEMParameter: ExpressibleByArgument {}
+extension MEMScan.Integrator: ExpressibleByArgument {}
+
+/// `refold mem`: the matrix element method on a zw-type sample (docs/mem.md): per-event
+/// likelihoods p(x_d | theta) by VEGAS or by flow importance sampling, the scan of -2 log L over
+/// one parameter, and the estimate with its error.
+struct Mem: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure w_mass, angular_b or wprime_fraction from detector events by the matrix element method; writes per-event log-likelihoods, the scan and the estimate.")
+
+    @Option(help: "A zw or wprime sample folder (refold generate; needs lepton_flavour.npy).") var data: String
+    @Option(help: "The parameter: \(MEMParameter.allCases.map(\.rawValue).joined(separator: ", ")).") var parameter: MEMParameter
+    @Option(help: "The scan grid a:b:n (n >= 3 points).") var grid: String
+    @Option(help: "vegas (GSL, one integral per event and grid point) or flow (importance sampling with --model).") var integrator: MEMScan.Integrator = .flow
+    @Option(help: "The flow proposal (refold train mem).") var model: String?
+    @Option(help: "The transfer function: analytic (the fast detector's closed form).") var transfer = "analytic"
+    @Option(help: "Use the first N events (default: all).") var events: Int?
+    @Option(help: "Flow draws per event.") var draws = 1_000
+    @Option(help: "VEGAS relative precision per integral.") var precision = 0.01
+    @Option(help: "Simulated events for the selection probability P_sel(theta).") var selectionTrials = 200_000
+    @Option(help: "The hypotheses' W' fraction (unless it is the parameter).") var wprimeFraction = 0.0
+    @Option(name: .customLong("set"), parsing: .singleValue,
+            help: ArgumentHelp("A process parameter of the hypotheses, NAME=VALUE (repeatable).", valueName: "NAME=VALUE"))
+    var assignments: [String] = []
+    @Option(help: "The seed of the draws.") var seed: UInt64 = 2026
+    @Option(help: "The output folder (loglikelihood.npy, scan.csv, estimate.json).") var out: String
+
+    func validate() throws {
+        if let events, events < 1 { throw ValidationError("--events: expected >= 1, got \(events)") }
+        guard draws >= 2, draws <= 10_000_000 else { throw ValidationError("--draws: expected 2...10000000, got \(draws)") }
+        guard precision > 0, precision < 1 else { throw ValidationError("--precision: expected a value in (0, 1), got \(precision)") }
+        guard selectionTrials >= 1_000, selectionTrials <= 100_000_000 else {
+            throw ValidationError("--selection-trials: expected 1000...100000000, got \(selectionTrials)")
+        }
+        guard transfer == "analytic" else {
+            throw ValidationError("--transfer: expected analytic (a learned transfer function is not built yet), got \(transfer)")
+        }
+        guard (0...1).contains(wprimeFraction) else { throw ValidationError("--wprime-fraction: expected a value in [0, 1], got \(wprimeFraction)") }
+    }
+
+    func run() throws {
+        Interruption.install()
+        let folder = URL(fileURLWithPath: data), outURL = URL(fileURLWithPath: out)
+        guard outURL.standardizedFileURL != folder.standardizedFileURL else {
+            throw ValidationError("--out: expected a folder other than --data, got \(out)")
+        }
+        var request = MEMScan.Request(parameter: parameter, grid: try MEMScan.grid(grid))
+        request.base = try ZWParameters().setting(assignments)
+        request.fraction = wprimeFraction
+        request.integrator = integrator
+        request.draws = draws; request.precision = precision; request.selectionTrials = selectionTrials
+        let proposal: MEMProposal?
+        switch (integrator, model) {
+        case (.flow, let model?): proposal = try MEMProposal.read(from: URL(fileURLWithPath: model))
+        case (.flow, nil): throw ValidationError("--integrator flow: expected --model MODEL (refold train mem)")
+        case (.vegas, _): proposal = nil
+        }
+        let sample = try EventSample.read(from: folder)
+        let all = try sample.colliderEvents(source: folder.path).map(\.detector)
+        let selected = all.filter { $0.jets.count == 2 }
+        guard !selected.isEmpty else { throw RefoldError.file(folder.path, "expected events with exactly two jets, got none of \(all.count)") }
+        let used = Array(selected.prefix(events ?? selected.count))
+        let live = ProcessInfo.processInfo.environment["CI"] == nil && isatty(2) != 0
+        let start = Date()
+        let output = try MEMScan.run(used, request: request, transfer: try TransferDensity(), proposal: proposal, rng: RNGStream(seed: seed).child("mem")) { done, total in
+            guard live else { return }
+            let elapsed = Date().timeIntervalSince(start), eta = Int((elapsed / Double(done) * Double(total - done)).rounded())
+            FileHandle.standardError.write(Data(String(format: "\rmem %d/%d events  %.1f ev/s  ETA %d:%02d\u{1B}[K", done, total,
+                                                       Double(done) / max(elapsed, 1e-9), eta / 60, eta % 60).utf8))
+        }
+        if live { FileHandle.standardError.write(Data("\n".utf8)) }
+        try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
+        try NPYArray(shape: [used.count, request.grid.count], values: output.logLikelihoods.flatMap { $0 }, dtype: .float64)
+            .write(to: outURL.appendingPathComponent("loglikelihood.npy"))
+        var csv = "\(parameter.rawValue),minus_two_log_likelihood,log_selection\n"
+        for j in request.grid.indices {
+            csv += "\(request.grid[j]),\(output.scan.minusTwoLogL[j]),\(output.logSelection[j])\n"
+        }
+        try writeAtomically(csv, to: outURL.appendingPathComponent("scan.csv"))
+        let sortedEvaluations = output.evaluations.sorted()
+        var estimate: [String: Any] = [
+            "parameter": parameter.rawValue, "estimate": output.scan.estimate, "error": output.scan.error, "events": used.count,
+            "method": output.scan.method, "integrator": integrator.rawValue, "seed": seed, "data": folder.path,
+            "median_evaluations_per_event": sortedEvaluations[sortedEvaluations.count / 2],
+            "seconds": Date().timeIntervalSince(start), "refold": RefoldVersion.string,
+            "hypothesis": request.base.record.merging(["wprime_fraction": wprimeFraction]) { a, _ in a },
+        ]
+        if let ess = output.meanEffectiveSampleSize { estimate["mean_effective_sample_size"] = ess; estimate["draws_per_event"] = draws }
+        if let outside = output.outsideFraction { estimate["outside_fraction"] = outside }
+        if integrator == .flow, let model { estimate["model"] = model }
+        let json = try JSONSerialization.data(withJSONObject: estimate, options: [.prettyPrinted, .sortedKeys])
+        try writeAtomically(json, to: outURL.appendingPathComponent("estimate.json"))
+        print(String(format: "%@ = %.5g ± %.3g from %d events (%@); results in %@", parameter.rawValue, output.scan.estimate, output.scan.error,
+                     used.count, output.scan.method, out))
+    }
+}
+
+/// `refold train mem`: the flow proposal of the MEM (docs/mem.md) on a paired zw sample.
+func trainMEMProposal(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL) throws {
+    let checkpoint = out.appendingPathComponent(MEMProposal.checkpointFile)
+    if !resume, FileManager.default.fileExists(atPath: checkpoint.path) {
+        throw RefoldError.file(checkpoint.path, "exists: pass --resume to continue it or choose another --out")
+    }
+    if resume, !FileManager.default.fileExists(atPath: checkpoint.path) { throw RefoldError.file(checkpoint.path, "missing: nothing to resume") }
+    let sample = try EventSample.read(from: data)
+    let events = try sample.colliderEvents(source: data.path)
+    let config = profile == .paper
+        ? ConditionalINNConfig(blocks: 12, layersPerBlock: 2, unitsPerLayer: 128, conditionLayers: 3, conditionUnits: 128, conditionOutput: 32,
+                               mmdWeight: WeightSchedule(initial: 0))
+        : MEMProposal.quickConfig
+    var training = TrainingConfig(epochs: profile == .paper ? 100 : 20, batchSize: 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine)
+    if let epochs { training.epochs = epochs }
+    if let batchSize { training.batchSize = batchSize }
+    let live = ProcessInfo.processInfo.environment["CI"] == nil && isatty(1) != 0
+    let start = Date()
+    var last: EpochReport?
+    let (proposal, _) = try MEMProposal.train(events: events, matching: FastDetector(), config: config, training: training, seed: seed,
+                                              folder: out, resume: resume) { report in
+        last = report
+        if live { print("\r" + progressLine(report, epochs: training.epochs), terminator: "\u{1B}[K"); fflush(stdout) }
+    }
+    if live { print("") }
+    let summary: String = last.map { progressLine($0, epochs: training.epochs) } ?? "nothing left to train"
+    let seconds = String(format: "%.1f s", Date().timeIntervalSince(start))
+    print("trained the MEM proposal on \(events.count) events, \(proposal.model.parameterCount) weights, \(seconds): \(summary); model in \(out.path)")
+}
