@@ -79,6 +79,8 @@ struct Bench: ParsableCommand {
         record("subtraction_gan_quick_epoch_50k", ["seconds": subtraction, "timed_batches": 20])
         let drellYan = ColliderBenchmarks.electroweakDrellYan(events: 1_000_000, seed: seed)
         record("drell_yan_ew_b_1e6", ["seconds": drellYan.seconds, "events_per_second": Double(drellYan.events) / drellYan.seconds])
+        let shower = ShowerBenchmarks.jets(10_000, initial: .gluon, energy: 500, seed: seed)
+        record("shower_gluon_500GeV_1e4", ["seconds": shower.seconds, "jets_per_second": 10_000 / shower.seconds, "mean_multiplicity": shower.multiplicity])
     }
 
     func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {
