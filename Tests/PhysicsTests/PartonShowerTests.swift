@@ -192,6 +192,45 @@ final class PartonShowerTests: XCTestCase {
         XCTAssertEqual(JetShapes([hard]).zg, 0)
     }
 
+    // MARK: Samples
+
+    /// A prior sample of 300 jets (C_A in [2, 4], C_qq in [-0.5, 0.5], quark fraction 0.4): the
+    /// files have the documented shapes, padding is zero, counts match, drawn columns stay in their
+    /// ranges and the rest equal the fixed values; the quark fraction is 0.4 within 4 binomial
+    /// sigma (0.113); the same seed writes identical arrays. A box with an invalid corner is refused.
+    func testPriorSampleFiles() throws {
+        var fixed = ShowerParameters(); fixed.dgg = 0.9
+        let prior = try ShowerPrior(["C_A=2:4", "C_qq=-0.5:0.5"])
+        let sample = try ShowerSample(jets: 300, energy: 100, initial: .mixed(quarkFraction: 0.4), fixed: fixed, prior: prior, seed: 221)
+        let folder = temporaryFolder()
+        try sample.write(to: folder, command: ["test"])
+        let constituents = try NPYArray.read(folder.appendingPathComponent("constituents.npy"))
+        let counts = try NPYArray.read(folder.appendingPathComponent("counts.npy")).values.map { Int($0) }
+        let parameters = try NPYArray.read(folder.appendingPathComponent("parameters.npy"))
+        let quark = try NPYArray.read(folder.appendingPathComponent("quark.npy")).values
+        let k = sample.maximumConstituents, p = ShowerParameters.fieldNames.count
+        XCTAssertEqual(constituents.shape, [300, k, 4]); XCTAssertEqual(parameters.shape, [300, p]); XCTAssertEqual(quark.count, 300)
+        XCTAssertEqual(counts, sample.constituents.map(\.count))
+        for i in 0..<300 {
+            let row = constituents.values[(i * k * 4)..<((i + 1) * k * 4)]
+            XCTAssertTrue(row.prefix(4 * counts[i]).enumerated().allSatisfy { $0.offset % 4 != 0 || $0.element > 0 }, "jet \(i): a constituent without energy")
+            XCTAssertTrue(row.dropFirst(4 * counts[i]).allSatisfy { $0 == 0 }, "jet \(i): nonzero padding")
+            let values = Array(parameters.values[(i * p)..<((i + 1) * p)])
+            for (c, name) in ShowerParameters.fieldNames.enumerated() {
+                switch name {
+                case "C_A": XCTAssertTrue((2...4).contains(values[c]))
+                case "C_qq": XCTAssertTrue((-0.5...0.5).contains(values[c]))
+                default: XCTAssertEqual(values[c], fixed.values[c], name)
+                }
+            }
+        }
+        XCTAssertEqual(quark.reduce(0, +) / 300, 0.4, accuracy: 4 * (0.4 * 0.6 / 300).squareRoot())
+        let again = try ShowerSample(jets: 300, energy: 100, initial: .mixed(quarkFraction: 0.4), fixed: fixed, prior: prior, seed: 221)
+        XCTAssertEqual(again.constituents, sample.constituents)
+        XCTAssertThrowsError(try ShowerSample(jets: 10, energy: 100, initial: .gluon, fixed: fixed, prior: ShowerPrior(["C_qq=-1.5:0"]), seed: 1))
+        XCTAssertThrowsError(try ShowerPrior(["running=0:1"]))
+    }
+
     // MARK: Parameters
 
     /// Unknown names list the valid ones; negative kernels, a non-integer n_f and a cutoff below
