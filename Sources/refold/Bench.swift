@@ -82,6 +82,8 @@ struct Bench: ParsableCommand {
         let rambo = ColliderBenchmarks.ramboOnDiet(points: 1_000_000, seed: seed)
         record("rambo_on_diet_4body_1e6", ["massless_forward_seconds": rambo.masslessForward, "massless_inverse_seconds": rambo.masslessInverse,
                                            "massive_forward_seconds": rambo.massiveForward, "massive_inverse_seconds": rambo.massiveInverse])
+        let shower = ShowerBenchmarks.jets(10_000, initial: .gluon, energy: 500, seed: seed)
+        record("shower_gluon_500GeV_1e4", ["seconds": shower.seconds, "jets_per_second": 10_000 / shower.seconds, "mean_multiplicity": shower.multiplicity])
     }
 
     func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {

@@ -8,11 +8,15 @@ enum GeneratorKind: String, CaseIterable, ExpressibleByArgument {
     case wedge, kicker, ring
     case zw, zwISR = "zw-isr", wprime, drellYan = "drell-yan"
     case subtractionToy = "subtraction-toy", drellYanEW = "drell-yan-ew"
+    case shower
 
     var isDensityToy: Bool { self == .wedge || self == .kicker || self == .ring }
     /// The generators of GAN event subtraction: one component (B, S or B - S) per sample.
     var isSubtraction: Bool { self == .subtractionToy || self == .drellYanEW }
 }
+
+/// The parton that starts each showered jet (`refold generate shower --initial`).
+enum InitialPartonChoice: String, CaseIterable, ExpressibleByArgument { case quark, gluon }
 
 /// Which sample of an event subtraction to write.
 enum SubtractionComponent: String, CaseIterable, ExpressibleByArgument {
@@ -21,7 +25,7 @@ enum SubtractionComponent: String, CaseIterable, ExpressibleByArgument {
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate a sample: a density toy (wedge, kicker, ring), a collider process (zw, zw-isr, wprime, drell-yan) or a sample of event subtraction (subtraction-toy, drell-yan-ew with --component).")
+        abstract: "Generate a sample: a density toy (wedge, kicker, ring), a collider process (zw, zw-isr, wprime, drell-yan), a sample of event subtraction (subtraction-toy, drell-yan-ew with --component) or showered jets (shower).")
 
     @Argument(help: "The generator: \(GeneratorKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var generator: GeneratorKind
@@ -33,13 +37,28 @@ struct Generate: ParsableCommand {
     @Option(help: "W' fraction mixed into the sample (wprime).") var wprimeFraction: Double = 0.1
     @Option(help: "Detector card (TOML) overriding the ATLAS-like defaults.") var detector: String?
     @Option(name: .customLong("set"),
-            help: ArgumentHelp("A ZW process parameter (zw, zw-isr, wprime; repeatable), recorded in meta.json; NAME is one of \(ZWParameters.fields.map(\.name).joined(separator: ", ")).",
+            help: ArgumentHelp("A ZW process parameter (zw, zw-isr, wprime; repeatable), recorded in meta.json; NAME is one of \(ZWParameters.fields.map(\.name).joined(separator: ", ")). For shower: a shower parameter, one of \(ShowerParameters.fieldNames.joined(separator: ", ")).",
                                valueName: "NAME=VALUE"))
     var settings: [String] = []
     @Option(help: "subtraction-toy, drell-yan-ew: the component b (background), s (to subtract) or b-s (the exact difference).")
     var component: SubtractionComponent?
 
+    @Option(help: "shower: number of jets.") var jets: Int = 10_000
+    @Option(help: "shower: jet energy in GeV.") var energy: Double = 500
+    @Option(help: "shower: the parton starting every jet, quark or gluon (default gluon).") var initial: InitialPartonChoice?
+    @Option(help: "shower: start a jet from a quark with this probability, else from a gluon.") var quarkFraction: Double?
+    @Option(name: .customLong("prior"),
+            help: ArgumentHelp("shower: draw this parameter uniformly per jet (repeatable); recorded in parameters.npy.", valueName: "NAME=LOW:HIGH"))
+    var priors: [String] = []
+
     func validate() throws {
+        if generator == .shower {
+            do { try validateShower() } catch { throw ValidationError("\(error)") }
+            return
+        }
+        guard priors.isEmpty, initial == nil, quarkFraction == nil else {
+            throw ValidationError("--prior, --initial, --quark-fraction: expected them with shower only, got \(generator.rawValue)")
+        }
         guard generator.isSubtraction == (component != nil) else {
             throw ValidationError("--component: expected it with subtraction-toy and drell-yan-ew only, got \(component?.rawValue ?? "none") for \(generator.rawValue)")
         }
@@ -57,7 +76,9 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let folder = URL(fileURLWithPath: out)
-        if let component {
+        if generator == .shower {
+            try generateShower(jets: jets, energy: energy, initial: initialParton, settings: settings, priors: priors, seed: seed, out: folder)
+        } else if let component {
             try generateSubtraction(generator, component: component, events: events, seed: seed, out: folder)
         } else if generator.isDensityToy {
             try generateDensityToy(generator, events: events, seed: seed, out: folder)
