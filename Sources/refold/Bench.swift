@@ -79,6 +79,11 @@ struct Bench: ParsableCommand {
         record("subtraction_gan_quick_epoch_50k", ["seconds": subtraction, "timed_batches": 20])
         let drellYan = ColliderBenchmarks.electroweakDrellYan(events: 1_000_000, seed: seed)
         record("drell_yan_ew_b_1e6", ["seconds": drellYan.seconds, "events_per_second": Double(drellYan.events) / drellYan.seconds])
+        for conditioner in [SplineFlowConfig.Conditioner.autoregressive, .coupling] {
+            let spline = FlowBenchmarks.splineFlowStep(conditioner: conditioner, seed: seed)
+            record("spline_flow_\(conditioner.rawValue)_quick_d10_c16_b512", ["training_step_ms": spline.trainingMilliseconds,
+                   "sampling_pass_ms": spline.samplingMilliseconds, "sampling_tail_fraction": spline.samplingTailFraction])
+        }
     }
 
     func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {
