@@ -153,8 +153,9 @@ private struct SplineKernel {
             total += e
         }
         knots[0] = -bound
+        let normalisation = 1 / total
         for m in 0..<bins {
-            probabilities[m] /= total
+            probabilities[m] *= normalisation
             knots[m + 1] = knots[m] + 2 * bound * (minimum + scale * probabilities[m])
         }
         knots[bins] = bound
@@ -198,7 +199,7 @@ private struct SplineKernel {
         let den = s + (b.delta0 + b.delta1 - 2 * s) * theta
         let y = b.yk + b.height * (s * xi * xi + b.delta0 * theta) / den
         let q = b.delta1 * xi * xi + 2 * s * theta + b.delta0 * (1 - xi) * (1 - xi)
-        return (y, 2 * Foundation.log(s) + Foundation.log(q) - 2 * Foundation.log(den))
+        return (y, Foundation.log(s * s * q / (den * den)))
     }
 
     /// xi in [0, 1] with y(xi) = v (app. A, the root without cancellation).
@@ -276,11 +277,10 @@ private struct SplineKernel {
                 let partials = Partials(b, xi: xi)
                 let cy: Double, cl: Double
                 if inverse {
-                    let slope = Foundation.exp(partials.logSlope)
                     let a = gValue - gLogDet * partials.lXi / b.width
-                    cy = -a / slope
+                    cy = -a / partials.slope
                     cl = -gLogDet
-                    gradX[e] = Float(a / slope)
+                    gradX[e] = Float(a / partials.slope)
                 } else {
                     cy = gValue
                     cl = gLogDet
@@ -295,7 +295,8 @@ private struct SplineKernel {
     struct Partials {
         var fXi = 0.0, fS = 0.0, fH = 0.0, fDelta0 = 0.0, fDelta1 = 0.0
         var lXi = 0.0, lS = 0.0, lDelta0 = 0.0, lDelta1 = 0.0
-        var logSlope = 0.0
+        /// dy/dx.
+        var slope = 0.0
         let s: Double
 
         @inline(__always)
@@ -319,7 +320,7 @@ private struct SplineKernel {
             lS = 2 / s + 2 * theta / q - 2 * denS / den
             lDelta0 = (1 - xi) * (1 - xi) / q - 2 * theta / den
             lDelta1 = xi * xi / q - 2 * theta / den
-            logSlope = 2 * Foundation.log(s) + Foundation.log(q) - 2 * Foundation.log(den)
+            slope = s * s * q / den2
         }
     }
 
