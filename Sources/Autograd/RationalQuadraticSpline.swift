@@ -114,7 +114,8 @@ public func rationalQuadraticSpline(_ x: Variable, parameters: Variable, spline:
 
 // MARK: Kernel
 
-/// The per-element spline in Double, with scratch buffers allocated once per call.
+/// The per-element spline: the softmax exponentials in Float (the inputs are Float32), knots,
+/// bin geometry and derivatives in Double; one scratch buffer per call.
 private struct SplineKernel {
     let bins: Int
     let bound: Double
@@ -144,11 +145,11 @@ private struct SplineKernel {
     @inline(__always)
     func knots(_ raw: UnsafePointer<Float>, _ probabilities: UnsafeMutablePointer<Double>, _ knots: UnsafeMutablePointer<Double>,
                minimum: Double, scale: Double) {
-        var top = -Double.infinity
-        for m in 0..<bins { top = Swift.max(top, Double(raw[m])) }
+        var top = -Float.infinity
+        for m in 0..<bins { top = Swift.max(top, raw[m]) }
         var total = 0.0
         for m in 0..<bins {
-            let e = Foundation.exp(Double(raw[m]) - top)
+            let e = Double(Foundation.exp(raw[m] - top))
             probabilities[m] = e
             total += e
         }
@@ -217,19 +218,22 @@ private struct SplineKernel {
         return Swift.min(Swift.max(xi, 0), 1)
     }
 
-    final class Scratch {
+    /// Softmax probabilities [K] and knots [K + 1] of widths and heights, in one buffer that the
+    /// caller allocates once per kernel call and frees.
+    struct Scratch {
         let buffer: UnsafeMutablePointer<Double>
         let widthP, heightP, xKnots, yKnots: UnsafeMutablePointer<Double>
         init(bins: Int) {
             buffer = .allocate(capacity: 4 * bins + 2)
             widthP = buffer; heightP = buffer + bins; xKnots = buffer + 2 * bins; yKnots = buffer + 3 * bins + 1
         }
-        deinit { buffer.deallocate() }
+        func deallocate() { buffer.deallocate() }
     }
 
     func evaluate(_ x: UnsafePointer<Float>, _ parameters: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                   rows: Int, features: Int, inverse: Bool) {
         let scratch = Scratch(bins: bins)
+        defer { scratch.deallocate() }
         let stride = 3 * bins - 1
         for i in 0..<rows {
             var logDet = 0.0
@@ -261,6 +265,7 @@ private struct SplineKernel {
                   _ g: UnsafePointer<Float>, _ gradX: UnsafeMutablePointer<Float>, _ gradP: UnsafeMutablePointer<Float>,
                   rows: Int, features: Int, inverse: Bool) {
         let scratch = Scratch(bins: bins)
+        defer { scratch.deallocate() }
         let stride = 3 * bins - 1
         for i in 0..<rows {
             let gLogDet = Double(g[i * (features + 1) + features])
