@@ -84,6 +84,11 @@ struct Bench: ParsableCommand {
                                            "massive_forward_seconds": rambo.massiveForward, "massive_inverse_seconds": rambo.massiveInverse])
         let shower = ShowerBenchmarks.jets(10_000, initial: .gluon, energy: 500, seed: seed)
         record("shower_gluon_500GeV_1e4", ["seconds": shower.seconds, "jets_per_second": 10_000 / shower.seconds, "mean_multiplicity": shower.multiplicity])
+        for conditioner in [SplineFlowConfig.Conditioner.autoregressive, .coupling] {
+            let spline = FlowBenchmarks.splineFlowStep(conditioner: conditioner, seed: seed)
+            record("spline_flow_\(conditioner.rawValue)_quick_d10_c16_b512", ["training_step_ms": spline.trainingMilliseconds,
+                   "sampling_pass_ms": spline.samplingMilliseconds, "sampling_tail_fraction": spline.samplingTailFraction])
+        }
     }
 
     func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {
