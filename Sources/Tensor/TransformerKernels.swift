@@ -190,6 +190,10 @@ public func softmaxBackward(_ g: Tensor, _ y: Tensor) -> Tensor {
 struct HeadLayout {
     let events: Int, heads: Int, tokens: Int, width: Int
     var headWidth: Int { width / heads }
+    /// Events of at least this many slots multiply their blocks by sgemm; smaller blocks by
+    /// direct loops: a BLIS call costs about 3.5 us whatever its size (headScores for 512 events
+    /// x 4 heads of 8 x 8 x 8 blocks: 7.1 ms by sgemm, 0.74 ms by loops; see docs/transformer.md).
+    static let sgemmFromTokens = 32
 
     init(rows: Int, width: Int, heads: Int, tokens: Int, _ name: String) {
         precondition(heads > 0 && tokens > 0 && width % heads == 0 && rows % tokens == 0,
@@ -209,16 +213,19 @@ public func headScores(_ a: Tensor, _ b: Tensor, heads: Int, tokens: Int, scale:
     let l = HeadLayout(rows: a.rows, width: a.columns, heads: heads, tokens: tokens, "headScores")
     let t = l.tokens, d = l.width, dk = l.headWidth
     var s = Tensor(shape: [l.events * l.heads * t, t]) { _ in }
-    BLAS.prepare(work: t * t * dk)
+    if t >= HeadLayout.sgemmFromTokens { BLAS.prepare(work: t * t * dk) }
     a.storage.withUnsafeBufferPointer { pa in
         b.storage.withUnsafeBufferPointer { pb in
             s.storage.withUnsafeMutableBufferPointer { ps in
                 for n in 0..<l.events {
                     for h in 0..<l.heads {
-                        let block = n * t * d + h * dk
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(dk), scale,
-                                    pa.baseAddress! + block, Int32(d), pb.baseAddress! + block, Int32(d),
-                                    0, ps.baseAddress! + (n * l.heads + h) * t * t, Int32(t))
+                        let block = n * t * d + h * dk, out = ps.baseAddress! + (n * l.heads + h) * t * t
+                        if t < HeadLayout.sgemmFromTokens {
+                            kernelBlockScores(pa.baseAddress! + block, pb.baseAddress! + block, out, t, dk, d, scale)
+                        } else {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(t), Int32(dk), scale,
+                                        pa.baseAddress! + block, Int32(d), pb.baseAddress! + block, Int32(d), 0, out, Int32(t))
+                        }
                     }
                 }
             }
@@ -236,22 +243,56 @@ public func headApply(_ p: Tensor, _ v: Tensor, heads: Int, transposeP: Bool = f
     precondition(p.rows == l.events * l.heads * t, "headApply: weights \(p.shape) do not match \(l.events) events x \(heads) heads x \(t) slots")
     let d = l.width, dk = l.headWidth
     var o = Tensor(shape: v.shape) { _ in }
-    BLAS.prepare(work: t * t * dk)
+    if t >= HeadLayout.sgemmFromTokens { BLAS.prepare(work: t * t * dk) }
     p.storage.withUnsafeBufferPointer { pp in
         v.storage.withUnsafeBufferPointer { pv in
             o.storage.withUnsafeMutableBufferPointer { po in
                 for n in 0..<l.events {
                     for h in 0..<l.heads {
-                        let block = n * t * d + h * dk
-                        cblas_sgemm(CblasRowMajor, transposeP ? CblasTrans : CblasNoTrans, CblasNoTrans, Int32(t), Int32(dk), Int32(t), scale,
-                                    pp.baseAddress! + (n * l.heads + h) * t * t, Int32(t), pv.baseAddress! + block, Int32(d),
-                                    0, po.baseAddress! + block, Int32(d))
+                        let block = n * t * d + h * dk, weights = pp.baseAddress! + (n * l.heads + h) * t * t
+                        if t < HeadLayout.sgemmFromTokens {
+                            kernelBlockApply(weights, pv.baseAddress! + block, po.baseAddress! + block, t, dk, d, scale, transposeP)
+                        } else {
+                            cblas_sgemm(CblasRowMajor, transposeP ? CblasTrans : CblasNoTrans, CblasNoTrans, Int32(t), Int32(dk), Int32(t),
+                                        scale, weights, Int32(t), pv.baseAddress! + block, Int32(d), 0, po.baseAddress! + block, Int32(d))
+                        }
                     }
                 }
             }
         }
     }
     return o
+}
+
+/// out[i, j] = scale sum_c a[i, c] b[j, c] for T x dk blocks with row stride d, out T x T.
+@inline(never)
+func kernelBlockScores(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                       _ t: Int, _ dk: Int, _ d: Int, _ scale: Float) {
+    for i in 0..<t {
+        let ai = a + i * d
+        for j in 0..<t {
+            let bj = b + j * d
+            var s: Float = 0
+            for c in 0..<dk { s += ai[c] * bj[c] }
+            out[i * t + j] = scale * s
+        }
+    }
+}
+
+/// out[i, :] = scale sum_j op(p)[i, j] v[j, :] for a T x T block p and T x dk blocks v, out
+/// with row stride d (one axpy of length dk per weight).
+@inline(never)
+func kernelBlockApply(_ p: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                      _ t: Int, _ dk: Int, _ d: Int, _ scale: Float, _ transposeP: Bool) {
+    let (rowStride, columnStride) = transposeP ? (1, t) : (t, 1)
+    for i in 0..<t {
+        let oi = out + i * d
+        for c in 0..<dk { oi[c] = 0 }
+        for j in 0..<t {
+            let w = scale * p[i * rowStride + j * columnStride], vj = v + j * d
+            for c in 0..<dk { oi[c] += w * vj[c] }
+        }
+    }
 }
 
 // MARK: Token masking and pooling

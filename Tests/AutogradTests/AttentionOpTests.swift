@@ -97,21 +97,25 @@ final class AttentionOpTests: XCTestCase {
         return s
     }
 
+    /// 2 events of 3 slots (direct loops) and 2 events of 33 slots (sgemm per block), 2 heads of width 2.
     func testHeadProductsMatchDoubleReference() {
-        let a = x([6, 4], "a"), b = x([6, 4], "b") // 2 events of 3 slots, 2 heads of width 2
-        let s = headScores(a, b, heads: 2, tokens: 3, scale: 0.7)
-        XCTAssertEqual(s.shape, [12, 3])
-        assertAllClose(s.storage.map(Double.init), referenceScores(a, b, heads: 2, tokens: 3, scale: 0.7), rel: 1e-6, abs: 1e-6)
-        let p = x([12, 3], "p"), v = x([6, 4], "v")
-        for transposeP in [false, true] {
-            let o = headApply(p, v, heads: 2, transposeP: transposeP, scale: 1.5)
-            for n in 0..<2 { for h in 0..<2 { for i in 0..<3 { for c in 0..<2 {
-                let reference = 1.5 * (0..<3).reduce(0.0) { acc, j in
-                    let weight = transposeP ? p[(n * 2 + h) * 3 + j, i] : p[(n * 2 + h) * 3 + i, j]
-                    return acc + Double(weight) * Double(v[n * 3 + j, h * 2 + c])
-                }
-                assertClose(Double(o[n * 3 + i, h * 2 + c]), reference, rel: 1e-6, abs: 1e-6, "transposeP \(transposeP)")
-            } } } }
+        for t in [3, 33] {
+            let a = x([2 * t, 4], "a\(t)"), b = x([2 * t, 4], "b\(t)")
+            let s = headScores(a, b, heads: 2, tokens: t, scale: 0.7)
+            XCTAssertEqual(s.shape, [4 * t, t])
+            assertAllClose(s.storage.map(Double.init), referenceScores(a, b, heads: 2, tokens: t, scale: 0.7), rel: 1e-6, abs: 1e-6, "T = \(t)")
+            let p = x([4 * t, t], "p\(t)"), v = x([2 * t, 4], "v\(t)")
+            for transposeP in [false, true] {
+                let o = headApply(p, v, heads: 2, transposeP: transposeP, scale: 1.5)
+                for n in 0..<2 { for h in 0..<2 { for i in 0..<t { for c in 0..<2 {
+                    let reference = 1.5 * (0..<t).reduce(0.0) { acc, j in
+                        let weight = transposeP ? p[(n * 2 + h) * t + j, i] : p[(n * 2 + h) * t + i, j]
+                        return acc + Double(weight) * Double(v[n * t + j, h * 2 + c])
+                    }
+                    // Sums of 33 products of size < 1: Float32 round-off below 1e-5.
+                    assertClose(Double(o[n * t + i, h * 2 + c]), reference, rel: 1e-5, abs: 1e-5, "T = \(t), transposeP \(transposeP)")
+                } } } }
+            }
         }
     }
 
