@@ -79,6 +79,14 @@ struct Bench: ParsableCommand {
         record("subtraction_gan_quick_epoch_50k", ["seconds": subtraction, "timed_batches": 20])
         let drellYan = ColliderBenchmarks.electroweakDrellYan(events: 1_000_000, seed: seed)
         record("drell_yan_ew_b_1e6", ["seconds": drellYan.seconds, "events_per_second": Double(drellYan.events) / drellYan.seconds])
+        let transformerQuick = TransformerBenchmarks.trainingStep(config: .quick, events: 512, tokens: 8, minimumTokens: 3, seed: seed)
+        record("transformer_quick_d32x2_b512_t3to8_adam", ["forward_ms": transformerQuick.forwardMilliseconds,
+                                                            "step_ms": transformerQuick.stepMilliseconds,
+                                                            "parameters": Double(transformerQuick.parameters)])
+        let transformerPaper = TransformerBenchmarks.trainingStep(config: .paper, events: 512, tokens: 8, minimumTokens: 3, seed: seed)
+        record("transformer_paper_d64x4_b512_t3to8_adam", ["forward_ms": transformerPaper.forwardMilliseconds,
+                                                            "step_ms": transformerPaper.stepMilliseconds,
+                                                            "parameters": Double(transformerPaper.parameters)])
     }
 
     func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {
