@@ -49,6 +49,21 @@ final class AttentionOpTests: XCTestCase {
         XCTAssertGreaterThan(Swift.abs(Double(y.storage[3]) - 0.8411919906082768), 1e-4)
     }
 
+    /// x Φ(x) on a grid of [-6, 6] against Φ from erf in Double: the rational erf is within
+    /// 3.3e-7 of erf, so |gelu - reference| <= 3.3e-7 |x| / 2 plus Float32 rounding of the product.
+    func testGeluMatchesErfInDoubleOnAGrid() {
+        let grid = (0...2400).map { Float(-6 + 0.005 * Double($0)) }
+        let y = gelu(Variable(Tensor(shape: [grid.count], storage: grid))).value
+        var worst = 0.0
+        for (x, v) in zip(grid, y.storage) {
+            let reference = Double(x) * 0.5 * (1 + Foundation.erf(Double(x) / 2.0.squareRoot()))
+            let error = Swift.abs(Double(v) - reference)
+            worst = max(worst, error)
+            XCTAssertLessThanOrEqual(error, 2e-7 * Double(Swift.abs(x)) + 1.2e-7 * Swift.abs(reference) + 1e-9, "gelu(\(x))")
+        }
+        print("gelu: worst absolute error on [-6, 6] \(worst)")
+    }
+
     func testGeluGradients() {
         let a = x([3, 4], "gelu", scale: 2.5)
         GradientCheck.check("gelu", [a]) { gelu($0[0]) }
