@@ -89,6 +89,14 @@ struct Bench: ParsableCommand {
             record("spline_flow_\(conditioner.rawValue)_quick_d10_c16_b512", ["training_step_ms": spline.trainingMilliseconds,
                    "sampling_pass_ms": spline.samplingMilliseconds, "sampling_tail_fraction": spline.samplingTailFraction])
         }
+        let transformerQuick = TransformerBenchmarks.trainingStep(config: .quick, events: 512, tokens: 8, minimumTokens: 3, seed: seed)
+        record("transformer_quick_d32x2_b512_t3to8_adam", ["forward_ms": transformerQuick.forwardMilliseconds,
+                                                            "step_ms": transformerQuick.stepMilliseconds,
+                                                            "parameters": Double(transformerQuick.parameters)])
+        let transformerPaper = TransformerBenchmarks.trainingStep(config: .paper, events: 512, tokens: 8, minimumTokens: 3, seed: seed)
+        record("transformer_paper_d64x4_b512_t3to8_adam", ["forward_ms": transformerPaper.forwardMilliseconds,
+                                                            "step_ms": transformerPaper.stepMilliseconds,
+                                                            "parameters": Double(transformerPaper.parameters)])
     }
 
     func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {
