@@ -24,6 +24,8 @@ public enum QCDInferenceStudy {
         var energy: Double, quarkFraction: Double, prior: ShowerPrior
         var trainingSets: Int, testSets: Int, maximumJets: Int, minimumJets: Int
         var setSizes: [Int], gatedSize: Int, physicalSets: Int, samples: Int
+        /// The smallest set size of the width exponent's fit (smaller sets are shown; there the prior still limits the width).
+        var exponentFrom: Int
         var network: JetSetINNConfig, training: TrainingConfig
 
         init(_ context: StudyContext) throws {
@@ -40,10 +42,11 @@ public enum QCDInferenceStudy {
             setSizes = try ErrorsVsStatisticsStudy.numbers(g, "set_sizes", default: [10, 30, 100]).map { Int($0) }
             gatedSize = Int(try g.number("gated_set_size", default: 30))
             physicalSets = Int(try g.number("physical_sets", default: 20))
+            exponentFrom = Int(try g.number("exponent_from", default: 30))
             samples = n.samplesPerEvent ?? 200
-            let allowed = minimumJets...max(minimumJets, maximumJets)
+            let allowed = minimumJets...max(minimumJets, maximumJets), from = exponentFrom
             guard setSizes.count >= 2, setSizes.allSatisfy({ allowed.contains($0) }), setSizes.contains(gatedSize),
-                  physicalSets >= 2, testSets >= 20, samples >= 20 else {
+                  physicalSets >= 2, testSets >= 20, samples >= 20, setSizes.filter({ $0 >= from }).count >= 2 else {
                 throw RefoldError.value("qcd-inference sizes", expected: ">= 2 set sizes in [minimum_jets, maximum_jets] including gated_set_size, physical_sets >= 2, test_events >= 20, samples_per_event >= 20",
                                         actual: "\(setSizes) in [\(minimumJets), \(maximumJets)], gated \(gatedSize), \(physicalSets), \(testSets), \(samples)")
             }
@@ -148,18 +151,19 @@ public enum QCDInferenceStudy {
                                                              noise: CalibrationCurve.bootstrapNoise(ofLargestDeviation: gated.curves, rng: context.rng.child("bootstrap"))))
 
         // Width against M: the exponent per parameter, its noise from bootstrap resamples of the sets.
-        let sizes = s.setSizes.map(Double.init)
-        let exponents = names.indices.map { j in exponent(sizes, s.setSizes.map { calibrations[$0]!.width[j] }) }
+        let fitted = s.setSizes.filter { $0 >= s.exponentFrom }, sizes = fitted.map(Double.init)
+        let exponents = names.indices.map { j in exponent(sizes, fitted.map { calibrations[$0]!.width[j] }) }
+        let allSizes = names.indices.map { j in exponent(s.setSizes.map(Double.init), s.setSizes.map { calibrations[$0]!.width[j] }) }
         let bootstrap = context.rng.child("width-bootstrap")
         let replicas = (0..<200).map { _ -> [Double] in
             let drawn = (0..<s.testSets).map { _ in bootstrap.integer(below: s.testSets) }
             return names.indices.map { j in
-                exponent(sizes, s.setSizes.map { m in drawn.reduce(0) { $0 + calibrations[m]!.widths[$1][j] } / sets })
+                exponent(sizes, fitted.map { m in drawn.reduce(0) { $0 + calibrations[m]!.widths[$1][j] } / sets })
             }
         }
         let worst = names.indices.max { abs(exponents[$0] + 0.5) < abs(exponents[$1] + 0.5) }!
         result.measure("width-exponent", Measured(exponents[worst], spreadOf: replicas.map { $0[worst] }))
-        result.notes.append("posterior width ~ M^b: b = \(names.indices.map { j in "\(names[j]) \(format(exponents[j])) ± \(format(Measured(0, spreadOf: replicas.map { $0[j] }).noise))" }.joined(separator: ", ")) over M = \(s.setSizes)")
+        result.notes.append("posterior width ~ M^b: b = \(names.indices.map { j in "\(names[j]) \(format(exponents[j])) ± \(format(Measured(0, spreadOf: replicas.map { $0[j] }).noise))" }.joined(separator: ", ")) over M = \(fitted); over all of M = \(s.setSizes): \(names.indices.map { "\(names[$0]) \(format(allSizes[$0]))" }.joined(separator: ", "))")
         let largest = calibrations[s.setSizes.max()!]!
         result.measure("correlation", Measured(repeated: largest.correlations))
 
@@ -193,9 +197,10 @@ public enum QCDInferenceStudy {
             let sigma = s.setSizes.map { m in
                 Measured(0, spreadOf: calibrations[m]!.widths.map { $0[j] }).noise / Double(s.testSets).squareRoot()
             }
-            let scale = Foundation.exp(zip(sizes, y).reduce(0) { $0 + Foundation.log($1.1) - exponents[j] * Foundation.log($1.0) } / Double(sizes.count))
+            let fitted = zip(sizes, y).filter { $0.0 >= Double(s.exponentFrom) }
+            let scale = Foundation.exp(fitted.reduce(0) { $0 + Foundation.log($1.1) - exponents[j] * Foundation.log($1.0) } / Double(fitted.count))
             let grid = (0..<100).map { sizes.min()! * Foundation.pow(sizes.max()! / sizes.min()!, Double($0) / 99) }
-            return Plot.FitSeries(label: names[j], fitLabel: "\(names[j]): M^{\(format(exponents[j]))}", x: sizes, y: y, sigma: sigma,
+            return Plot.FitSeries(label: names[j], fitLabel: "\(names[j]): M^{\(format(exponents[j]))} (fit M >= \(s.exponentFrom))", x: sizes, y: y, sigma: sigma,
                                   curveX: grid, curveY: grid.map { scale * Foundation.pow($0, exponents[j]) })
         }
         try BINNStudy.render(try Plot.fit(title: "QCD inference: mean posterior width against jets per set", xLabel: "M (jets per set)",

@@ -84,6 +84,8 @@ struct Bench: ParsableCommand {
                                            "massive_forward_seconds": rambo.massiveForward, "massive_inverse_seconds": rambo.massiveInverse])
         let shower = ShowerBenchmarks.jets(10_000, initial: .gluon, energy: 500, seed: seed)
         record("shower_gluon_500GeV_1e4", ["seconds": shower.seconds, "jets_per_second": 10_000 / shower.seconds, "mean_multiplicity": shower.multiplicity])
+        let qcd = QCDInferenceBenchmarks.epochAndSampling(sets: 4_000, seed: seed)
+        record("qcd_inference_quick_epoch_4000_sets", ["seconds": qcd.epochSeconds, "posterior_samples_per_second": qcd.samplesPerSecond])
     }
 
     func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {
