@@ -72,14 +72,22 @@ public struct ShowerSample {
     public var fixed: ShowerParameters
     public var prior: ShowerPrior
     public var initial: InitialParton
+    /// Jets sharing one draw of the prior: jets k M ..< (k + 1) M form set k (1: a draw per jet).
+    public var jetsPerSet: Int
 
     public var count: Int { constituents.count }
     public var maximumConstituents: Int { constituents.map(\.count).max() ?? 0 }
 
     /// `jets` jets of energy `energy` from streams RNGStream(seed).child("generate.shower") and its
-    /// children "prior" (parameter draws), "initial" (quark or gluon) and "shower".
-    public init(jets: Int, energy: Double, initial: InitialParton, fixed: ShowerParameters, prior: ShowerPrior = ShowerPrior(), seed: UInt64) throws {
+    /// children "prior" (parameter draws), "initial" (quark or gluon) and "shower". With
+    /// `jetsPerSet` M the prior is drawn once per M consecutive jets (a set measured together, the
+    /// training data of set-level inference); `jets` must be a multiple of M.
+    public init(jets: Int, energy: Double, initial: InitialParton, fixed: ShowerParameters, prior: ShowerPrior = ShowerPrior(),
+                jetsPerSet: Int = 1, seed: UInt64) throws {
         guard jets > 0 else { throw RefoldError.value("jets", expected: "a positive count", actual: jets) }
+        guard jetsPerSet >= 1, jets % jetsPerSet == 0 else {
+            throw RefoldError.value("jets per set", expected: "a positive divisor of the \(jets) jets", actual: jetsPerSet)
+        }
         guard energy.isFinite, energy > 0 else { throw RefoldError.value("jet energy", expected: "a positive number of GeV", actual: energy) }
         if case .mixed(let f) = initial, !(0...1).contains(f) { throw RefoldError.value("quark fraction", expected: "a value in [0, 1]", actual: f) }
         let fixed = try fixed.validated()
@@ -88,12 +96,14 @@ public struct ShowerSample {
             throw RefoldError.value("jet energy", expected: "above 2 sqrt(t_0) = \(2 * fixed.cutoff.squareRoot()) GeV", actual: energy)
         }
         self.energy = energy; self.seed = seed; self.fixed = fixed; self.prior = prior; self.initial = initial
+        self.jetsPerSet = jetsPerSet
         let rng = RNGStream(seed: seed).child("generate.shower")
         let priorStream = rng.child("prior"), initialStream = rng.child("initial"), showerStream = rng.child("shower")
         let fixedShower = try PartonShower(fixed)
         constituents.reserveCapacity(jets); parameters.reserveCapacity(jets); quark.reserveCapacity(jets)
-        for _ in 0..<jets {
-            let shower = prior.isEmpty ? fixedShower : try PartonShower(prior.draw(around: fixed, priorStream))
+        var shower = fixedShower
+        for i in 0..<jets {
+            if !prior.isEmpty, i % jetsPerSet == 0 { shower = try PartonShower(prior.draw(around: fixed, priorStream)) }
             let isQuark: Bool
             switch initial {
             case .quark: isQuark = true
@@ -137,7 +147,7 @@ public struct ShowerSample {
             "parameters": fixed.record, "prior": prior.record,
             "parameter_columns": ShowerParameters.fieldNames, "constituent_columns": ["E", "px", "py", "pz"],
             "observable_columns": JetShapes.names, "max_constituents": k,
-            "quark_jets": quark.filter { $0 }.count, "mean_multiplicity": Double(constituents.map(\.count).reduce(0, +)) / Double(n),
+            "jets_per_set": jetsPerSet, "quark_jets": quark.filter { $0 }.count, "mean_multiplicity": Double(constituents.map(\.count).reduce(0, +)) / Double(n),
             "frame": "jet parton (E,0,0,E) and recoiler (E,0,0,-E) from a singlet at rest; constituents exclude the recoiler",
             "files": files,
         ]

@@ -4,18 +4,21 @@ import TOMLKit
 
 /// The validation studies of issue 4, one `Toys/*.toml` each.
 public enum StudyKind: String, CaseIterable, Codable, Sendable {
-    case wedge, kicker, ring, binnedSmearing, zwDetector, zwCuts, zwISR, wprime, errorsVsStatistics, drellYan, subtraction, mem
+    case wedge, kicker, ring, binnedSmearing, zwDetector, zwCuts, zwISR, wprime, errorsVsStatistics, drellYan, subtraction
+    case mem, qcdInference
 }
 
 /// The generator a study draws its events from.
 public enum GeneratorName: String, CaseIterable, Codable, Sendable {
     case wedge, kicker, ring, binnedSmearing = "binned-smearing", zw, zwISR = "zw-isr", wprime, drellYan = "drell-yan"
     case subtractionToy = "subtraction-toy"
+    case shower
 }
 
 /// The network a study trains (`none` for classical baselines).
 public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
-    case none, inn, einn, cinn, cinnISR, gan, fcgan, binn, subtractionGAN, memProposal
+    case none, inn, einn, cinn, cinnISR, gan, fcgan, binn, subtractionGAN
+    case memProposal, jetSetINN
 
     /// What a study of this variant waits for while no runner is registered.
     public var pendingReason: String {
@@ -30,6 +33,7 @@ public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
         case .binn: return "needs the BINN: issue [binn]"
         case .subtractionGAN: return "needs the subtraction GAN: issue [subtraction]"
         case .memProposal: return "needs the MEM flow proposal: issue [mem]"
+        case .jetSetINN: return "needs the set-level cINN over shower parameters: issue [qcd-inference]"
         }
     }
 }

@@ -97,6 +97,8 @@ struct Bench: ParsableCommand {
         record("transformer_paper_d64x4_b512_t3to8_adam", ["forward_ms": transformerPaper.forwardMilliseconds,
                                                             "step_ms": transformerPaper.stepMilliseconds,
                                                             "parameters": Double(transformerPaper.parameters)])
+        let qcd = QCDInferenceBenchmarks.epochAndSampling(sets: 4_000, seed: seed)
+        record("qcd_inference_quick_epoch_4000_sets", ["seconds": qcd.epochSeconds, "posterior_samples_per_second": qcd.samplesPerSecond])
     }
 
     func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {

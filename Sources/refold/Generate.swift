@@ -50,14 +50,16 @@ struct Generate: ParsableCommand {
     @Option(name: .customLong("prior"),
             help: ArgumentHelp("shower: draw this parameter uniformly per jet (repeatable); recorded in parameters.npy.", valueName: "NAME=LOW:HIGH"))
     var priors: [String] = []
+    @Option(help: "shower: jets per prior draw; jets k M ..< (k + 1) M share their parameters (a set for refold train qcd; --jets a multiple of it).")
+    var jetsPerSet: Int = 1
 
     func validate() throws {
         if generator == .shower {
             do { try validateShower() } catch { throw ValidationError("\(error)") }
             return
         }
-        guard priors.isEmpty, initial == nil, quarkFraction == nil else {
-            throw ValidationError("--prior, --initial, --quark-fraction: expected them with shower only, got \(generator.rawValue)")
+        guard priors.isEmpty, initial == nil, quarkFraction == nil, jetsPerSet == 1 else {
+            throw ValidationError("--prior, --initial, --quark-fraction, --jets-per-set: expected them with shower only, got \(generator.rawValue)")
         }
         guard generator.isSubtraction == (component != nil) else {
             throw ValidationError("--component: expected it with subtraction-toy and drell-yan-ew only, got \(component?.rawValue ?? "none") for \(generator.rawValue)")
@@ -77,7 +79,7 @@ struct Generate: ParsableCommand {
     func run() throws {
         let folder = URL(fileURLWithPath: out)
         if generator == .shower {
-            try generateShower(jets: jets, energy: energy, initial: initialParton, settings: settings, priors: priors, seed: seed, out: folder)
+            try generateShower(jets: jets, energy: energy, initial: initialParton, settings: settings, priors: priors, jetsPerSet: jetsPerSet, seed: seed, out: folder)
         } else if let component {
             try generateSubtraction(generator, component: component, events: events, seed: seed, out: folder)
         } else if generator.isDensityToy {

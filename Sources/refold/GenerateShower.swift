@@ -14,6 +14,9 @@ extension Generate {
     func validateShower() throws {
         guard component == nil else { throw RefoldError.value("--component", expected: "none for shower", actual: component!.rawValue) }
         guard jets > 0 else { throw RefoldError.value("--jets", expected: "a positive count", actual: jets) }
+        guard jetsPerSet >= 1, jets % jetsPerSet == 0 else {
+            throw RefoldError.value("--jets-per-set", expected: "a positive divisor of --jets \(jets)", actual: jetsPerSet)
+        }
         // A jet holds about 30 constituents of 4 Doubles, in memory twice (jets and the padded array).
         try checkMemory("--jets", count: jets, bytesPerItem: 4096)
         guard energy.isFinite, energy > 0 else { throw RefoldError.value("--energy", expected: "a positive number of GeV", actual: energy) }
@@ -29,12 +32,14 @@ extension Generate {
 }
 
 /// Writes `jets` showered jets (see `ShowerSample` for the files), streams from
-/// RNGStream(seed).child("generate.shower"); meta.json records the command line.
-func generateShower(jets: Int, energy: Double, initial: InitialParton, settings: [String], priors: [String], seed: UInt64, out: URL) throws {
+/// RNGStream(seed).child("generate.shower"); meta.json records the command line. With
+/// `jetsPerSet` M > 1 the prior is drawn once per M consecutive jets.
+func generateShower(jets: Int, energy: Double, initial: InitialParton, settings: [String], priors: [String], jetsPerSet: Int = 1,
+                    seed: UInt64, out: URL) throws {
     let fixed = try ShowerParameters().setting(settings)
     let prior = try ShowerPrior(priors)
     let start = DispatchTime.now().uptimeNanoseconds
-    let sample = try ShowerSample(jets: jets, energy: energy, initial: initial, fixed: fixed, prior: prior, seed: seed)
+    let sample = try ShowerSample(jets: jets, energy: energy, initial: initial, fixed: fixed, prior: prior, jetsPerSet: jetsPerSet, seed: seed)
     let generated = DispatchTime.now().uptimeNanoseconds
     try sample.write(to: out, command: CommandLine.arguments)
     let seconds = Double(generated - start) / 1e9

@@ -21,6 +21,7 @@ struct Refold: ParsableCommand {
             Density.self,
             Sample.self,
             Mem.self,
+            Infer.self,
         ]
     )
 }

@@ -10,7 +10,7 @@ extension UnfoldingVariant: ExpressibleByArgument {}
 /// Every network `refold train` builds: the invertible unfolding networks and the Bayesian INN
 /// density estimator.
 enum TrainVariant: String, CaseIterable, ExpressibleByArgument {
-    case inn, einn, cinn, cinnISR = "cinn-isr", binn, gan, fcgan, subtraction, mem
+    case inn, einn, cinn, cinnISR = "cinn-isr", binn, gan, fcgan, subtraction, mem, qcd
 
     var unfolding: UnfoldingVariant? { UnfoldingVariant(rawValue: rawValue) }
 }
@@ -18,7 +18,7 @@ enum TrainVariant: String, CaseIterable, ExpressibleByArgument {
 /// `refold train`: an invertible unfolding network on a paired sample folder (docs/unfold.md).
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train an INN, eINN, cINN, cINN with ISR jets, GAN, FCGAN or the MEM flow proposal on a paired sample, a Bayesian INN on a single-level one, or a subtraction GAN on two; writes a model.")
+        abstract: "Train an INN, eINN, cINN, cINN with ISR jets, GAN, FCGAN or the MEM flow proposal on a paired sample, the QCD inference network on sets of showered jets, a Bayesian INN on a single-level one, or a subtraction GAN on two; writes a model.")
 
     @Argument(help: "The network: \(TrainVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
     var network: TrainVariant
@@ -60,6 +60,11 @@ struct Train: ParsableCommand {
         }
         guard let data, background == nil, subtract == nil, box == nil else {
             throw ValidationError("\(network.rawValue): expected --data DIR (--background, --subtract and --box are for subtraction)")
+        }
+        if network == .qcd {
+            try trainQCD(data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, batchSize: batchSize, seed: seed,
+                         resume: resume, out: URL(fileURLWithPath: out))
+            return
         }
         if network == .mem {
             try trainMEMProposal(data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, batchSize: batchSize, seed: seed,
