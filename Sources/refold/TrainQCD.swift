@@ -10,10 +10,7 @@ import Validation
 /// prior's. Progress lines on a terminal; a NaN loss stops with the last good checkpoint in `out`.
 func trainQCD(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL) throws {
     let checkpoint = out.appendingPathComponent(QCDInferenceModel.checkpointFile)
-    if !resume, FileManager.default.fileExists(atPath: checkpoint.path) {
-        throw RefoldError.file(checkpoint.path, "exists: pass --resume to continue it or choose another --out")
-    }
-    if resume, !FileManager.default.fileExists(atPath: checkpoint.path) { throw RefoldError.file(checkpoint.path, "missing: nothing to resume") }
+    try checkResumable(checkpoint, resume: resume)
     let sets = try JetSets.read(from: data)
     let metaURL = data.appendingPathComponent("meta.json")
     let meta = (try? JSONSerialization.jsonObject(with: Data(contentsOf: metaURL))) as? [String: Any]
