@@ -179,14 +179,6 @@ public struct EventLikelihood {
         return Point(hard: hard, freeQuark: qa, otherQuark: qb, jacobian: 1)
     }
 
-    /// log of the lab integrand p_lab(v | theta) W(x_d | v) at a point (without |dv/du|);
-    /// -infinity outside the support or the selection.
-    public func logIntegrand(_ p: Point) -> Double {
-        let logW = logTransfer(p)
-        guard logW > -.infinity else { return -.infinity }
-        return logW + logLabDensity(p.hard, freeQuark: p.freeQuark)
-    }
-
     /// |d x_gen / d v| = 4 pT(l-) pT(l+) pT(free quark) / (p* m_Z m_W) at generator coordinates x.
     public static func labJacobian(_ x: ZWPartonCoordinates, leptonPTs: (Double, Double), freeQuarkPT: Double) -> Double {
         let m = x.mass, sum = x.zMass + x.wMass, difference = x.zMass - x.wMass

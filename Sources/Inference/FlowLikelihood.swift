@@ -26,8 +26,7 @@ public struct ImportanceSampledEvent {
         append(residual: residual, logProposal: logProposal)
     }
 
-    /// Adds more draws (for a run to a precision target).
-    public mutating func append(residual: UnsafeBufferPointer<Double>, logProposal: ArraySlice<Double>) {
+    private mutating func append(residual: UnsafeBufferPointer<Double>, logProposal: ArraySlice<Double>) {
         let d = MEMResidual.dimension, k = residual.count / d
         precondition(k == logProposal.count, "ImportanceSampledEvent: expected \(k) proposal densities, got \(logProposal.count)")
         let density = likelihood.density
@@ -62,9 +61,6 @@ public struct ImportanceSampledEvent {
         let variance = draws > 1 ? max(0, sumSquares / k - mean * mean) / (k - 1) : .infinity
         return (mean, variance.squareRoot(), sumSquares > 0 ? sum * sum / sumSquares : 0)
     }
-
-    /// log p(x_d | theta) (-infinity if every weight is 0).
-    public func logLikelihood(_ density: ZWDensity) -> Double { log(estimate(density).value) }
 }
 
 /// Flow importance sampling for a set of events: draws from a `MEMProposal` in chunks and builds
@@ -89,24 +85,5 @@ public enum FlowLikelihood {
             }
         }
         return result
-    }
-
-    /// One event to a relative precision: batches of `batch` draws until the standard error is
-    /// below `relativeError` of the value or `maximumDraws` are spent. Returns the event (its
-    /// `draws` are the integrand evaluations spent).
-    public static func toPrecision(_ likelihood: EventLikelihood, proposal: MEMProposal, relativeError: Double, batch: Int = 1_000,
-                                   maximumDraws: Int = 1_000_000, rng: RNGStream) throws -> ImportanceSampledEvent {
-        var event: ImportanceSampledEvent?
-        var round = 0
-        while true {
-            let (residual, logQ) = try proposal.draw([likelihood.event], count: batch, rng: rng.child(index: round))
-            residual.withUnsafeBufferPointer { r in
-                if event == nil { event = ImportanceSampledEvent(likelihood: likelihood, residual: r, logProposal: logQ[...]) }
-                else { event!.append(residual: r, logProposal: logQ[...]) }
-            }
-            round += 1
-            let e = event!.estimate(likelihood.density)
-            if (e.value > 0 && e.error <= relativeError * e.value) || event!.draws >= maximumDraws { return event! }
-        }
     }
 }

@@ -107,8 +107,10 @@ public enum LikelihoodScan {
 
     /// The estimate from a function -2 log L(theta) known everywhere (flow importance sampling
     /// with fixed draws): grid values, then Brent from the grid minimum; error = sqrt(2 / f'').
-    public static func scan(_ minusTwoLogL: (Double) -> Double, grid: [Double], parameter: MEMParameter, events: Int, method: String) throws -> ScanResult {
-        let values = grid.map(minusTwoLogL)
+    /// `gridValues`: -2 log L on the grid when the caller has it already (not evaluated again).
+    public static func scan(_ minusTwoLogL: (Double) -> Double, grid: [Double], gridValues: [Double]? = nil, parameter: MEMParameter,
+                            events: Int, method: String) throws -> ScanResult {
+        let values = gridValues ?? grid.map(minusTwoLogL)
         guard let best = values.indices.filter({ values[$0].isFinite }).min(by: { values[$0] < values[$1] }) else {
             throw RefoldError.value("-2 log L on the scan grid", expected: "a finite value somewhere", actual: "none")
         }

@@ -152,22 +152,15 @@ public final class MEMProposal {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let description = Description(kind: Self.kind, config: config, residualScale: residualScale, conditionScale: conditionScale,
                                       seed: seed, residualNames: MEMResidual.names)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeAtomically(try encoder.encode(description), to: folder.appendingPathComponent("proposal.json"))
+        try writeJSONAtomically(description, to: folder.appendingPathComponent("proposal.json"))
     }
 
     /// Reads a folder written by `write(to:)` (or by `refold train mem`, whose checkpoint also
     /// holds the optimizer); errors name the file.
     public static func read(from folder: URL) throws -> MEMProposal {
         let url = folder.appendingPathComponent("proposal.json")
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw RefoldError.file(url.path, "missing: a MEM proposal folder (refold train mem) needs proposal.json")
-        }
-        let description: Description
-        do { description = try JSONDecoder().decode(Description.self, from: data) } catch {
-            throw RefoldError.file(url.path, "not a MEM proposal description: \(error)")
-        }
+        let description = try readJSON(Description.self, from: url, needs: "a MEM proposal folder (refold train mem) needs proposal.json",
+                                       what: "a MEM proposal description")
         guard description.kind == kind else { throw RefoldError.file(url.path, "kind: expected '\(kind)', got '\(description.kind)'") }
         guard description.residualScale.dimension == MEMResidual.dimension, description.conditionScale.dimension == MEMResidual.conditionDimension else {
             throw RefoldError.file(url.path, "standardisations: expected \(MEMResidual.dimension) and \(MEMResidual.conditionDimension) columns, got \(description.residualScale.dimension) and \(description.conditionScale.dimension)")

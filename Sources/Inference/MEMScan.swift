@@ -76,12 +76,15 @@ public enum MEMScan {
                 for s in sampled { total -= 2 * log(s.estimate(d).value) }
                 return total + 2 * n * logSelection(d)
             }
-            let scan = try LikelihoodScan.scan(minusTwoLogL, grid: request.grid, parameter: request.parameter, events: events.count, method: "flow importance sampling, Brent")
+            let logSel = densities.map(logSelection)
+            let gridValues = request.grid.indices.map { j in perEvent.reduce(2 * n * logSel[j]) { $0 - 2 * log($1[j].value) } }
+            let scan = try LikelihoodScan.scan(minusTwoLogL, grid: request.grid, gridValues: gridValues, parameter: request.parameter,
+                                               events: events.count, method: "flow importance sampling, Brent")
             let best = try density(scan.estimate)
             let ess = sampled.map { $0.estimate(best).effectiveSampleSize }.reduce(0, +) / n
             let outside = Double(sampled.map(\.outside).reduce(0, +)) / Double(sampled.map(\.draws).reduce(0, +))
             return Output(logLikelihoods: perEvent.map { $0.map { log($0.value) } }, relativeErrors: perEvent.map { $0.map { $0.error / $0.value } },
-                          logSelection: densities.map(logSelection), scan: scan, evaluations: sampled.map(\.draws),
+                          logSelection: logSel, scan: scan, evaluations: sampled.map(\.draws),
                           meanEffectiveSampleSize: ess, outsideFraction: outside)
         case .vegas:
             let schedule = Vegas.Schedule(warmUpCalls: 5_000, callsPerIteration: 4_000, maximumRuns: 12, relativeError: request.precision)

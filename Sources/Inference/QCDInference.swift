@@ -195,21 +195,14 @@ public final class QCDInferenceModel {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let description = Description(kind: Self.kind, config: config, names: names, prior: prior, featureNames: JetFeatures.names,
                                       featureScale: featureScale, parameterScale: parameterScale, seed: seed)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeAtomically(try encoder.encode(description), to: folder.appendingPathComponent("model.json"))
+        try writeJSONAtomically(description, to: folder.appendingPathComponent("model.json"))
     }
 
     /// Reads a folder written by `write(to:)` or by `refold train qcd`; errors name the file.
     public static func read(from folder: URL) throws -> QCDInferenceModel {
         let url = folder.appendingPathComponent("model.json")
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw RefoldError.file(url.path, "missing: a QCD inference model folder (refold train qcd) needs model.json")
-        }
-        let d: Description
-        do { d = try JSONDecoder().decode(Description.self, from: data) } catch {
-            throw RefoldError.file(url.path, "not a QCD inference model description: \(error)")
-        }
+        let d = try readJSON(Description.self, from: url, needs: "a QCD inference model folder (refold train qcd) needs model.json",
+                             what: "a QCD inference model description")
         guard d.kind == kind else { throw RefoldError.file(url.path, "kind: expected '\(kind)', got '\(d.kind)'") }
         guard d.featureNames == JetFeatures.names else {
             throw RefoldError.file(url.path, "featureNames: expected \(JetFeatures.names), got \(d.featureNames)")

@@ -53,6 +53,21 @@ public func writeAtomically(_ text: String, to url: URL) throws {
     try writeAtomically(Data(text.utf8), to: url)
 }
 
+/// Encodes `value` as pretty, key-sorted JSON and writes it atomically.
+public func writeJSONAtomically<T: Encodable>(_ value: T, to url: URL) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try writeAtomically(try encoder.encode(value), to: url)
+}
+
+/// Decodes a JSON file; a missing file says what `needs` it, a bad one names `what` it should be.
+public func readJSON<T: Decodable>(_ type: T.Type, from url: URL, needs: String, what: String) throws -> T {
+    guard let data = FileManager.default.contents(atPath: url.path) else { throw RefoldError.file(url.path, "missing: \(needs)") }
+    do { return try JSONDecoder().decode(T.self, from: data) } catch {
+        throw RefoldError.file(url.path, "not \(what): \(error)")
+    }
+}
+
 /// Removes `.<name>.tmp-<pid>` files beside `url` whose process no longer runs (kill -9 during a
 /// write); a live process's temporary is left alone.
 func removeStaleTemporaries(of url: URL) {
