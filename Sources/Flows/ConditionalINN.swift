@@ -137,25 +137,85 @@ public final class ConditionalINN: InvertibleTransform, UnfoldingFlow {
     /// K samples per event with their density: x_p = g^-1(r; f(x_d)) and
     /// log q(x_p | x_d) = -|r|^2 / 2 - D_p/2 log(2 pi) - log|det dx_p/dr|, samples
     /// [N, K, D_p], densities event-major [N K]; for importance sampling, where every draw needs its q.
-    public func sampleWithLogDensity(detectorLevel: Tensor, count: Int, rng: RNGStream) throws -> (samples: Tensor, logDensity: [Double]) {
+    public func sampleWithLogDensity(detectorLevel: Tensor, count: Int, rng: RNGStream,
+                                     latent: LatentMixture = .standard) throws -> (samples: Tensor, logDensity: [Double]) {
         try checkBatch(partonLevel: nil, detectorLevel: detectorLevel)
         guard count >= 1 else { throw RefoldError.value("samples per event", expected: ">= 1", actual: count) }
-        let d = partonDimension, constant = Double(d) / 2 * Foundation.log(2 * Double.pi)
+        let d = partonDimension
         var logDensity = [Double](repeating: 0, count: detectorLevel.rows * count)
         let samples = chunkedSampling(events: detectorLevel.rows, count: count, partonDimension: d, rng: rng) { range, rng in
             let c = conditionNetwork(Variable(gatherRows(detectorLevel, range))).value
             let r = gaussianNoise(rows: range.count * count, columns: d, rng: rng)
+            if !latent.isStandard {
+                let choice = rng.child("latent-component")
+                r.value.storage.withUnsafeMutableBufferPointer { z in
+                    for i in 0..<(range.count * count) {
+                        let s = Float(latent.drawScale(choice))
+                        for j in 0..<d { z[i * d + j] *= s }
+                    }
+                }
+            }
             let (x, logDet) = flow.inverse(r, condition: Variable(repeatRows(c, times: count)))
             let offset = range.lowerBound * count
             r.value.storage.withUnsafeBufferPointer { z in
                 for i in 0..<(range.count * count) {
                     var square = 0.0
                     for j in 0..<d { square += Double(z[i * d + j]) * Double(z[i * d + j]) }
-                    logDensity[offset + i] = -0.5 * square - constant - Double(logDet.value.storage[i])
+                    logDensity[offset + i] = latent.logDensity(squaredNorm: square, dimension: d) - Double(logDet.value.storage[i])
                 }
             }
             return x.value
         }
         return (samples, logDensity)
+    }
+}
+
+/// The latent distribution of a flow used as an importance sampler: a scale mixture of centred
+/// Gaussians sum_k w_k N(0, s_k^2 I). The standard normal is the one the flow was trained with;
+/// a wider component (defensive importance sampling, Hesterberg 1995) pushes some draws into the
+/// tails that the trained flow underestimates, and bounds the weights there by p / (w_k q_k),
+/// while the mixture density stays exact: the flow's Jacobian is the same for every component.
+public struct LatentMixture: Sendable, Equatable {
+    public let weights: [Double], scales: [Double]
+    public static let standard = LatentMixture(uncheckedWeights: [1], scales: [1])
+
+    private init(uncheckedWeights: [Double], scales: [Double]) { weights = uncheckedWeights; self.scales = scales }
+
+    /// Weights (positive, normalised here) and scales (positive), one per component.
+    public init(weights: [Double], scales: [Double]) throws {
+        guard !weights.isEmpty, weights.count == scales.count, weights.allSatisfy({ $0 > 0 && $0.isFinite }),
+              scales.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw RefoldError.value("latent mixture", expected: "as many positive finite weights as positive finite scales",
+                                    actual: "weights \(weights), scales \(scales)")
+        }
+        let total = weights.reduce(0, +)
+        self.init(uncheckedWeights: weights.map { $0 / total }, scales: scales)
+    }
+
+    /// "W:S": the standard normal with weight 1 - W and a Gaussian S times wider with weight W.
+    public init(defensive text: String) throws {
+        let parts = text.split(separator: ":").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let w = parts[0], let s = parts[1], w > 0, w < 1, s > 1, s.isFinite else {
+            throw RefoldError.value("defensive latent component", expected: "W:S with 0 < W < 1 and S > 1, e.g. 0.2:2", actual: text)
+        }
+        try self.init(weights: [1 - w, w], scales: [1, s])
+    }
+
+    var isStandard: Bool { scales.allSatisfy { $0 == 1 } }
+
+    func drawScale(_ rng: RNGStream) -> Double {
+        var u = rng.uniform()
+        for (w, s) in zip(weights, scales) {
+            if u < w { return s }
+            u -= w
+        }
+        return scales[scales.count - 1]
+    }
+
+    /// log sum_k w_k N(z; 0, s_k^2 I) for |z|^2 = `squaredNorm` in `dimension` dimensions.
+    public func logDensity(squaredNorm: Double, dimension d: Int) -> Double {
+        let terms = zip(weights, scales).map { w, s in Foundation.log(w) - Double(d) * Foundation.log(s) - 0.5 * squaredNorm / (s * s) }
+        let top = terms.max()!
+        return top + Foundation.log(terms.reduce(0) { $0 + Foundation.exp($1 - top) }) - Double(d) / 2 * Foundation.log(2 * Double.pi)
     }
 }

@@ -14,8 +14,9 @@ import Tensor
 /// (sum w)^2 / sum w^2 says how many draws carry the estimate.
 public struct ImportanceSampledEvent {
     public let likelihood: EventLikelihood
-    /// Generator coordinates of the kept draws, their N(m), and log(|dx_gen/dv| W / q).
-    public private(set) var coordinates: [ZWPartonCoordinates] = [], normalisations: [Double] = [], logBase: [Double] = []
+    /// The kept draws in generator coordinates, prepared for p(x | theta) (N(m) and the support
+    /// computed once), and log(|dx_gen/dv| W / q).
+    public private(set) var points: [ZWDensity.PreparedPoint] = [], logBase: [Double] = []
     /// Draws in all, and those with a zero integrand.
     public private(set) var draws = 0, outside = 0
 
@@ -38,9 +39,10 @@ public struct ImportanceSampledEvent {
             guard logW > -.infinity else { outside += 1; continue }
             let x = ZWPartonCoordinates(point.hard)
             let lab = log(EventLikelihood.labJacobian(x, leptonPTs: (v.leptonMinusPT, v.leptonPlusPT), freeQuarkPT: v.freeQuarkPT))
-            let n = density.rapidityNormalisation(mass: x.mass)
-            guard lab.isFinite, n > 0 else { outside += 1; continue }
-            coordinates.append(x); normalisations.append(n)
+            guard lab.isFinite, let prepared = density.prepare(x, rapidityNormalisation: density.rapidityNormalisation(mass: x.mass)) else {
+                outside += 1; continue
+            }
+            points.append(prepared)
             // q in v: q_r / |dv/dr|.
             logBase.append(lab + logW - (logProposal[logProposal.startIndex + i] - logJacobian))
         }
@@ -51,8 +53,8 @@ public struct ImportanceSampledEvent {
     public func estimate(_ density: ZWDensity) -> (value: Double, error: Double, effectiveSampleSize: Double) {
         guard draws > 0 else { return (.nan, .nan, 0) }
         var sum = 0.0, sumSquares = 0.0
-        for i in coordinates.indices {
-            let logP = density.logDensity(coordinates[i], rapidityNormalisation: normalisations[i])
+        for i in points.indices {
+            let logP = density.logDensity(points[i])
             guard logP > -.infinity else { continue }
             let w = exp(logP + logBase[i])
             sum += w; sumSquares += w * w
@@ -60,6 +62,60 @@ public struct ImportanceSampledEvent {
         let k = Double(draws), mean = sum / k
         let variance = draws > 1 ? max(0, sumSquares / k - mean * mean) / (k - 1) : .infinity
         return (mean, variance.squareRoot(), sumSquares > 0 ? sum * sum / sumSquares : 0)
+    }
+}
+
+extension ImportanceSampledEvent {
+    /// log p(x_d | theta) with the first-order correction of the logarithm's bias: the mean of K
+    /// weights with relative standard error r has E[log mean] = log p - r^2/2 + O(1/K^2), so
+    /// log mean + r^2/2 (r from the same draws) is unbiased to O(1/K^2). Without it a scan over
+    /// few draws per event leans towards the parameters where the proposal's weights vary least,
+    /// the ones it was trained at (docs/mem.md: 128 draws moved m_W by 2.6 sigma on 500 events).
+    public func logEstimate(_ density: ZWDensity) -> Double {
+        let e = estimate(density)
+        guard e.value > 0 else { return -.infinity }
+        let r = e.error / e.value
+        return log(e.value) + 0.5 * r * r
+    }
+}
+
+extension ImportanceSampledEvent {
+    /// The score g = d log p^(x_d | theta) / d theta from these draws, the self-normalised mean of
+    /// the per-draw scores s_k = d log p(x_k | theta) / d theta (a central difference of `minus`
+    /// and `plus`, 2h apart, around `density`), and its Monte Carlo variance by the delta method,
+    /// sum w_k^2 (s_k - g)^2 / (sum w_k)^2.
+    public func score(_ density: ZWDensity, minus: ZWDensity, plus: ZWDensity, step h: Double) -> (value: Double, variance: Double) {
+        var sumW = 0.0, sumWS = 0.0
+        var weights: [Double] = [], scores: [Double] = []
+        weights.reserveCapacity(points.count); scores.reserveCapacity(points.count)
+        for i in points.indices {
+            let logP = density.logDensity(points[i])
+            guard logP > -.infinity else { continue }
+            let w = exp(logP + logBase[i]), s = (plus.logDensity(points[i]) - minus.logDensity(points[i])) / (2 * h)
+            guard s.isFinite else { continue }
+            weights.append(w); scores.append(s)
+            sumW += w; sumWS += w * s
+        }
+        guard sumW > 0 else { return (.nan, .nan) }
+        let g = sumWS / sumW
+        let variance = zip(weights, scores).reduce(0) { $0 + $1.0 * $1.0 * ($1.1 - g) * ($1.1 - g) } / (sumW * sumW)
+        return (g, variance)
+    }
+}
+
+extension FlowLikelihood {
+    /// The error of a flow scan's estimate theta^ from the finite draws per event: theta^ solves
+    /// sum_i g_i(theta) = (selection term), whose Monte Carlo noise sqrt(sum_i Var g_i) moves it by
+    /// that over the information 1/sigma^2 (sigma: the statistical error from the curvature), so
+    /// sigma_MC = sqrt(sum_i Var g_i) sigma^2. The draws of different events are independent.
+    public static func monteCarloError(_ events: [ImportanceSampledEvent], parameter: MEMParameter, estimate: Double, error: Double,
+                                       base: ZWParameters, fraction: Double = 0) throws -> Double {
+        let h = 0.25 * error
+        let centre = try parameter.density(estimate, base: base, fraction: fraction)
+        let minus = try parameter.density(estimate - h, base: base, fraction: fraction)
+        let plus = try parameter.density(estimate + h, base: base, fraction: fraction)
+        let variance = events.reduce(0) { $0 + $1.score(centre, minus: minus, plus: plus, step: h).variance }
+        return variance.squareRoot() * error * error
     }
 }
 
@@ -85,5 +141,24 @@ public enum FlowLikelihood {
             }
         }
         return result
+    }
+
+    /// `sample`, then a fresh set of `refresh.draws` draws for every event whose effective sample
+    /// size at its own reference density (`EventLikelihood.density`) stayed below
+    /// `refresh.minimumESS`: the estimate of such an event comes from the fresh draws alone, which
+    /// are independent of the decision to redraw, so it stays unbiased (adding them to the pilot
+    /// draws would favour events whose pilot came out low). Also returns how many were redrawn.
+    public static func sample(_ likelihoods: [EventLikelihood], proposal: MEMProposal, draws: Int, rng: RNGStream,
+                              refresh: (minimumESS: Double, draws: Int), chunk: Int = 256) throws -> (events: [ImportanceSampledEvent], refreshed: Int) {
+        guard refresh.draws > draws else {
+            throw RefoldError.value("refresh draws per event", expected: "> \(draws) (the pilot draws)", actual: refresh.draws)
+        }
+        var events = try sample(likelihoods, proposal: proposal, draws: draws, rng: rng.child("pilot"), chunk: chunk)
+        let poor = events.indices.filter { events[$0].estimate(likelihoods[$0].density).effectiveSampleSize < refresh.minimumESS }
+        guard !poor.isEmpty else { return (events, 0) }
+        let fresh = try sample(poor.map { likelihoods[$0] }, proposal: proposal, draws: refresh.draws, rng: rng.child("refresh"),
+                               chunk: max(1, chunk * draws / refresh.draws))
+        for (i, event) in zip(poor, fresh) { events[i] = event }
+        return (events, poor.count)
     }
 }

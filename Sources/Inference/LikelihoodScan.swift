@@ -35,29 +35,30 @@ public enum MEMParameter: String, CaseIterable, Codable {
 public struct SelectionFraction {
     public let reference: ZWDensity
     public let trials: Int
-    let coordinates: [ZWPartonCoordinates], normalisations: [Double], logReference: [Double]
+    let points: [ZWDensity.PreparedPoint], logReference: [Double]
 
     /// Simulates `trials` events of `reference` through `detector` (no ISR, the zw selection).
     public init(reference: ZWDensity, detector: FastDetector, trials: Int, rng: RNGStream) {
         self.reference = reference; self.trials = trials
         let production = ZWProduction(parameters: reference.parameters)
-        var coordinates: [ZWPartonCoordinates] = [], normalisations: [Double] = [], logReference: [Double] = []
+        var points: [ZWDensity.PreparedPoint] = [], logReference: [Double] = []
         let draw = rng.child("production"), wPrime = rng.child("wprime")
         for _ in 0..<trials {
             let hard = production.generate(wPrime: wPrime.uniform() < reference.wPrimeFraction, draw)
             guard detector.selectTwoJetEvent(hard, draw) != nil else { continue }
-            let x = ZWPartonCoordinates(hard), n = reference.rapidityNormalisation(mass: x.mass)
-            coordinates.append(x); normalisations.append(n)
-            logReference.append(reference.logDensity(x, rapidityNormalisation: n))
+            let x = ZWPartonCoordinates(hard)
+            guard let point = reference.prepare(x, rapidityNormalisation: reference.rapidityNormalisation(mass: x.mass)) else { continue }
+            points.append(point)
+            logReference.append(reference.logDensity(point))
         }
-        self.coordinates = coordinates; self.normalisations = normalisations; self.logReference = logReference
+        self.points = points; self.logReference = logReference
     }
 
     /// P_sel(theta) and its binomial-like standard error.
     public func fraction(_ density: ZWDensity) -> (value: Double, error: Double) {
         var sum = 0.0, sumSquares = 0.0
-        for i in coordinates.indices {
-            let w = exp(density.logDensity(coordinates[i], rapidityNormalisation: normalisations[i]) - logReference[i])
+        for i in points.indices {
+            let w = exp(density.logDensity(points[i]) - logReference[i])
             guard w.isFinite else { continue }
             sum += w; sumSquares += w * w
         }
@@ -76,6 +77,12 @@ public struct ScanResult: Codable, Equatable {
     public var error: Double
     public var events: Int
     public var method: String
+    /// Flow scans: the error of the estimate from the finite draws per event
+    /// (`FlowLikelihood.monteCarloError`), to be added in quadrature to `error`.
+    public var monteCarloError: Double? = nil
+
+    /// sqrt(error^2 + monteCarloError^2).
+    public var totalError: Double { (error * error + (monteCarloError ?? 0) * (monteCarloError ?? 0)).squareRoot() }
 }
 
 public enum LikelihoodScan {

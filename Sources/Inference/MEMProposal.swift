@@ -67,6 +67,8 @@ public final class MEMProposal {
     public let residualScale: Standardizer, conditionScale: Standardizer
     public let config: ConditionalINNConfig
     public let seed: UInt64
+    /// The latent distribution of the draws (`LatentMixture`; the standard normal by default).
+    public var latent = LatentMixture.standard
 
     /// The architecture seed `seed` rebuilds the same permutations (a checkpoint does not store them).
     public init(config: ConditionalINNConfig, residualScale: Standardizer, conditionScale: Standardizer, seed: UInt64) {
@@ -127,7 +129,8 @@ public final class MEMProposal {
         guard !events.isEmpty else { return ([], []) }
         let conditions = Tensor(shape: [events.count, MEMResidual.conditionDimension],
                                 storage: events.flatMap(MEMResidual.condition).map(Float.init))
-        let (samples, logQ) = try model.sampleWithLogDensity(detectorLevel: try conditionScale.transform(conditions), count: count, rng: rng)
+        let (samples, logQ) = try model.sampleWithLogDensity(detectorLevel: try conditionScale.transform(conditions), count: count, rng: rng,
+                                                             latent: latent)
         let d = MEMResidual.dimension
         let logScale = residualScale.std.reduce(0) { $0 + log($1) }
         var residual = [Double](repeating: 0, count: samples.storage.count)

@@ -70,20 +70,23 @@ public enum MEMScan {
                 progress(sampled.count, likelihoods.count)
             }
             let perEvent = sampled.map { s in densities.map { s.estimate($0) } }
+            let perEventLog = sampled.map { s in densities.map { s.logEstimate($0) } }
             let minusTwoLogL = { (theta: Double) -> Double in
                 guard let d = try? density(theta) else { return .infinity }
                 var total = 0.0
-                for s in sampled { total -= 2 * log(s.estimate(d).value) }
+                for s in sampled { total -= 2 * s.logEstimate(d) }
                 return total + 2 * n * logSelection(d)
             }
             let logSel = densities.map(logSelection)
-            let gridValues = request.grid.indices.map { j in perEvent.reduce(2 * n * logSel[j]) { $0 - 2 * log($1[j].value) } }
-            let scan = try LikelihoodScan.scan(minusTwoLogL, grid: request.grid, gridValues: gridValues, parameter: request.parameter,
+            let gridValues = request.grid.indices.map { j in perEventLog.reduce(2 * n * logSel[j]) { $0 - 2 * $1[j] } }
+            var scan = try LikelihoodScan.scan(minusTwoLogL, grid: request.grid, gridValues: gridValues, parameter: request.parameter,
                                                events: events.count, method: "flow importance sampling, Brent")
+            scan.monteCarloError = try FlowLikelihood.monteCarloError(sampled, parameter: request.parameter, estimate: scan.estimate, error: scan.error,
+                                                                      base: request.base, fraction: request.fraction)
             let best = try density(scan.estimate)
             let ess = sampled.map { $0.estimate(best).effectiveSampleSize }.reduce(0, +) / n
             let outside = Double(sampled.map(\.outside).reduce(0, +)) / Double(sampled.map(\.draws).reduce(0, +))
-            return Output(logLikelihoods: perEvent.map { $0.map { log($0.value) } }, relativeErrors: perEvent.map { $0.map { $0.error / $0.value } },
+            return Output(logLikelihoods: perEventLog, relativeErrors: perEvent.map { $0.map { $0.error / $0.value } },
                           logSelection: logSel, scan: scan, evaluations: sampled.map(\.draws),
                           meanEffectiveSampleSize: ess, outsideFraction: outside)
         case .vegas:

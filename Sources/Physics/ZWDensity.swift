@@ -53,14 +53,37 @@ public struct ZWDensity {
     /// on m, sqrt(s) and the PDF power, so a scan over the W mass, the angular coefficients or the
     /// W' fraction computes it once per point (it is the one GSL quadrature of the density).
     public func logDensity(_ x: ZWPartonCoordinates, rapidityNormalisation n: Double) -> Double {
+        prepare(x, rapidityNormalisation: n).map(logDensity) ?? -.infinity
+    }
+
+    /// A point x with the parts of log p(x | theta) that do not change in a scan of the masses,
+    /// widths, angular coefficients or the W' fraction: the support (angles in range and the
+    /// W-decay quark leading, which needs the lab momenta) and log(w(y; tau) / N(tau)), which
+    /// depends on the parameters only through sqrt(s) and the PDF power. A scan evaluates the
+    /// same draws at many theta; preparing them once makes each evaluation a few table look-ups.
+    public struct PreparedPoint {
+        public let x: ZWPartonCoordinates
+        let logRapidity: Double, sqrtS: Double, pdfPower: Double
+    }
+
+    /// x prepared for densities with this sqrt(s) and PDF power; nil where p(x | theta) = 0 for
+    /// every theta of such a scan.
+    public func prepare(_ x: ZWPartonCoordinates, rapidityNormalisation n: Double) -> PreparedPoint? {
         guard abs(x.cosTheta) <= 1, abs(x.zDecayCos) <= 1, abs(x.wDecayCos) <= 1,
-              abs(x.phi) <= .pi, abs(x.zDecayPhi) <= .pi, abs(x.wDecayPhi) <= .pi,
-              x.wDecayQuarkLeads else { return -.infinity }
+              abs(x.phi) <= .pi, abs(x.zDecayPhi) <= .pi, abs(x.wDecayPhi) <= .pi, x.wDecayQuarkLeads else { return nil }
+        let weight = ZWProduction.rapidityWeight(x.rapidity, rootTau: x.mass / parameters.sqrtS, power: parameters.pdfPower)
+        guard weight > 0, n > 0 else { return nil }
+        return PreparedPoint(x: x, logRapidity: log(weight / n), sqrtS: parameters.sqrtS, pdfPower: parameters.pdfPower)
+    }
+
+    /// log p(x | theta) of a prepared point; a point prepared at another sqrt(s) or PDF power is
+    /// evaluated in full (with its quadrature).
+    public func logDensity(_ point: PreparedPoint) -> Double {
+        guard point.sqrtS == parameters.sqrtS, point.pdfPower == parameters.pdfPower else { return logDensity(point.x) }
+        let x = point.x
         let masses = zShape.density(x.zMass) * wShape.density(x.wMass)
         let process = partonicMassAndAngleDensity(x.mass, cosTheta: x.cosTheta, threshold: x.zMass + x.wMass)
-        let weight = ZWProduction.rapidityWeight(x.rapidity, rootTau: x.mass / parameters.sqrtS, power: parameters.pdfPower)
-        guard weight > 0, n > 0 else { return -.infinity }
-        return log(masses) + log(process) + log(weight / n) + Self.logAngles
+        return log(masses * process) + point.logRapidity + Self.logAngles
     }
 
     /// log of 1/(2 pi) 1/(4 pi) 2/(4 pi): the azimuth and the two isotropic decays.

@@ -174,6 +174,8 @@ struct ThresholdSpectrum {
     /// Unnormalised bin weights (what the alias table is built from) and their normalised
     /// cumulative sums at the edges.
     let weights: [Double], cumulative: [Double]
+    /// bins / log(r), for the direct bin look-up (0 if the edges are not increasing).
+    let binsPerLogUnit: Double
 
     init(_ parameters: ZWParameters, bins: Int = 2_000) {
         let m0 = parameters.zMass + parameters.wMass
@@ -189,11 +191,22 @@ struct ThresholdSpectrum {
         for w in weights { cumulative.append(cumulative.last! + w) }
         let total = cumulative.last!
         self.edges = edges; self.weights = weights; self.cumulative = cumulative.map { $0 / total }
+        binsPerLogUnit = top > 0.01 ? Double(bins) / log(top / 0.01) : 0
     }
 
-    /// The bin holding Delta (edges[i] <= Delta < edges[i + 1]), nil outside [0, top).
+    /// The bin holding Delta (edges[i] <= Delta < edges[i + 1]), nil outside [0, top). The edges
+    /// above the first are geometric, edges[k] = 0.01 r^((k - 1)/bins): the logarithm gives the bin
+    /// up to round-off, which the neighbouring edges correct (a likelihood scan evaluates this
+    /// for every draw at every theta, where a binary search over 2,000 edges dominated).
     func bin(_ delta: Double) -> Int? {
         guard delta >= 0, delta < edges[edges.count - 1] else { return nil }
+        if delta < edges[1] { return 0 }
+        if binsPerLogUnit > 0 {
+            var k = min(max(1 + Int(log(delta / edges[1]) * binsPerLogUnit), 1), edges.count - 2)
+            while k > 1, edges[k] > delta { k -= 1 }
+            while k < edges.count - 2, edges[k + 1] <= delta { k += 1 }
+            return k
+        }
         var low = 0, high = edges.count - 1
         while high - low > 1 {
             let mid = (low + high) / 2

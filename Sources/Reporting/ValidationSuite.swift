@@ -122,7 +122,7 @@ public struct ValidationSuite {
         switch spec.network.variant {
         case .none: return 1
         case .inn, .einn, .gan: return 2
-        case .binn, .fcgan, .subtractionGAN, .jetSetINN: return 3
+        case .binn, .fcgan, .subtractionGAN, .jetSetINN, .memProposal: return 3
         case .cinn, .cinnISR: return 4
         }
     }

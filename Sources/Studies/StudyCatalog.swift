@@ -17,6 +17,7 @@ public enum StudyCatalog {
         registry.register(.errorsVsStatistics, ErrorsVsStatisticsStudy.run)
         registry.register(.zwCuts, ZWGANStudy.run)
         registry.register(.subtraction, SubtractionStudy.run)
+        registry.register(.mem, MEMStudy.run)
         registry.register(.qcdInference, QCDInferenceStudy.run)
     }
 }

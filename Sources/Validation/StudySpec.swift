@@ -5,7 +5,7 @@ import TOMLKit
 /// The validation studies of issue 4, one `Toys/*.toml` each.
 public enum StudyKind: String, CaseIterable, Codable, Sendable {
     case wedge, kicker, ring, binnedSmearing, zwDetector, zwCuts, zwISR, wprime, errorsVsStatistics, drellYan, subtraction
-    case qcdInference
+    case mem, qcdInference
 }
 
 /// The generator a study draws its events from.
@@ -18,7 +18,7 @@ public enum GeneratorName: String, CaseIterable, Codable, Sendable {
 /// The network a study trains (`none` for classical baselines).
 public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
     case none, inn, einn, cinn, cinnISR, gan, fcgan, binn, subtractionGAN
-    case jetSetINN
+    case memProposal, jetSetINN
 
     /// What a study of this variant waits for while no runner is registered.
     public var pendingReason: String {
@@ -32,6 +32,7 @@ public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
         case .fcgan: return "needs the FCGAN: issue [gan]"
         case .binn: return "needs the BINN: issue [binn]"
         case .subtractionGAN: return "needs the subtraction GAN: issue [subtraction]"
+        case .memProposal: return "needs the MEM flow proposal: issue [mem]"
         case .jetSetINN: return "needs the set-level cINN over shower parameters: issue [qcd-inference]"
         }
     }

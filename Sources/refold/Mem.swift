@@ -24,6 +24,8 @@ struct Mem: ParsableCommand {
     @Option(help: "The flow proposal (refold train mem).") var model: String?
     @Option(help: "The transfer function: analytic (the fast detector's closed form).") var transfer = "analytic"
     @Option(help: "Use the first N events (default: all).") var events: Int?
+    @Option(help: "Defensive importance sampling: a fraction W of the flow draws from a latent Gaussian S times wider, as W:S (default: none).")
+    var defensive: String?
     @Option(help: "Flow draws per event.") var draws = 1_000
     @Option(help: "VEGAS relative precision per integral.") var precision = 0.01
     @Option(help: "Simulated events for the selection probability P_sel(theta).") var selectionTrials = 200_000
@@ -60,7 +62,10 @@ struct Mem: ParsableCommand {
         request.draws = draws; request.precision = precision; request.selectionTrials = selectionTrials
         let proposal: MEMProposal?
         switch (integrator, model) {
-        case (.flow, let model?): proposal = try MEMProposal.read(from: URL(fileURLWithPath: model))
+        case (.flow, let model?):
+            let flow = try MEMProposal.read(from: URL(fileURLWithPath: model))
+            if let defensive { flow.latent = try LatentMixture(defensive: defensive) }
+            proposal = flow
         case (.flow, nil): throw ValidationError("--integrator flow: expected --model MODEL (refold train mem)")
         case (.vegas, _): proposal = nil
         }
@@ -96,11 +101,13 @@ struct Mem: ParsableCommand {
         ]
         if let ess = output.meanEffectiveSampleSize { estimate["mean_effective_sample_size"] = ess; estimate["draws_per_event"] = draws }
         if let outside = output.outsideFraction { estimate["outside_fraction"] = outside }
+        if let mc = output.scan.monteCarloError { estimate["monte_carlo_error"] = mc; estimate["total_error"] = output.scan.totalError }
         if integrator == .flow, let model { estimate["model"] = model }
         let json = try JSONSerialization.data(withJSONObject: estimate, options: [.prettyPrinted, .sortedKeys])
         try writeAtomically(json, to: outURL.appendingPathComponent("estimate.json"))
-        print(String(format: "%@ = %.5g ± %.3g from %d events (%@); results in %@", parameter.rawValue, output.scan.estimate, output.scan.error,
-                     used.count, output.scan.method, out))
+        let mc = output.scan.monteCarloError.map { String(format: " (stat) ± %.3g (draws)", $0) } ?? ""
+        print(String(format: "%@ = %.5g ± %.3g%@ from %d events (%@); results in %@", parameter.rawValue, output.scan.estimate, output.scan.error,
+                     mc, used.count, output.scan.method, out))
     }
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-import Physics
+@testable import Physics
 import Tensor
 import TestSupport
 import XCTest
@@ -206,6 +206,35 @@ final class ZWDensityTests: XCTestCase {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         print(String(format: "log p from a HardEvent: %.2f us per event", seconds / Double(events.count) * 1e6))
         XCTAssertTrue(values.allSatisfy(\.isFinite), "seed 57")
+    }
+
+    /// A prepared point (support and rapidity factor computed once, for scans) gives the same
+    /// log p as the full evaluation at other W masses, angular coefficients and W' fractions, and
+    /// the spectrum's direct bin look-up is the binary search's bin.
+    func testPreparedPointsGiveTheFullDensity() throws {
+        let production = ZWProduction(), rng = RNGStream(seed: 59), reference = try ZWDensity(wPrimeFraction: 0.1)
+        let points = (0..<2_000).map { i in ZWPartonCoordinates(production.generate(wPrime: i % 10 == 0, rng)) }
+        let prepared = points.map { reference.prepare($0, rapidityNormalisation: reference.rapidityNormalisation(mass: $0.mass)) }
+        XCTAssertTrue(prepared.allSatisfy { $0 != nil }, "generated points are inside the support")
+        for setting in [["m_W=79.4"], ["m_W=82.1", "angular_B=0.4"], ["Gamma_W=2.5"]] {
+            let density = try ZWDensity(parameters: ZWParameters().setting(setting), wPrimeFraction: 0.3)
+            for (x, p) in zip(points, prepared) {
+                let full = density.logDensity(x), fast = density.logDensity(p!)
+                XCTAssertEqual(fast, full, accuracy: 1e-12 * max(1, abs(full)), "\(setting)")
+            }
+        }
+        // A point prepared at another PDF power falls back to the full evaluation.
+        let other = try ZWDensity(parameters: ZWParameters().setting(["pdf_power=3"]))
+        XCTAssertEqual(other.logDensity(prepared[1]!), other.logDensity(points[1]), accuracy: 1e-12 * abs(other.logDensity(points[1])))
+
+        let spectrum = ThresholdSpectrum(ZWParameters())
+        func search(_ delta: Double) -> Int? {
+            guard delta >= 0, delta < spectrum.edges.last! else { return nil }
+            return spectrum.edges.lastIndex { $0 <= delta }
+        }
+        var deltas = spectrum.edges + spectrum.edges.map { $0.nextDown } + spectrum.edges.map { $0.nextUp } + [-1, 0, 1e-9, 1e9]
+        deltas += (0..<10_000).map { _ in exp(rng.uniform(-8, 8.3)) }
+        for delta in deltas { XCTAssertEqual(spectrum.bin(delta), search(delta), "Delta = \(delta)") }
     }
 
     // MARK: Parameters
