@@ -4,26 +4,53 @@ import Tensor
 /// The invertible map between a Z + n jets event and the 5 + 3n unbounded coordinates a generator
 /// flow learns (before standardisation):
 ///
-///     log pT_mu-, eta_mu-, log pT_mu+, eta_mu+, atanh(wrap(phi_mu+ - phi_mu- - pi) / pi),
+///     log pT_mu-, eta_mu-, eta_mu+, atanh(wrap(phi_mu+ - phi_mu- - pi) / pi), atanh(2 (theta - c) / (b - a)),
 ///     per jet k: log(pT_jk - pT_min), eta_jk, atanh(wrap(phi_jk - phi_mu-) / pi)
 ///
-/// The global azimuth phi_mu- is dropped (the physics is symmetric under rotations about the beam)
-/// and drawn flat when an event is rebuilt; azimuths are taken relative to it, the muons'
-/// difference about its back-to-back value pi, and the bounded interval (-pi, pi) is opened to R
-/// by atanh. log(pT - pT_min) keeps generated jets above the threshold. Rebuilt jets are sorted by
-/// descending pT (the flow does not know the ordering).
+/// with theta = atan((m_mumu^2 - M^2) / (M Gamma)) the Breit-Wigner angle of the pair mass, a and b
+/// its values at the ends of the sample's mass window, c = (a + b) / 2: the Z peak, 2.5 GeV wide
+/// in a spectrum of muons of 45 GeV, becomes a near-flat coordinate (a Breit-Wigner is uniform in
+/// theta), and rebuilt masses stay inside the window. pT_mu+ follows from the mass of the massless
+/// pair, m^2 = 2 pT_mu- pT_mu+ (cosh Delta eta - cos Delta phi). The global azimuth phi_mu- is
+/// dropped (the physics is symmetric under rotations about the beam) and drawn flat when an event is
+/// rebuilt; azimuths are taken relative to it, the muons' difference about its back-to-back value
+/// pi, and the bounded intervals are opened to R by atanh. log(pT - pT_min) keeps generated jets at
+/// or above the threshold. Rebuilt jets are sorted by descending pT (the flow does not know the
+/// ordering).
 public struct ZJetsCoordinates: Codable, Equatable, Sendable {
     public var jets: Int
     public var jetMinimumPT: Double
+    /// M, Gamma of the mass map and the window [low, high] of m_mumu.
+    public var zMass: Double, zWidth: Double
+    public var minimumMass: Double, maximumMass: Double
 
-    public init(jets: Int, jetMinimumPT: Double) throws {
-        guard jets >= 1, jetMinimumPT >= 0 else {
-            throw RefoldError.value("ZJetsCoordinates", expected: "jets >= 1, jet threshold >= 0", actual: "\(jets), \(jetMinimumPT)")
+    public init(jets: Int, jetMinimumPT: Double, drellYan: DrellYanParameters = DrellYanParameters()) throws {
+        guard jets >= 1, jetMinimumPT >= 0, drellYan.zMass > 0, drellYan.zWidth > 0, drellYan.minimumMass > 0,
+              drellYan.maximumMass > drellYan.minimumMass else {
+            throw RefoldError.value("ZJetsCoordinates", expected: "jets >= 1, jet threshold >= 0, positive M, Gamma, 0 < low < high",
+                                    actual: "\(jets), \(jetMinimumPT), \(drellYan.zMass), \(drellYan.zWidth), [\(drellYan.minimumMass), \(drellYan.maximumMass)]")
         }
         self.jets = jets; self.jetMinimumPT = jetMinimumPT
+        zMass = drellYan.zMass; zWidth = drellYan.zWidth; minimumMass = drellYan.minimumMass; maximumMass = drellYan.maximumMass
+    }
+
+    func angle(_ m: Double) -> Double { atan((m * m - zMass * zMass) / (zMass * zWidth)) }
+
+    /// The mass coordinate atanh(2 (theta - c) / (b - a)) and back.
+    func massCoordinate(_ m: Double) -> Double {
+        let a = angle(minimumMass), b = angle(maximumMass)
+        return atanh(max(-1 + 1e-7, min(1 - 1e-7, (2 * angle(m) - a - b) / (b - a))))
+    }
+    func mass(_ u: Double) -> Double {
+        let a = angle(minimumMass), b = angle(maximumMass)
+        let theta = 0.5 * (a + b) + 0.5 * (b - a) * tanh(u)
+        return (zMass * zMass + zMass * zWidth * tan(theta)).squareRoot()
     }
 
     public var dimension: Int { 5 + 3 * jets }
+
+    /// pT - pT_min is floored here (GeV) before the log: a generated jet can round to the threshold.
+    public static let smallestExcess = 1e-9
 
     /// atanh(x / pi) for x in (-pi, pi], clamped 1e-7 inside the end points.
     static func open(_ phi: Double) -> Double { atanh(max(-1 + 1e-7, min(1 - 1e-7, phi / .pi))) }
@@ -33,11 +60,11 @@ public struct ZJetsCoordinates: Codable, Equatable, Sendable {
     public func coordinates(_ e: ZJetsEvent) throws -> [Double] {
         guard e.jets.count == jets else { throw RefoldError.value("jets in the event", expected: "\(jets)", actual: e.jets.count) }
         let phi0 = e.muMinus.phi
-        var x = [log(e.muMinus.pT), e.muMinus.eta, log(e.muPlus.pT), e.muPlus.eta,
-                 Self.open(FourMomentum.wrapPhi(e.muPlus.phi - phi0 - .pi))]
+        var x = [log(e.muMinus.pT), e.muMinus.eta, e.muPlus.eta, Self.open(FourMomentum.wrapPhi(e.muPlus.phi - phi0 - .pi)),
+                 massCoordinate(e.mMuMu)]
         for j in e.jets {
-            guard j.pT > jetMinimumPT else { throw RefoldError.value("jet pT", expected: "above the threshold \(jetMinimumPT)", actual: j.pT) }
-            x += [log(j.pT - jetMinimumPT), j.eta, Self.open(FourMomentum.wrapPhi(j.phi - phi0))]
+            guard j.pT >= jetMinimumPT else { throw RefoldError.value("jet pT", expected: "at least the threshold \(jetMinimumPT)", actual: j.pT) }
+            x += [log(max(j.pT - jetMinimumPT, Self.smallestExcess)), j.eta, Self.open(FourMomentum.wrapPhi(j.phi - phi0))]
         }
         return x
     }
@@ -46,8 +73,10 @@ public struct ZJetsCoordinates: Codable, Equatable, Sendable {
     public func event(_ x: ArraySlice<Double>, phi0: Double) -> ZJetsEvent {
         let x = Array(x)
         precondition(x.count == dimension, "ZJetsCoordinates.event: expected \(dimension) coordinates, got \(x.count)")
-        let muMinus = FourMomentum(pT: exp(x[0]), eta: x[1], phi: phi0)
-        let muPlus = FourMomentum(pT: exp(x[2]), eta: x[3], phi: FourMomentum.wrapPhi(phi0 + .pi + Self.close(x[4])))
+        let pT1 = exp(x[0]), deltaPhi = .pi + Self.close(x[3]), m = mass(x[4])
+        let pT2 = m * m / (2 * pT1 * max(cosh(x[1] - x[2]) - cos(deltaPhi), 1e-300))
+        let muMinus = FourMomentum(pT: pT1, eta: x[1], phi: phi0)
+        let muPlus = FourMomentum(pT: pT2, eta: x[2], phi: FourMomentum.wrapPhi(phi0 + deltaPhi))
         let jetList = (0..<jets).map { k in
             FourMomentum(pT: jetMinimumPT + exp(x[5 + 3 * k]), eta: x[6 + 3 * k], phi: FourMomentum.wrapPhi(phi0 + Self.close(x[7 + 3 * k])))
         }
