@@ -10,12 +10,13 @@ import Tensor
 /// (q1 above q2, q3 above q4): the roles (b from the top, W daughters) stay, so m_t = m(b q1 q2)
 /// and m_W = m(q1 q2) are computed from the sample.
 public struct TTbarParameters: Equatable {
+    /// Collider energy (GeV).
     public var sqrtS = 13_000.0
-    public var topMass = 172.5, topWidth = 1.42
-    public var wMass = 80.379, wWidth = 2.085
-    public var massWindow = 15.0
-    public var luminosityPower = 6.0
-    public var pdfPower = 4.0
+    /// Top and W Breit-Wigners (GeV), each truncated to M +- massWindow Gamma.
+    public var topMass = 172.5, topWidth = 1.42, wMass = 80.379, wWidth = 2.085, massWindow = 15.0
+    /// n of the pair-mass falloff (m0/m)^n and c of the rapidity weight [(1 - x1)(1 - x2)]^c.
+    public var luminosityPower = 6.0, pdfPower = 4.0
+
     public init() {}
 
     public var record: [String: Double] {

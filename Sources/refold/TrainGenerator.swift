@@ -5,16 +5,17 @@ import Studies
 import Tensor
 import Validation
 
-/// Sizes of the Z+jets INN generator per profile: `quick` 8 blocks x 2 layers x 64 units, 30
-/// epochs (minutes on 2 cores for 100k events); `paper` 12 x 3 x 128, 200 epochs. R- = 0.4 (the
+/// Sizes of the Z+jets INN generator per profile: `quick` 10 blocks x 2 layers x 64 units, 100
+/// epochs (as Toys/generator.toml: about 80 s on 2 cores for 60k events); `paper` 12 x 3 x 128,
+/// 200 epochs. R- = 0.4 (the
 /// sample's R_min) and R+ = 1.2 for the Delta R weight.
 enum GeneratorPreset {
     static func flow(_ profile: ProfileName) -> DensityFlowConfig {
         profile == .paper ? DensityFlowConfig(dimension: 2, blocks: 12, layersPerBlock: 3, unitsPerLayer: 128)
-            : DensityFlowConfig(dimension: 2, blocks: 8, layersPerBlock: 2, unitsPerLayer: 64)
+            : DensityFlowConfig(dimension: 2, blocks: 10, layersPerBlock: 2, unitsPerLayer: 64)
     }
     static func training(_ profile: ProfileName) -> TrainingConfig {
-        TrainingConfig(epochs: profile == .paper ? 200 : 30, batchSize: 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine, gradientClip: 10)
+        TrainingConfig(epochs: profile == .paper ? 200 : 100, batchSize: 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine, gradientClip: 10)
     }
 }
 
