@@ -112,3 +112,34 @@ public struct TTbarProduction {
                            parameters: parameters.record)
     }
 }
+
+/// The invertible map between a ttbar event and the 17 unbounded coordinates of a generator flow:
+/// per parton (b, q1, q2, bbar, q3, q4) log pT and eta, and the azimuths relative to the b's,
+/// opened by atanh(wrap(phi - phi_b) / pi); phi_b is dropped (rotation symmetry) and drawn flat
+/// when an event is rebuilt. No resonance knowledge: the peaks of m_t and m_W are what a generator
+/// must learn from the partons (talk 002).
+public enum TTbarCoordinates {
+    public static let dimension = 17
+
+    public static func coordinates(_ e: TTbarEvent) -> [Double] {
+        let partons = e.partons, phi0 = e.b.phi
+        var x: [Double] = []
+        for (k, p) in partons.enumerated() {
+            x += [log(p.pT), p.eta]
+            if k > 0 { x.append(atanh(max(-1 + 1e-7, min(1 - 1e-7, FourMomentum.wrapPhi(p.phi - phi0) / .pi)))) }
+        }
+        return x
+    }
+
+    /// The event of coordinates `x` with the b at azimuth `phi0` (log pT capped at log 8 TeV).
+    public static func event(_ x: ArraySlice<Double>, phi0: Double) -> TTbarEvent {
+        let x = Array(x)
+        precondition(x.count == dimension, "TTbarCoordinates.event: expected \(dimension) coordinates, got \(x.count)")
+        let partons = (0..<6).map { k -> FourMomentum in
+            let base = k == 0 ? 0 : 3 * k - 1
+            let phi = k == 0 ? phi0 : FourMomentum.wrapPhi(phi0 + .pi * tanh(x[base + 2]))
+            return FourMomentum(pT: exp(min(x[base], 9)), eta: x[base + 1], phi: phi)
+        }
+        return TTbarEvent(b: partons[0], q1: partons[1], q2: partons[2], bbar: partons[3], q3: partons[4], q4: partons[5])
+    }
+}

@@ -131,3 +131,20 @@ final class PrecisionSampleTests: XCTestCase {
         XCTAssertThrowsError(try TTbarProduction(parameters: wrong))
     }
 }
+
+extension PrecisionSampleTests {
+    /// ttbar event -> 17 coordinates -> event is the identity (b azimuth given back).
+    func testTTbarCoordinatesRoundTrip() throws {
+        let production = try TTbarProduction()
+        let rng = RNGStream(seed: 46)
+        for _ in 0..<50 {
+            let e = production.generate(rng)
+            let x = TTbarCoordinates.coordinates(e)
+            XCTAssertEqual(x.count, TTbarCoordinates.dimension)
+            let back = TTbarCoordinates.event(x[...], phi0: e.b.phi)
+            for (a, b) in zip(e.partons, back.partons) {
+                for (u, v) in [(a.px, b.px), (a.py, b.py), (a.pz, b.pz), (a.e, b.e)] { assertClose(u, v, rel: 1e-6, abs: 1e-6) }
+            }
+        }
+    }
+}
