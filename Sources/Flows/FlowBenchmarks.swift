@@ -12,12 +12,17 @@ public enum FlowBenchmarks {
         let data = rng.child("data")
         let xp = Variable(Tensor.normal([batchSize, 12], rng: data)), xd = Variable(Tensor.normal([batchSize, 16], rng: data))
         let noise = rng.child("noise")
-        func step() {
+        return epochSeconds(events: events, batchSize: batchSize, batches: batches) {
             optimizer.zeroGrad()
             backward(model.loss(partonLevel: xp, detectorLevel: xd, epoch: 0, rng: noise).total)
             clipGradNorm(model.parameterVariables, maxNorm: 10)
             optimizer.step()
         }
+    }
+
+    /// Seconds for an epoch of `events` events in batches of `batchSize`, extrapolated from
+    /// `batches` timed calls of `step` after 3 warm-up ones.
+    static func epochSeconds(events: Int, batchSize: Int, batches: Int, step: () -> Void) -> Double {
         for _ in 0..<3 { step() }
         let start = Date()
         for _ in 0..<batches { step() }
@@ -68,5 +73,28 @@ public enum FlowBenchmarks {
         let sampling = milliseconds { _ = flow.sample(condition: c, rng: noise) }
         let tails = flow.lastTailCounts.reduce(SplineTailCount(), +)
         return (training[steps / 2], sampling[steps / 2], tails.fraction)
+    }
+
+    /// The Z+jets INN generator's largest flow (a `WeightedDensityFlow` of D = 14, the 3-jet
+    /// coordinates): seconds per training epoch on `events` weighted events (batch 512, Adam;
+    /// extrapolated from `batches` timed steps after 3 warm-up ones) and generated points per second
+    /// (inverse pass of `samples` latent points).
+    public static func densityFlowEpochAndSampling(dimension: Int = 14, config: DensityFlowConfig, events: Int = 60_000,
+                                                   samples: Int = 100_000, batches: Int = 20, seed: UInt64 = 1) -> (epochSeconds: Double, samplesPerSecond: Double) {
+        let rng = RNGStream(seed: seed)
+        var sized = config
+        sized.dimension = dimension
+        guard let flow = try? WeightedDensityFlow(config: sized, rng: rng.child("model")) else { return (.nan, .nan) }
+        let optimizer = Adam(flow.parameters, learningRate: 1e-3)
+        let x = Variable(Tensor.normal([512, dimension], rng: rng.child("data"))), w = Variable(Tensor(shape: [512, 1], repeating: 1))
+        let epoch = epochSeconds(events: events, batchSize: 512, batches: batches) {
+            optimizer.zeroGrad()
+            backward(flow.loss(partonLevel: x, detectorLevel: w, epoch: 0, rng: rng).total)
+            clipGradNorm(flow.parameterVariables, maxNorm: 10)
+            optimizer.step()
+        }
+        let sampling = Date()
+        _ = try? flow.sample(events: samples, rng: rng.child("sample"))
+        return (epoch, Double(samples) / max(Date().timeIntervalSince(sampling), 1e-9))
     }
 }

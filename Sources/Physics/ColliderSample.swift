@@ -200,6 +200,18 @@ public enum ColliderBenchmarks {
         return (seconds, sample.count)
     }
 
+    /// Generates `events` accepted Z -> mu mu + jets events and `events` ttbar events (the
+    /// precision generators' truth samples); wall seconds of each.
+    public static func precisionSamples(events: Int, seed: UInt64) -> (zJetsSeconds: Double, ttbarSeconds: Double) {
+        let rng = RNGStream(seed: seed)
+        let start = DispatchTime.now().uptimeNanoseconds
+        _ = try? ZJetsProduction().sample(events: events, rng: rng.child("generate.z-jets"))
+        let middle = DispatchTime.now().uptimeNanoseconds
+        _ = try? TTbarProduction().sample(events: events, rng: rng.child("generate.ttbar"))
+        let end = DispatchTime.now().uptimeNanoseconds
+        return (Double(middle - start) / 1e9, Double(end - middle) / 1e9)
+    }
+
     /// Generates `events` photon + Z Drell-Yan events (component B, the default window).
     public static func electroweakDrellYan(events: Int, seed: UInt64) -> (seconds: Double, events: Int) {
         let start = DispatchTime.now().uptimeNanoseconds

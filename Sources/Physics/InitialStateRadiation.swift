@@ -51,26 +51,39 @@ public enum InitialStateRadiation {
     /// Adds ISR to a hard event: emissions plus the recoiled hard system.
     public static func radiate(_ hard: HardEvent, _ p: ISRParameters, _ rng: RNGStream) -> RadiatedEvent {
         let system = hard.total
-        let pts = emissionPTs(scale: p.scaleFraction * system.mass, p, rng)
-        if pts.isEmpty { return RadiatedEvent(hard: hard, recoiled: hard, emissions: []) }
-        var emissions: [FourMomentum] = []
-        var kx = 0.0, ky = 0.0
-        for pt in pts {
-            let j = FourMomentum(pT: pt, eta: rng.normal(mean: 0, std: p.rapiditySigma), phi: rng.uniform(-.pi, .pi))
-            emissions.append(j)
-            kx += j.px; ky += j.py
+        let emissions = self.emissions(scale: p.scaleFraction * system.mass, p, rng)
+        if emissions.isEmpty { return RadiatedEvent(hard: hard, recoiled: hard, emissions: []) }
+        let k = emissions.reduce(FourMomentum.zero, +)
+        return RadiatedEvent(hard: hard, recoiled: recoil(hard, px: -k.px, py: -k.py), emissions: emissions)
+    }
+
+    /// The emitted partons for hard scale Q, by descending pT: massless, rapidity from
+    /// N(0, rapiditySigma), flat azimuth.
+    public static func emissions(scale q: Double, _ p: ISRParameters, _ rng: RNGStream) -> [FourMomentum] {
+        emissionPTs(scale: q, p, rng).map { pt in
+            FourMomentum(pT: pt, eta: rng.normal(mean: 0, std: p.rapiditySigma), phi: rng.uniform(-.pi, .pi))
         }
-        return RadiatedEvent(hard: hard, recoiled: recoil(hard, px: -kx, py: -ky), emissions: emissions)
     }
 
     /// Boosts the hard system to transverse momentum (px, py), keeping its mass M and rapidity y:
     /// the target is (mT cosh y, px, py, mT sinh y), mT = sqrt(M^2 + pT^2); each particle goes to
     /// the system's rest frame and out again to the target frame.
     public static func recoil(_ hard: HardEvent, px: Double, py: Double) -> HardEvent {
-        let system = hard.total
+        let boost = recoilBoost(of: hard.total, px: px, py: py)
+        return hard.mapped(boost)
+    }
+
+    /// The same recoil for any list of particles (Z -> mu mu + jets): the system is their sum.
+    public static func recoil(_ particles: [FourMomentum], px: Double, py: Double) -> [FourMomentum] {
+        particles.map(recoilBoost(of: particles.reduce(.zero, +), px: px, py: py))
+    }
+
+    /// The map of a particle from the frame where `system` moves to the frame where the system
+    /// has transverse momentum (px, py), the same mass and the same rapidity.
+    static func recoilBoost(of system: FourMomentum, px: Double, py: Double) -> (FourMomentum) -> FourMomentum {
         let m = system.mass, y = system.rapidity
         let mT = (m * m + px * px + py * py).squareRoot()
         let target = FourMomentum(e: mT * cosh(y), px: px, py: py, pz: mT * sinh(y))
-        return hard.mapped { $0.inRestFrame(of: system).fromRestFrame(of: target) }
+        return { $0.inRestFrame(of: system).fromRestFrame(of: target) }
     }
 }

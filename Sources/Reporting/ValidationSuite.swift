@@ -121,7 +121,7 @@ public struct ValidationSuite {
     static func expectedCost(_ spec: StudySpec) -> Double {
         switch spec.network.variant {
         case .none: return 1
-        case .inn, .einn, .gan: return 2
+        case .inn, .einn, .gan, .innGenerator: return 2
         case .binn, .fcgan, .subtractionGAN, .jetSetINN, .memProposal: return 3
         case .cinn, .cinnISR: return 4
         }

@@ -19,6 +19,7 @@ public enum StudyCatalog {
         registry.register(.subtraction, SubtractionStudy.run)
         registry.register(.mem, MEMStudy.run)
         registry.register(.qcdInference, QCDInferenceStudy.run)
+        registry.register(.generator, GeneratorStudy.run)
     }
 }
 

@@ -6,6 +6,7 @@ import TOMLKit
 public enum StudyKind: String, CaseIterable, Codable, Sendable {
     case wedge, kicker, ring, binnedSmearing, zwDetector, zwCuts, zwISR, wprime, errorsVsStatistics, drellYan, subtraction
     case mem, qcdInference
+    case generator
 }
 
 /// The generator a study draws its events from.
@@ -13,12 +14,14 @@ public enum GeneratorName: String, CaseIterable, Codable, Sendable {
     case wedge, kicker, ring, binnedSmearing = "binned-smearing", zw, zwISR = "zw-isr", wprime, drellYan = "drell-yan"
     case subtractionToy = "subtraction-toy"
     case shower
+    case zJets = "z-jets"
 }
 
 /// The network a study trains (`none` for classical baselines).
 public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
     case none, inn, einn, cinn, cinnISR, gan, fcgan, binn, subtractionGAN
     case memProposal, jetSetINN
+    case innGenerator
 
     /// What a study of this variant waits for while no runner is registered.
     public var pendingReason: String {
@@ -34,6 +37,7 @@ public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
         case .subtractionGAN: return "needs the subtraction GAN: issue [subtraction]"
         case .memProposal: return "needs the MEM flow proposal: issue [mem]"
         case .jetSetINN: return "needs the set-level cINN over shower parameters: issue [qcd-inference]"
+        case .innGenerator: return "needs the INN event generator with discriminator control: issue [generator]"
         }
     }
 }

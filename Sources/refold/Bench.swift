@@ -53,7 +53,8 @@ struct Bench: ParsableCommand {
     /// Generators and networks at the sizes the issues name: 10^7 ring events, 10^6 ZW events
     /// through the detector, one epoch of the paper cINN (table 5.2) and FCGAN (table 4.1) on 290k
     /// events (extrapolated from timed batches), cINN sampling speed, and MEM per-event likelihoods
-    /// by VEGAS to 1 % (20 zw events).
+    /// by VEGAS to 1 % (20 zw events), the precision generators' truth samples and the Z+jets INN
+    /// generator's training epoch and sampling rate.
     func applicationWorkloads() {
         func record(_ name: String, _ fields: [String: Double]) {
             let body = fields.sorted { $0.key < $1.key }.map { String(format: "\"\($0.key)\":%.4g", $0.value) }
@@ -99,6 +100,11 @@ struct Bench: ParsableCommand {
                                                             "parameters": Double(transformerPaper.parameters)])
         let qcd = QCDInferenceBenchmarks.epochAndSampling(sets: 4_000, seed: seed)
         record("qcd_inference_quick_epoch_4000_sets", ["seconds": qcd.epochSeconds, "posterior_samples_per_second": qcd.samplesPerSecond])
+        let precision = ColliderBenchmarks.precisionSamples(events: 1_000_000, seed: seed)
+        record("z_jets_and_ttbar_truth_1e6", ["z_jets_events_per_second": 1e6 / precision.zJetsSeconds, "ttbar_events_per_second": 1e6 / precision.ttbarSeconds])
+        let generator = FlowBenchmarks.densityFlowEpochAndSampling(config: DensityFlowConfig(dimension: 14, blocks: 10, layersPerBlock: 2, unitsPerLayer: 64),
+                                                                   events: 60_000, seed: seed)
+        record("inn_generator_3jet_quick_epoch_60k", ["seconds": generator.epochSeconds, "generated_events_per_second": generator.samplesPerSecond])
     }
 
     func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {

@@ -9,6 +9,7 @@ enum GeneratorKind: String, CaseIterable, ExpressibleByArgument {
     case zw, zwISR = "zw-isr", wprime, drellYan = "drell-yan"
     case subtractionToy = "subtraction-toy", drellYanEW = "drell-yan-ew"
     case shower
+    case zJets = "z-jets", ttbar
 
     var isDensityToy: Bool { self == .wedge || self == .kicker || self == .ring }
     /// The generators of GAN event subtraction: one component (B, S or B - S) per sample.
@@ -25,7 +26,7 @@ enum SubtractionComponent: String, CaseIterable, ExpressibleByArgument {
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate a sample: a density toy (wedge, kicker, ring), a collider process (zw, zw-isr, wprime, drell-yan), a sample of event subtraction (subtraction-toy, drell-yan-ew with --component) or showered jets (shower).")
+        abstract: "Generate a sample: a density toy (wedge, kicker, ring), a collider process (zw, zw-isr, wprime, drell-yan), a sample of event subtraction (subtraction-toy, drell-yan-ew with --component) or showered jets (shower), or a particle-level sample of the precision generators (z-jets, ttbar).")
 
     @Argument(help: "The generator: \(GeneratorKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var generator: GeneratorKind
@@ -82,6 +83,8 @@ struct Generate: ParsableCommand {
             try generateShower(jets: jets, energy: energy, initial: initialParton, settings: settings, priors: priors, jetsPerSet: jetsPerSet, seed: seed, out: folder)
         } else if let component {
             try generateSubtraction(generator, component: component, events: events, seed: seed, out: folder)
+        } else if generator == .zJets || generator == .ttbar {
+            try generatePrecisionSample(generator, events: events, seed: seed, out: folder)
         } else if generator.isDensityToy {
             try generateDensityToy(generator, events: events, seed: seed, out: folder)
         } else {

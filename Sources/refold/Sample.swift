@@ -2,17 +2,20 @@ import ArgumentParser
 import Flows
 import Foundation
 import GAN
+import Studies
 import Tensor
 
 /// `refold sample`: marginal distributions of a trained BINN with their uncertainty (thesis
 /// sec. 6.3.5): for each of M weight draws N events are sampled and histogrammed per column with
 /// identical binning; the mean and standard deviation of the M histograms. For a subtraction GAN
-/// (a model folder with subtraction.json): N unweighted B - S events as a single-level sample.
+/// (a model folder with subtraction.json): N unweighted B - S events as a single-level sample. For
+/// the Z+jets INN generator (generator.json): N generated events in the z-jets format with their
+/// Delta R weights (weights.npy).
 struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "BINN marginal histograms over M weight draws (sec. 6.3.5), or unweighted B - S events of a subtraction GAN.")
+        abstract: "BINN marginal histograms over M weight draws (sec. 6.3.5), unweighted B - S events of a subtraction GAN, or weighted Z+jets events of the INN generator.")
 
-    @Option(help: "A model from `refold train binn` or `refold train subtraction`.") var model: String
+    @Option(help: "A model from `refold train binn`, `refold train subtraction` or `refold train generator`.") var model: String
     @Option(help: "Events N per weight draw (BINN) or in total (subtraction).") var events: Int = 100_000
     @Option(help: "Weight draws M.") var draws: Int = 30
     @Option(help: "Bins per column, on mean ± 4 std of the training data.") var bins: Int = 50
@@ -27,6 +30,17 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         let modelFolder = URL(fileURLWithPath: model)
+        if FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(ZJetsGeneratorSettings.file).path) {
+            try checkMemory("--events", count: events, bytesPerItem: 512)
+            let generator = try ZJetsGenerator.load(from: modelFolder)
+            let start = Date()
+            var sample = try generator.sample(events: events, rng: RNGStream(seed: seed).child("sample"))
+            let seconds = Date().timeIntervalSince(start)
+            sample.seed = seed
+            try sample.write(to: URL(fileURLWithPath: out))
+            print(String(format: "%d generated Z+jets events with Delta R weights (%.0f events/s) -> %@", events, Double(events) / seconds, out))
+            return
+        }
         if FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(SubtractionModelSettings.file).path) {
             let (settings, gan) = try SubtractionModelSettings.load(from: modelFolder)
             try checkMemory("--events", count: events, bytesPerItem: 16 * settings.columns.count)

@@ -10,7 +10,7 @@ extension UnfoldingVariant: ExpressibleByArgument {}
 /// Every network `refold train` builds: the invertible unfolding networks and the Bayesian INN
 /// density estimator.
 enum TrainVariant: String, CaseIterable, ExpressibleByArgument {
-    case inn, einn, cinn, cinnISR = "cinn-isr", binn, gan, fcgan, subtraction, mem, qcd
+    case inn, einn, cinn, cinnISR = "cinn-isr", binn, gan, fcgan, subtraction, mem, qcd, generator
 
     var unfolding: UnfoldingVariant? { UnfoldingVariant(rawValue: rawValue) }
 }
@@ -18,7 +18,7 @@ enum TrainVariant: String, CaseIterable, ExpressibleByArgument {
 /// `refold train`: an invertible unfolding network on a paired sample folder (docs/unfold.md).
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train an INN, eINN, cINN, cINN with ISR jets, GAN, FCGAN or the MEM flow proposal on a paired sample, the QCD inference network on sets of showered jets, a Bayesian INN on a single-level one, or a subtraction GAN on two; writes a model.")
+        abstract: "Train an INN, eINN, cINN, cINN with ISR jets, GAN, FCGAN or the MEM flow proposal on a paired sample, the QCD inference network on sets of showered jets, a Bayesian INN on a single-level one, a subtraction GAN on two, or the Z+jets INN generator on a z-jets sample; writes a model.")
 
     @Argument(help: "The network: \(TrainVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
     var network: TrainVariant
@@ -37,6 +37,7 @@ struct Train: ParsableCommand {
     @Option(help: "cINNs: epochs of autoencoder pre-training of the condition network (0: none).") var pretrainEncoderEpochs = 0
     @Flag(help: "GANs: a residual generator, x_G = skip(x_d) + G(x_d, r), each parton feature starting from its detector-level partner (docs/gan-studies.md).") var residual = false
     @Flag(help: "FCGAN: the discriminator also sees the response x_p - skip(x_d) (docs/gan-studies.md).") var discriminatorResponse = false
+    @Option(help: "generator: R+ of the Delta R weight f = (Delta R - R-) / (R+ - R-), R- being the sample's R_min.") var separationUpper: Double = 1.2
     @Option(help: "The model folder to write.") var out: String
 
     func validate() throws {
@@ -64,6 +65,11 @@ struct Train: ParsableCommand {
         if network == .qcd {
             try trainQCD(data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, batchSize: batchSize, seed: seed,
                          resume: resume, out: URL(fileURLWithPath: out))
+            return
+        }
+        if network == .generator {
+            try trainGenerator(data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, batchSize: batchSize, seed: seed,
+                               resume: resume, out: URL(fileURLWithPath: out), separationUpper: separationUpper)
             return
         }
         if network == .mem {
