@@ -20,7 +20,7 @@ import Tensor
 /// is the phase-space density q(y) / (w prod_i sigma'(y_i)) per dPhi_4 dx1 dx2;
 /// `logMeasure(y)` = log w + sum_i log sigma'(y_i), sigma' = sigma (1 - sigma).
 /// r is clipped to [`clip`, 1 - `clip`] both ways (a parton exactly along the beam has no eta).
-public struct RamboPartonCoordinates: Sendable {
+public struct RamboPartonCoordinates {
     public static let dimension = 10
     public static let names = ["logit_r_m2", "logit_r_mqq", "logit_r_cos_l-", "logit_r_phi_l-", "logit_r_cos_l+", "logit_r_phi_l+",
                                "logit_r_cos_q1", "logit_r_phi_q1", "logit_x1", "logit_x2"]

@@ -18,6 +18,7 @@ public enum StudyCatalog {
         registry.register(.zwCuts, ZWGANStudy.run)
         registry.register(.subtraction, SubtractionStudy.run)
         registry.register(.qcdInference, QCDInferenceStudy.run)
+        registry.register(.zwMEMFlow, ZWMEMFlowStudy.run)
     }
 }
 

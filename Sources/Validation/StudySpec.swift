@@ -6,6 +6,7 @@ import TOMLKit
 public enum StudyKind: String, CaseIterable, Codable, Sendable {
     case wedge, kicker, ring, binnedSmearing, zwDetector, zwCuts, zwISR, wprime, errorsVsStatistics, drellYan, subtraction
     case qcdInference
+    case zwMEMFlow
 }
 
 /// The generator a study draws its events from.
@@ -19,6 +20,7 @@ public enum GeneratorName: String, CaseIterable, Codable, Sendable {
 public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
     case none, inn, einn, cinn, cinnISR, gan, fcgan, binn, subtractionGAN
     case jetSetINN
+    case memflow
 
     /// What a study of this variant waits for while no runner is registered.
     public var pendingReason: String {
@@ -33,6 +35,7 @@ public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
         case .binn: return "needs the BINN: issue [binn]"
         case .subtractionGAN: return "needs the subtraction GAN: issue [subtraction]"
         case .jetSetINN: return "needs the set-level cINN over shower parameters: issue [qcd-inference]"
+        case .memflow: return "needs the transformer + spline-flow MEMFlow network: issue [memflow]"
         }
     }
 }

@@ -99,6 +99,9 @@ struct Bench: ParsableCommand {
                                                             "parameters": Double(transformerPaper.parameters)])
         let qcd = QCDInferenceBenchmarks.epochAndSampling(sets: 4_000, seed: seed)
         record("qcd_inference_quick_epoch_4000_sets", ["seconds": qcd.epochSeconds, "posterior_samples_per_second": qcd.samplesPerSecond])
+        let memflow = MEMFlowBenchmarks.epochAndSampling(events: 20_000, seed: seed)
+        record("memflow_quick_epoch_20000_events", ["seconds": memflow.epochSeconds, "events_per_second": memflow.eventsPerSecond,
+                                                    "samples_per_second": memflow.samplesPerSecond])
     }
 
     func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {

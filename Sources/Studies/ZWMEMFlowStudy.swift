@@ -1,0 +1,149 @@
+import Flows
+import Foundation
+import Inference
+import Physics
+import Reporting
+import Tensor
+import Validation
+
+/// The CMS MEMFlow system on zw-isr (issue [memflow], docs/memflow.md): a transformer over the
+/// leptons and any number of jets, a spline flow over logit-RAMBO parton coordinates. Measures:
+///
+/// - `calibration`: the largest calibration-curve deviation over the parton coordinates with a
+///   non-degenerate posterior (pT of l-, l+; pT, eta, phi of q1, q2; the detector measures the
+///   lepton directions exactly) on `calibration_events` test events;
+/// - `m-qq-median-<n>j`: the median unfolded m_qq for 2, 3 and 4+ detector jets (the W peak);
+/// - `momentum-imbalance`: the largest |sum pT vector| / sum pT over all samples (exact balance
+///   by construction, so round-off only);
+/// - `unphysical-samples`: samples with a non-finite value or a non-positive pT (none by construction).
+///
+/// Reported beside them: events with 5+ jets (kept by a detector with `maximum_jets` slots, the
+/// cINN stops at 4), the bias of the samples against the truth in bins of true pT per parton,
+/// spline-tail fractions, the training time and the sampling rate.
+public enum ZWMEMFlowStudy {
+    public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
+        let net = context.network, g = context.generator
+        let k = net.samplesPerEvent ?? 20
+        let maximumJets = Int(try g.number("maximum_jets", default: 6))
+        context.report("generating \(g.events) + \(g.testEvents) zw-isr events (up to \(maximumJets) jets)")
+        let configure: (inout ColliderConfiguration) -> Void = { $0.card.maximumJets = maximumJets }
+        let training = try ZWStudySupport.sample(.zwISR, events: g.events, rng: context.rng.child("train-sample"), configure: configure)
+        let test = try ZWStudySupport.sample(.zwISR, events: g.testEvents, rng: context.rng.child("test-sample"), configure: configure)
+        let truth = test.parton!, njets = test.njets!
+        var result = StudyResult()
+        let gnuplot = try Gnuplot()
+
+        var config = context.profile == .paper ? MEMFlowConfig.paper : MEMFlowConfig.quick
+        if let v = net.epochs { config.training.epochs = v }
+        if let v = net.batchSize { config.training.batchSize = v; config.pretraining.batchSize = v }
+        if let v = net.learningRate { config.training.learningRate = Float(v) }
+        if let v = net.parameters["pretraining_epochs"]?.number { config.pretraining.epochs = Int(v) }
+        let folder = try context.file("model-memflow")
+        if FileManager.default.fileExists(atPath: folder.path) { try FileManager.default.removeItem(at: folder) }
+        let trainStart = Date()
+        var epochSeconds: [Double] = []
+        let model = try BLAS.withThreads(1) {
+            try MEMFlowModel.train(sample: training, config: config, seed: ZWStudySupport.integerSeed(context.rng.child("memflow")), folder: folder,
+                                   resume: false, source: "zw-isr (generated)") { stage, report in
+                if stage == .likelihood { epochSeconds.append(report.seconds) }
+                let total = stage == .regression ? config.pretraining.epochs : config.training.epochs
+                context.report("MEMFlow \(stage.rawValue) " + progressLine(report, epochs: total))
+            }
+        }
+        let trainSeconds = Date().timeIntervalSince(trainStart)
+        context.report("MEMFlow: unfolding \(test.count) events x \(k) samples")
+        let sampleStart = Date()
+        let drawn = try BLAS.withThreads(1) {
+            try model.sample(detector: test.detector!, count: k, rng: context.rng.child("unfold"), source: "zw-isr test sample")
+        }
+        let sampleSeconds = Date().timeIntervalSince(sampleStart)
+        let unfolded = UnfoldedSamples(columns: MEMFlowSamples.columns, events: drawn.events, samplesPerEvent: k, values: drawn.values)
+        result.notes.append("MEMFlow (\(model.network.parameterCount) weights; encoder trained jointly with the flow after \(config.pretraining.epochs) "
+                            + "epochs of Huber regression): \(training.count) training events, \(config.training.epochs) likelihood epochs, "
+                            + "\(format(trainSeconds)) s training (likelihood epoch \(format(epochSeconds.reduce(0, +) / Double(max(1, epochSeconds.count)))) s), "
+                            + "sampling \(format(Double(test.count * k) / max(sampleSeconds, 1e-9))) samples/s")
+
+        // Physics of every sample: exact by construction.
+        result.measure("momentum-imbalance", drawn.maximumImbalance, noise: 0)
+        result.measure("unphysical-samples", Double(drawn.unphysical), noise: 0)
+        result.notes.append("largest |sum pT| / sum pT over \(test.count * k) samples \(format(drawn.maximumImbalance)); \(drawn.unphysical) unphysical; "
+                            + "spline tails: \(format(100 * drawn.tails.fraction)) % of the flow-space elements")
+
+        // Calibration of every parton coordinate with a non-degenerate posterior. The fast
+        // detector measures the lepton directions exactly, so their posterior is a delta at the
+        // measured value (no calibration curve); MEMFlow samples them anyway, and their spread
+        // around the truth is reported.
+        let calibrationEvents = min(net.calibrationEvents ?? test.count, test.count)
+        let calibrated = truth.columns.filter { !$0.hasSuffix("_l-") && !$0.hasSuffix("_l+") || $0.hasPrefix("pT_") }
+        let curves = try ZWStudySupport.calibration(truth: truth, unfolded: unfolded, events: calibrationEvents, columns: calibrated)
+        let worst = curves.map(\.maxDeviation).max() ?? .nan
+        result.measure("calibration", worst, noise: CalibrationCurve.bootstrapNoise(ofLargestDeviation: curves, rng: context.rng.child("calibration-bootstrap")))
+        result.notes.append("calibration on \(calibrationEvents) events x \(k) samples, max deviation per coordinate: "
+                            + zip(calibrated, curves).map { "\($0) \(format($1.maxDeviation))" }.joined(separator: ", ")
+                            + "; floor ~1.95/sqrt(N) = \(format(1.95 / Double(calibrationEvents).squareRoot())) (99.9 % over \(calibrated.count) coordinates)")
+        var spreads: [String] = []
+        for name in ["eta_l-", "phi_l-", "eta_l+", "phi_l+"] {
+            let j = truth.index(of: name)!
+            let deviations = (0..<test.count).flatMap { i in
+                (0..<k).map { abs(FourMomentum.wrapPhi(unfolded[event: i, sample: $0, column: j] - truth[i, j])) }
+            }
+            spreads.append("\(name) \(format(ZWISRStudy.median(deviations)))")
+        }
+        result.notes.append("lepton directions (measured exactly, a delta posterior): median |sample - truth| " + spreads.joined(separator: ", "))
+        let plotted = try ZWStudySupport.calibration(truth: truth, unfolded: unfolded, events: min(1500, calibrationEvents), columns: calibrated)
+        result.plots += try ZWStudySupport.calibrationPlots(plotted, columns: calibrated, title: "MEMFlow calibration, \(min(1500, calibrationEvents)) events x \(k)",
+                                                            prefix: "memflow-calibration", gnuplot: gnuplot, folder: context.folder)
+
+        // The W peak per jet multiplicity.
+        let groups: [(name: String, label: String, rows: [Int], gated: Bool)] = [
+            ("2j", "2 jets", (0..<test.count).filter { njets[$0] == 2 }, true),
+            ("3j", "3 jets", (0..<test.count).filter { njets[$0] == 3 }, true),
+            ("4j", "4+ jets", (0..<test.count).filter { njets[$0] >= 4 }, true),
+            ("5j", "5+ jets", (0..<test.count).filter { njets[$0] >= 5 }, false),
+        ]
+        for group in groups {
+            guard group.rows.count >= 10 else { result.notes.append("\(group.label): \(group.rows.count) test events, not measured"); continue }
+            let unfoldedMasses = group.rows.flatMap { i in (0..<k).compactMap { ZWISRStudy.massJJ(unfolded, event: i, sample: $0) } }
+            let truthMasses = group.rows.compactMap { Physics.Observable.mJJ.value(truth, row: $0) }
+            let median = ZWISRStudy.median(unfoldedMasses), truthMedian = ZWISRStudy.median(truthMasses)
+            if group.gated {
+                result.measure("m-qq-median-\(group.name)", median, noise: ZWISRStudy.medianNoise(unfoldedMasses, events: group.rows.count))
+            }
+            result.notes.append("\(group.label) (\(group.rows.count) events): median m_qq unfolded \(format(median)) GeV, truth \(format(truthMedian)) GeV, m_W \(format(ZWParameters().wMass)) GeV")
+            var truthHistogram = try Histogram1D(edges: ZWStudySupport.uniformEdges(60, 100, 40))
+            var unfoldedHistogram = try Histogram1D(edges: truthHistogram.edges)
+            for m in truthMasses { truthHistogram.fill(m) }
+            for m in unfoldedMasses { unfoldedHistogram.fill(m, weight: 1 / Double(k)) }
+            result.plots.append(try gnuplot.render(try Plot.massPeak(title: "MEMFlow, \(group.label): m_{qq}", xLabel: "m_{qq} [GeV]",
+                                                                     series: [("truth", truthHistogram), ("MEMFlow unfolded", unfoldedHistogram)],
+                                                                     peakMass: ZWParameters().wMass, normalise: true),
+                                                   name: "memflow-mqq-\(group.name)", in: context.folder))
+        }
+
+        // The CMS bias plot: mean over samples minus truth, in bins of true pT, per parton.
+        var series: [Plot.FitSeries] = []
+        let edges = [0.0, 20, 40, 60, 90, 130, 200, 400]
+        for (a, parton) in ["l-", "l+", "q1", "q2"].enumerated() {
+            var x: [Double] = [], y: [Double] = [], sigma: [Double] = []
+            for b in 0..<(edges.count - 1) {
+                let rows = (0..<test.count).filter { (edges[b]..<edges[b + 1]).contains(truth[$0, 3 * a]) }
+                guard rows.count >= 20 else { continue }
+                let relative = rows.map { i in (0..<k).reduce(0.0) { $0 + unfolded[event: i, sample: $1, column: 3 * a] } / Double(k) / truth[i, 3 * a] - 1 }
+                let mean = relative.reduce(0, +) / Double(rows.count)
+                let spread = (relative.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(rows.count - 1)).squareRoot()
+                x.append(0.5 * (edges[b] + edges[b + 1])); y.append(mean); sigma.append(spread / Double(rows.count).squareRoot())
+            }
+            guard !x.isEmpty else { continue }
+            result.notes.append("bias of pT_\(parton) (mean sample / truth - 1) in bins of true pT: "
+                                + zip(x, y).map { "\(format($0)) GeV \(format($1))" }.joined(separator: ", "))
+            series.append(Plot.FitSeries(label: "p_{T,\(parton)}", fitLabel: "no bias", x: x, y: y, sigma: sigma,
+                                         curveX: [edges.first!, edges.last!], curveY: [0, 0]))
+        }
+        if !series.isEmpty {
+            result.plots.append(try gnuplot.render(try Plot.fit(title: "MEMFlow bias: mean sample p_T / true p_T - 1", xLabel: "true p_T [GeV]",
+                                                                yLabel: "relative bias", series: series),
+                                                   name: "memflow-bias-pt", in: context.folder))
+        }
+        return result
+    }
+}
