@@ -9,7 +9,7 @@ import Validation
 /// The CMS MEMFlow system on zw-isr (issue [memflow], docs/memflow.md): a transformer over the
 /// leptons and any number of jets, a spline flow over logit-RAMBO parton coordinates. Measures:
 ///
-/// - `calibration`: the largest calibration-curve deviation over the parton coordinates with a
+/// - `calibration` (and `calibration-quick`): the largest calibration-curve deviation over the parton coordinates with a
 ///   non-degenerate posterior (pT of l-, l+; pT, eta, phi of q1, q2; the detector measures the
 ///   lepton directions exactly) on `calibration_events` test events;
 /// - `m-qq-median-<n>j`: the median unfolded m_qq for 2, 3 and 4+ detector jets (the W peak);
@@ -77,7 +77,8 @@ public enum ZWMEMFlowStudy {
         let calibrated = truth.columns.filter { !$0.hasSuffix("_l-") && !$0.hasSuffix("_l+") || $0.hasPrefix("pT_") }
         let curves = try ZWStudySupport.calibration(truth: truth, unfolded: unfolded, events: calibrationEvents, columns: calibrated)
         let worst = curves.map(\.maxDeviation).max() ?? .nan
-        result.measure("calibration", worst, noise: CalibrationCurve.bootstrapNoise(ofLargestDeviation: curves, rng: context.rng.child("calibration-bootstrap")))
+        let calibrationNoise = CalibrationCurve.bootstrapNoise(ofLargestDeviation: curves, rng: context.rng.child("calibration-bootstrap"))
+        for gate in ["calibration-quick", "calibration"] { result.measure(gate, worst, noise: calibrationNoise) }
         result.notes.append("calibration on \(calibrationEvents) events x \(k) samples, max deviation per coordinate: "
                             + zip(calibrated, curves).map { "\($0) \(format($1.maxDeviation))" }.joined(separator: ", ")
                             + "; floor ~1.95/sqrt(N) = \(format(1.95 / Double(calibrationEvents).squareRoot())) (99.9 % over \(calibrated.count) coordinates)")
@@ -136,9 +137,12 @@ public enum ZWMEMFlowStudy {
             guard !x.isEmpty else { continue }
             result.notes.append("bias of pT_\(parton) (mean sample / truth - 1) in bins of true pT: "
                                 + zip(x, y).map { "\(format($0)) GeV \(format($1))" }.joined(separator: ", "))
-            series.append(Plot.FitSeries(label: "p_{T,\(parton)}", fitLabel: "no bias", x: x, y: y, sigma: sigma,
+            series.append(Plot.FitSeries(label: "p_{T,\(parton)}", fitLabel: series.isEmpty ? "no bias" : "", x: x, y: y, sigma: sigma,
                                          curveX: [edges.first!, edges.last!], curveY: [0, 0]))
         }
+        // In bins of the truth even an exact posterior shows a bias (its mean is pulled toward the
+        // prior: up at low pT, down at high pT); the CMS plot reads as a comparison, not a zero test.
+        result.notes.append("bias: in bins of true pT even an exact posterior's mean is pulled toward the prior (positive at low, negative at high pT)")
         if !series.isEmpty {
             result.plots.append(try gnuplot.render(try Plot.fit(title: "MEMFlow bias: mean sample p_T / true p_T - 1", xLabel: "true p_T [GeV]",
                                                                 yLabel: "relative bias", series: series),
