@@ -86,7 +86,8 @@ public enum MEMFlowTokens {
     }
 }
 
-/// Sizes of a MEMFlow network and its two training stages.
+/// Sizes of a MEMFlow network and its two training stages; start from `quick` or `paper` and
+/// change what differs.
 public struct MEMFlowConfig: Codable, Equatable {
     public var transformer: TransformerConfig
     public var flow: SplineFlowConfig
@@ -96,12 +97,6 @@ public struct MEMFlowConfig: Codable, Equatable {
     public var huberDelta: Float
     public var pretraining: TrainingConfig
     public var training: TrainingConfig
-
-    public init(transformer: TransformerConfig, flow: SplineFlowConfig, regressionUnits: Int, huberDelta: Float,
-                pretraining: TrainingConfig, training: TrainingConfig) {
-        self.transformer = transformer; self.flow = flow; self.regressionUnits = regressionUnits; self.huberDelta = huberDelta
-        self.pretraining = pretraining; self.training = training
-    }
 
     /// Minutes on 2 cores: transformer D 32 x 2 layers, condition 16; 6 coupling spline
     /// transforms (K 16, B 5, 2 x 64); 3 epochs of regression, 12 of likelihood.

@@ -75,13 +75,8 @@ public enum ZWMEMFlowStudy {
         // around the truth is reported.
         let calibrationEvents = min(net.calibrationEvents ?? test.count, test.count)
         let calibrated = truth.columns.filter { !$0.hasSuffix("_l-") && !$0.hasSuffix("_l+") || $0.hasPrefix("pT_") }
-        let curves = try ZWStudySupport.calibration(truth: truth, unfolded: unfolded, events: calibrationEvents, columns: calibrated)
-        let worst = curves.map(\.maxDeviation).max() ?? .nan
-        let calibrationNoise = CalibrationCurve.bootstrapNoise(ofLargestDeviation: curves, rng: context.rng.child("calibration-bootstrap"))
-        for gate in ["calibration-quick", "calibration"] { result.measure(gate, worst, noise: calibrationNoise) }
-        result.notes.append("calibration on \(calibrationEvents) events x \(k) samples, max deviation per coordinate: "
-                            + zip(calibrated, curves).map { "\($0) \(format($1.maxDeviation))" }.joined(separator: ", ")
-                            + "; floor ~1.95/sqrt(N) = \(format(1.95 / Double(calibrationEvents).squareRoot())) (99.9 % over \(calibrated.count) coordinates)")
+        try ZWStudySupport.measureCalibration("MEMFlow", truth: truth, unfolded: unfolded, events: calibrationEvents, columns: calibrated,
+                                              gates: ["calibration-quick", "calibration"], context: context, into: &result)
         var spreads: [String] = []
         for name in ["eta_l-", "phi_l-", "eta_l+", "phi_l+"] {
             let j = truth.index(of: name)!

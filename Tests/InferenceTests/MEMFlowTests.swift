@@ -15,11 +15,13 @@ final class MEMFlowTests: XCTestCase {
 
     /// A network small enough for the debug build: D 16 x 1 layer, 3 coupling transforms of 2 x 32.
     static func tiny(epochs: Int, schedule: LearningRateSchedule = .constant) -> MEMFlowConfig {
-        MEMFlowConfig(transformer: TransformerConfig(modelDimension: 16, heads: 2, layers: 1, feedForwardDimension: 32, conditionDimension: 8),
-                      flow: SplineFlowConfig(conditioner: .coupling, transforms: 3, layers: 2, units: 32, spline: RationalQuadraticSpline(bins: 8, bound: 5)),
-                      regressionUnits: 32, huberDelta: 1,
-                      pretraining: TrainingConfig(epochs: 1, batchSize: 256, learningRate: 2e-3, schedule: .constant),
-                      training: TrainingConfig(epochs: epochs, batchSize: 256, learningRate: 2e-3, schedule: schedule))
+        var config = MEMFlowConfig.quick
+        config.transformer = TransformerConfig(modelDimension: 16, heads: 2, layers: 1, feedForwardDimension: 32, conditionDimension: 8)
+        config.flow = SplineFlowConfig(conditioner: .coupling, transforms: 3, layers: 2, units: 32, spline: RationalQuadraticSpline(bins: 8, bound: 5))
+        config.regressionUnits = 32
+        config.pretraining = TrainingConfig(epochs: 1, batchSize: 256, learningRate: 2e-3, schedule: .constant)
+        config.training = TrainingConfig(epochs: epochs, batchSize: 256, learningRate: 2e-3, schedule: schedule)
+        return config
     }
 
     func partons(_ block: EventSample.Block, row i: Int) -> [FourMomentum] {
