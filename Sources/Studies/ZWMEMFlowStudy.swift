@@ -18,8 +18,9 @@ import Validation
 /// - `unphysical-samples`: samples with a non-finite value or a non-positive pT (none by construction).
 ///
 /// Reported beside them: events with 5+ jets (kept by a detector with `maximum_jets` slots, the
-/// cINN stops at 4), the bias of the samples against the truth in bins of true pT per parton,
-/// spline-tail fractions, the training time and the sampling rate.
+/// cINN stops at 4), the bias of the samples against the truth in bins of true pT and eta per
+/// parton, per-event sample clouds (m_qq, pT_q1), spline-tail fractions, the training time and the
+/// sampling rate.
 public enum ZWMEMFlowStudy {
     public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
         let net = context.network, g = context.generator
@@ -116,33 +117,74 @@ public enum ZWMEMFlowStudy {
                                                    name: "memflow-mqq-\(group.name)", in: context.folder))
         }
 
-        // The CMS bias plot: mean over samples minus truth, in bins of true pT, per parton.
+        // The CMS bias plots: mean over samples against the truth, in bins of true pT and eta, per
+        // parton. In bins of the truth even an exact posterior shows a bias (its mean is pulled
+        // toward the prior: up at low pT, down at high pT), so they read as comparisons, not zero tests.
+        result.notes.append("bias: in bins of the truth even an exact posterior's mean is pulled toward the prior (positive at low, negative at high pT)")
+        for bias in [BiasPlot(variable: "pT", offset: 0, edges: [0, 20, 40, 60, 90, 130, 200, 400], relative: true),
+                     BiasPlot(variable: "eta", offset: 1, edges: ZWStudySupport.uniformEdges(-4, 4, 8), relative: false)] {
+            let series = bias.series(truth: truth, unfolded: unfolded, notes: &result.notes)
+            guard !series.isEmpty else { continue }
+            result.plots.append(try gnuplot.render(try Plot.fit(title: "MEMFlow bias in bins of the true \(bias.label)", xLabel: "true \(bias.label)",
+                                                                yLabel: bias.relative ? "mean sample / truth - 1" : "mean sample - truth", series: series),
+                                                   name: "memflow-bias-\(bias.variable.lowercased())", in: context.folder))
+        }
+
+        // Per-event sample clouds: the first test event with 2, 3 and 4+ jets, 2000 samples each.
+        let cloudDraws = 2_000
+        for (n, label) in [(2, "2 jets"), (3, "3 jets"), (4, "4+ jets")] {
+            guard let i = (0..<test.count).first(where: { n == 4 ? njets[$0] >= 4 : njets[$0] == n }) else { continue }
+            let cloud = try BLAS.withThreads(1) {
+                try model.sample(detector: test.detector!.rows(i..<(i + 1)), count: cloudDraws, rng: context.rng.child("cloud-\(n)"), source: "zw-isr test sample")
+            }
+            let samples = UnfoldedSamples(columns: MEMFlowSamples.columns, events: 1, samplesPerEvent: cloudDraws, values: cloud.values)
+            let points = (0..<cloudDraws).compactMap { j in ZWISRStudy.massJJ(samples, event: 0, sample: j).map { ($0, samples[event: 0, sample: j, column: 6]) } }
+            guard let trueMass = Physics.Observable.mJJ.value(truth, row: i), !points.isEmpty else { continue }
+            result.plots.append(try gnuplot.render(try Plot.posterior(title: "MEMFlow, test event \(i) (\(label)): \(cloudDraws) samples", xLabel: "m_{qq} [GeV]",
+                                                                      yLabel: "p_{T,q1} [GeV]", samples: points.map { (x: $0.0, y: $0.1) },
+                                                                      truth: (x: trueMass, y: truth[i, 6])),
+                                                   name: "memflow-cloud-\(n)j", in: context.folder))
+        }
+        return result
+    }
+}
+
+/// Mean of the samples against the truth in bins of one true coordinate, per parton (the CMS
+/// bias plot): relative (mean / truth - 1) or absolute (mean - truth), with the standard error
+/// over the events of each bin (bins with fewer than 20 events are left out).
+struct BiasPlot {
+    var variable: String
+    /// The coordinate's column within each parton's (pT, eta, phi).
+    var offset: Int
+    var edges: [Double]
+    var relative: Bool
+
+    var label: String { variable == "pT" ? "p_T [GeV]" : "{/Symbol h}" }
+
+    func series(truth: EventSample.Block, unfolded: UnfoldedSamples, notes: inout [String]) -> [Plot.FitSeries] {
         var series: [Plot.FitSeries] = []
-        let edges = [0.0, 20, 40, 60, 90, 130, 200, 400]
+        let k = unfolded.samplesPerEvent
         for (a, parton) in ["l-", "l+", "q1", "q2"].enumerated() {
+            let column = 3 * a + offset
             var x: [Double] = [], y: [Double] = [], sigma: [Double] = []
             for b in 0..<(edges.count - 1) {
-                let rows = (0..<test.count).filter { (edges[b]..<edges[b + 1]).contains(truth[$0, 3 * a]) }
+                let rows = (0..<truth.rows).filter { (edges[b]..<edges[b + 1]).contains(truth[$0, column]) }
                 guard rows.count >= 20 else { continue }
-                let relative = rows.map { i in (0..<k).reduce(0.0) { $0 + unfolded[event: i, sample: $1, column: 3 * a] } / Double(k) / truth[i, 3 * a] - 1 }
-                let mean = relative.reduce(0, +) / Double(rows.count)
-                let spread = (relative.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(rows.count - 1)).squareRoot()
+                let deviations = rows.map { i in
+                    let mean = (0..<k).reduce(0.0) { $0 + unfolded[event: i, sample: $1, column: column] } / Double(k)
+                    return relative ? mean / truth[i, column] - 1 : mean - truth[i, column]
+                }
+                let mean = deviations.reduce(0, +) / Double(rows.count)
+                let spread = (deviations.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(rows.count - 1)).squareRoot()
                 x.append(0.5 * (edges[b] + edges[b + 1])); y.append(mean); sigma.append(spread / Double(rows.count).squareRoot())
             }
             guard !x.isEmpty else { continue }
-            result.notes.append("bias of pT_\(parton) (mean sample / truth - 1) in bins of true pT: "
-                                + zip(x, y).map { "\(format($0)) GeV \(format($1))" }.joined(separator: ", "))
-            series.append(Plot.FitSeries(label: "p_{T,\(parton)}", fitLabel: series.isEmpty ? "no bias" : "", x: x, y: y, sigma: sigma,
+            notes.append("bias of \(variable)_\(parton) (\(relative ? "mean sample / truth - 1" : "mean sample - truth")) in bins of the true \(variable): "
+                         + zip(x, y).map { "\(format($0)) \(format($1))" }.joined(separator: ", "))
+            series.append(Plot.FitSeries(label: "\(variable == "pT" ? "p_{T" : "{/Symbol h}_{")\(variable == "pT" ? "," : "")\(parton)}",
+                                         fitLabel: series.isEmpty ? "no bias" : "", x: x, y: y, sigma: sigma,
                                          curveX: [edges.first!, edges.last!], curveY: [0, 0]))
         }
-        // In bins of the truth even an exact posterior shows a bias (its mean is pulled toward the
-        // prior: up at low pT, down at high pT); the CMS plot reads as a comparison, not a zero test.
-        result.notes.append("bias: in bins of true pT even an exact posterior's mean is pulled toward the prior (positive at low, negative at high pT)")
-        if !series.isEmpty {
-            result.plots.append(try gnuplot.render(try Plot.fit(title: "MEMFlow bias: mean sample p_T / true p_T - 1", xLabel: "true p_T [GeV]",
-                                                                yLabel: "relative bias", series: series),
-                                                   name: "memflow-bias-pt", in: context.folder))
-        }
-        return result
+        return series
     }
 }
