@@ -51,7 +51,7 @@ public enum MEMFlowTokens {
     }
 
     /// The standardisation of the continuous features, fitted over the real tokens.
-    public static func fitScale(_ tokens: [Double], slots: Int) throws -> Standardizer {
+    public static func fitScale(_ tokens: [Double]) throws -> Standardizer {
         var rows: [Float] = []
         for o in stride(from: 0, to: tokens.count, by: features) where isToken(tokens, at: o) {
             for j in 0..<continuous { rows.append(Float(tokens[o + j])) }
@@ -59,7 +59,7 @@ public enum MEMFlowTokens {
         return try Standardizer(fitting: Tensor(shape: [rows.count / continuous, continuous], storage: rows))
     }
 
-    @inline(__always) static func isToken<C: RandomAccessCollection<Double>>(_ tokens: C, at o: C.Index) -> Bool where C.Index == Int {
+    @inline(__always) static func isToken(_ tokens: [Double], at o: Int) -> Bool {
         tokens[o + typeOffset] + tokens[o + typeOffset + 1] + tokens[o + typeOffset + 2] > 0.5
     }
 

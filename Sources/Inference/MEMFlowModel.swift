@@ -91,15 +91,17 @@ public final class MEMFlowModel {
         }
         let raw = try MEMFlowTokens.raw(detector, source: source)
         let model: MEMFlowModel
+        let y: [Double]
         if resume {
             model = try read(from: folder, loadWeights: false)
             guard model.description.trainingSlots == raw.slots else {
                 throw RefoldError.file(source, "token slots: the model in \(folder.path) was trained with \(model.description.trainingSlots), the sample has \(raw.slots)")
             }
+            y = try targets(parton, referencePhi: raw.referencePhi, coordinates: model.coordinates, source: source)
         } else {
             let coordinates = try RamboPartonCoordinates()
-            let y = try targets(parton, referencePhi: raw.referencePhi, coordinates: coordinates, source: source)
-            let description = Description(kind: kind, config: config, seed: seed, tokenScale: try MEMFlowTokens.fitScale(raw.tokens, slots: raw.slots),
+            y = try targets(parton, referencePhi: raw.referencePhi, coordinates: coordinates, source: source)
+            let description = Description(kind: kind, config: config, seed: seed, tokenScale: try MEMFlowTokens.fitScale(raw.tokens),
                                           targetScale: try Standardizer(fitting: Tensor(shape: [parton.rows, RamboPartonCoordinates.dimension], storage: y.map(Float.init))),
                                           trainingSlots: raw.slots, sqrtSHadronic: coordinates.sqrtSHadronic, targetNames: RamboPartonCoordinates.names,
                                           trainingEvents: parton.rows, source: source)
@@ -111,8 +113,7 @@ public final class MEMFlowModel {
         guard parton.rows >= config.training.batchSize else {
             throw RefoldError.value("MEMFlow training events", expected: ">= \(config.training.batchSize) (one batch)", actual: parton.rows)
         }
-        let y = try targets(parton, referencePhi: raw.referencePhi, coordinates: model.coordinates, source: source)
-        let targets = try d.targetScale.transform(Tensor(shape: [parton.rows, RamboPartonCoordinates.dimension], storage: y.map(Float.init)))
+        let standardised = try d.targetScale.transform(Tensor(shape: [parton.rows, RamboPartonCoordinates.dimension], storage: y.map(Float.init)))
         let tokens = MEMFlowTokens.tensor(raw.tokens, events: detector.rows, slots: raw.slots, scale: d.tokenScale)
         let rng = RNGStream(seed: d.seed).child("memflow-training")
         let stages: [(MEMFlowNetwork.Stage, TrainingConfig, String)] = [(.regression, config.pretraining, pretrainingFile),
@@ -123,7 +124,7 @@ public final class MEMFlowModel {
             let trainer = try FlowTrainer(model: model.network, config: training, rng: rng.child(stage.rawValue), checkpoint: checkpoint,
                                           metadata: ["kind": kind, "stage": stage.rawValue])
             if resume, FileManager.default.fileExists(atPath: checkpoint.path) { try trainer.resume(from: checkpoint) }
-            try trainer.train(partonLevel: targets, detectorLevel: tokens) { progress(stage, $0) }
+            try trainer.train(partonLevel: standardised, detectorLevel: tokens) { progress(stage, $0) }
         }
         return model
     }

@@ -79,7 +79,7 @@ final class MEMFlowTests: XCTestCase {
         for i in 0..<detector.rows { values += (0..<detector.columns.count).map { detector[i, $0] } + [Double](repeating: 0, count: 4 * extra) }
         let padded = EventSample.Block(columns: wide, rows: detector.rows, values: values)
         let a = try MEMFlowTokens.raw(detector, source: "test"), b = try MEMFlowTokens.raw(padded, source: "test")
-        let scale = try MEMFlowTokens.fitScale(a.tokens, slots: a.slots)
+        let scale = try MEMFlowTokens.fitScale(a.tokens)
         let network = MEMFlowNetwork(config: Self.tiny(epochs: 1), trainingSlots: a.slots, rng: RNGStream(seed: 3))
         let ca = withNoGrad { network.condition(Variable(MEMFlowTokens.tensor(a.tokens, events: detector.rows, slots: a.slots, scale: scale))).value }
         let cb = withNoGrad { network.condition(Variable(MEMFlowTokens.tensor(b.tokens, events: detector.rows, slots: b.slots, scale: scale))).value }
