@@ -130,6 +130,12 @@ public enum ZWMEMFlowStudy {
                                                    name: "memflow-bias-\(bias.variable.lowercased())", in: context.folder))
         }
 
+        if net.parameters["compare_cinn"]?.bool == true {
+            try compareWithCINN(training: training, test: test, calibrated: calibrated, calibrationEvents: calibrationEvents, groups: groups,
+                                memflow: unfolded, memflowSeconds: (trainSeconds, sampleSeconds),
+                                memflowEpochs: config.training.epochs, memflowWeights: model.network.parameterCount, context: context, into: &result)
+        }
+
         // Per-event sample clouds: the first test event with 2, 3 and 4+ jets, 2000 samples each.
         let cloudDraws = 2_000
         for (n, label) in [(2, "2 jets"), (3, "3 jets"), (4, "4+ jets")] {
@@ -146,6 +152,61 @@ public enum ZWMEMFlowStudy {
                                                    name: "memflow-cloud-\(n)j", in: context.folder))
         }
         return result
+    }
+}
+
+extension ZWMEMFlowStudy {
+    /// The sample with only its first four jet slots (the cINN-ISR's detector vector) and jet
+    /// counts capped at 4.
+    static func fourJetSlots(_ sample: EventSample) -> EventSample {
+        let detector = sample.detector!, keep = ColliderColumns.detector(jets: 4)
+        let indices = keep.map { detector.index(of: $0)! }
+        let values = (0..<detector.rows).flatMap { i in indices.map { detector[i, $0] } }
+        return EventSample(generator: sample.generator, seed: sample.seed, parton: sample.parton!,
+                           detector: EventSample.Block(columns: keep, rows: detector.rows, values: values),
+                           njets: sample.njets?.map { min($0, 4) }, parameters: sample.parameters)
+    }
+
+    /// `[network.parameters] compare_cinn = true`: the cINN-ISR (the spec's sizes, `compare_cinn_epochs`
+    /// epochs or the spec's, four jet slots, the quark pair in decay coordinates as in zw-isr.toml)
+    /// trained on the same events and unfolding the same test events; a table of calibration, W
+    /// peak, balance, training time and sampling time beside MEMFlow's.
+    static func compareWithCINN(training: EventSample, test: EventSample, calibrated: [String], calibrationEvents: Int,
+                                groups: [(name: String, label: String, rows: [Int], gated: Bool)], memflow: UnfoldedSamples,
+                                memflowSeconds: (train: Double, sample: Double), memflowEpochs: Int, memflowWeights: Int, context: StudyContext, into result: inout StudyResult) throws {
+        let k = memflow.samplesPerEvent, truth = test.parton!
+        var network = ZWStudySupport.network(.cinnISR, spec: context.network, profile: context.profile)
+        if let epochs = context.network.parameters["compare_cinn_epochs"]?.number { network.training.epochs = Int(epochs) }
+        let start = Date()
+        let model = try ZWStudySupport.train(network, sample: fourJetSlots(training), seed: ZWStudySupport.integerSeed(context.rng.child("cinn-isr")),
+                                             folder: try context.file("model-cinn-isr"), context: context, label: "cINN-ISR", coordinates: .resonance)
+        let cinnTrainSeconds = Date().timeIntervalSince(start)
+        let cinnTest = fourJetSlots(test)
+        let sampleStart = Date()
+        let cinn = try BLAS.withThreads(1) {
+            try model.unfold(detector: cinnTest.detector!, njets: cinnTest.njets, samples: k, rng: context.rng.child("unfold-cinn"))
+        }
+        let cinnSampleSeconds = Date().timeIntervalSince(sampleStart)
+        if let note = ZWStudySupport.supportNote(model, cinn) { result.notes.append(note) }
+        func worst(_ u: UnfoldedSamples) throws -> Double {
+            try ZWStudySupport.calibration(truth: truth, unfolded: u, events: calibrationEvents, columns: calibrated).map(\.maxDeviation).max() ?? .nan
+        }
+        func peak(_ u: UnfoldedSamples, _ rows: [Int]) -> Double {
+            ZWISRStudy.median(rows.flatMap { i in (0..<k).compactMap { ZWISRStudy.massJJ(u, event: i, sample: $0) } })
+        }
+        var table = ["| | MEMFlow | cINN-ISR |", "|---|---|---|",
+                     "| calibration (max over \(calibrated.count) coordinates) | \(format(try worst(memflow))) | \(format(try worst(cinn))) |"]
+        for group in groups where group.rows.count >= 10 {
+            table.append("| median m_qq, \(group.label) (GeV) | \(format(peak(memflow, group.rows))) | \(format(peak(cinn, group.rows)))\(group.name == "5j" ? " (as 4 jets)" : "") |")
+        }
+        let imbalance = { (u: UnfoldedSamples) in
+            ZWISRStudy.median((0..<u.block.rows).map { ZWISRStudy.relativeImbalance(u.block, row: $0) })
+        }
+        table.append("| median \\|sum pT\\| / sum pT | \(format(imbalance(memflow))) | \(format(imbalance(cinn))) |")
+        table.append("| training epochs | \(memflowEpochs) | \(network.training.epochs) |")
+        table.append("| training, sampling (s) | \(format(memflowSeconds.train)), \(format(memflowSeconds.sample)) | \(format(cinnTrainSeconds)), \(format(cinnSampleSeconds)) |")
+        table.append("| weights | \(memflowWeights) | \(model.flow.parameterCount) |")
+        result.notes.append("MEMFlow against the cINN-ISR on the same \(training.count) training and \(test.count) test events:\n" + table.joined(separator: "\n"))
     }
 }
 
