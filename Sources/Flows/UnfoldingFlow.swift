@@ -16,6 +16,8 @@ public enum LossTerm: String, Codable, CaseIterable, Comparable {
     case mmdFeatures
     /// Sum of per-feature MMDs of the latent noise against N(0, 1) (eINN).
     case mmdNoise
+    /// Huber loss of a regression of the parton level (MEMFlow pre-training).
+    case huberRegression
 
     public static func < (a: LossTerm, b: LossTerm) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -26,6 +28,8 @@ public enum LossTerm: String, Codable, CaseIterable, Comparable {
 public struct FlowLoss {
     public var total: Variable
     public var terms: [LossTerm: Float]
+
+    public init(total: Variable, terms: [LossTerm: Float]) { self.total = total; self.terms = terms }
 }
 
 /// lambda(epoch) = initial * factor^floor(epoch / everyEpochs): the MMD weight schedule of

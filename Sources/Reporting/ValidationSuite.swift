@@ -123,7 +123,7 @@ public struct ValidationSuite {
         case .none: return 1
         case .inn, .einn, .gan, .innGenerator: return 2
         case .binn, .fcgan, .subtractionGAN, .jetSetINN, .memProposal: return 3
-        case .cinn, .cinnISR: return 4
+        case .cinn, .cinnISR, .memflow: return 4
         }
     }
 

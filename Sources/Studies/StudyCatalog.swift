@@ -20,6 +20,7 @@ public enum StudyCatalog {
         registry.register(.mem, MEMStudy.run)
         registry.register(.qcdInference, QCDInferenceStudy.run)
         registry.register(.generator, GeneratorStudy.run)
+        registry.register(.zwMEMFlow, ZWMEMFlowStudy.run)
     }
 }
 

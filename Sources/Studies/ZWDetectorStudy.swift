@@ -55,13 +55,8 @@ public enum ZWDetectorStudy {
         if let copied = cinn.config.copiedColumns, !copied.isEmpty {
             result.notes.append("measured exactly by the detector, copied from the detector level (delta posterior, no calibration): \(copied.joined(separator: ", "))")
         }
-        let curves = try ZWStudySupport.calibration(truth: truth, unfolded: posterior, events: gateEvents, columns: modelled)
-        let worst = curves.map(\.maxDeviation).max() ?? .nan
-        let calibrationNoise = CalibrationCurve.bootstrapNoise(ofLargestDeviation: curves, rng: context.rng.child("calibration-bootstrap"))
-        for gate in ["calibration-quick", "calibration"] { result.measure(gate, worst, noise: calibrationNoise) }
-        result.notes.append("cINN calibration on \(gateEvents) events x \(k) samples, max deviation per coordinate: "
-                            + zip(modelled, curves).map { "\($0) \(format($1.maxDeviation))" }.joined(separator: ", ")
-                            + "; floor ~1.95/sqrt(N) = \(format(1.95 / Double(gateEvents).squareRoot())) (99.9 % over 12 coordinates)")
+        try ZWStudySupport.measureCalibration("cINN", truth: truth, unfolded: posterior, events: gateEvents, columns: modelled,
+                                              gates: ["calibration-quick", "calibration"], context: context, into: &result)
         let plotCurves = try ZWStudySupport.calibration(truth: truth, unfolded: posterior, events: min(1500, gateEvents), columns: modelled)
         result.plots += try ZWStudySupport.calibrationPlots(plotCurves, columns: modelled, title: "cINN calibration, 1500 events x \(k)",
                                                             prefix: "cinn-calibration", gnuplot: gnuplot, folder: context.folder)

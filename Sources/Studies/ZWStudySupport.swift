@@ -227,6 +227,20 @@ enum ZWStudySupport {
         }
     }
 
+    /// Calibrates `columns` on the first `events` events: the largest deviation is measured for
+    /// every gate in `gates` (noise by bootstrap over the events) and a note lists each
+    /// coordinate's deviation with the statistical floor.
+    static func measureCalibration(_ label: String, truth: EventSample.Block, unfolded: UnfoldedSamples, events: Int, columns: [String],
+                                   gates: [String], context: StudyContext, into result: inout StudyResult) throws {
+        let curves = try calibration(truth: truth, unfolded: unfolded, events: events, columns: columns)
+        let worst = curves.map(\.maxDeviation).max() ?? .nan
+        let noise = CalibrationCurve.bootstrapNoise(ofLargestDeviation: curves, rng: context.rng.child("calibration-bootstrap"))
+        for gate in gates { result.measure(gate, worst, noise: noise) }
+        result.notes.append("\(label) calibration on \(events) events x \(unfolded.samplesPerEvent) samples, max deviation per coordinate: "
+                            + zip(columns, curves).map { "\($0) \(format($1.maxDeviation))" }.joined(separator: ", ")
+                            + "; floor ~1.95/sqrt(N) = \(format(1.95 / Double(events).squareRoot())) (99.9 % over \(columns.count) coordinates)")
+    }
+
     /// Calibration plots, one per particle (3 coordinates each).
     static func calibrationPlots(_ curves: [CalibrationCurve], columns: [String], title: String, prefix: String,
                                  gnuplot: Gnuplot, folder: URL) throws -> [PlotRecord] {

@@ -6,7 +6,7 @@ import TOMLKit
 public enum StudyKind: String, CaseIterable, Codable, Sendable {
     case wedge, kicker, ring, binnedSmearing, zwDetector, zwCuts, zwISR, wprime, errorsVsStatistics, drellYan, subtraction
     case mem, qcdInference
-    case generator
+    case generator, zwMEMFlow
 }
 
 /// The generator a study draws its events from.
@@ -21,7 +21,7 @@ public enum GeneratorName: String, CaseIterable, Codable, Sendable {
 public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
     case none, inn, einn, cinn, cinnISR, gan, fcgan, binn, subtractionGAN
     case memProposal, jetSetINN
-    case innGenerator
+    case innGenerator, memflow
 
     /// What a study of this variant waits for while no runner is registered.
     public var pendingReason: String {
@@ -38,6 +38,7 @@ public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
         case .memProposal: return "needs the MEM flow proposal: issue [mem]"
         case .jetSetINN: return "needs the set-level cINN over shower parameters: issue [qcd-inference]"
         case .innGenerator: return "needs the INN event generator with discriminator control: issue [generator]"
+        case .memflow: return "needs the transformer + spline-flow MEMFlow network: issue [memflow]"
         }
     }
 }

@@ -16,7 +16,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed steps per workload (after 10 warm-up steps).") var steps: Int = 200
     @Option(help: "Products with fewer multiply-adds run on one BLAS thread.") var singleThreadBelow: Int = BLAS.singleThreadBelow
     @Option(help: "Seed of the random weights and batches.") var seed: UInt64 = 2026
-    @Option(help: "Run only this workload (a, b or c; for profiling).") var only: String?
+    @Option(help: "Run only this workload (a, b, c or memflow; for profiling).") var only: String?
     @Flag(help: "Only the engine workloads (a)-(c), not the generators and networks.") var engineOnly = false
 
     func validate() throws {
@@ -29,8 +29,9 @@ struct Bench: ParsableCommand {
         BLAS.singleThreadBelow = singleThreadBelow
         let rng = RNGStream(seed: seed)
         let wide = [12, 256, 256, 256, 12], deep = [12] + Array(repeating: 32, count: 8) + [12]
+        if only == "memflow" { memflowWorkload(); return }
         if let only {
-            guard ["a", "b", "c"].contains(only) else { throw ValidationError("--only: expected a, b or c, got \(only)") }
+            guard ["a", "b", "c"].contains(only) else { throw ValidationError("--only: expected a, b, c or memflow, got \(only)") }
             let sizes = only == "b" ? deep : wide
             let step = only == "c" ? gemmRoofline(sizes: wide, batch: 512, rng: rng.child("roofline"))
                 : trainStep(sizes: sizes, batch: 512, rng: rng.child(only == "a" ? "wide" : "deep"))
@@ -56,10 +57,6 @@ struct Bench: ParsableCommand {
     /// by VEGAS to 1 % (20 zw events), the precision generators' truth samples and the Z+jets INN
     /// generator's training epoch and sampling rate.
     func applicationWorkloads() {
-        func record(_ name: String, _ fields: [String: Double]) {
-            let body = fields.sorted { $0.key < $1.key }.map { String(format: "\"\($0.key)\":%.4g", $0.value) }
-            print("{\"name\":\"\(name)\"," + body.joined(separator: ",") + ",\"threads\":\(BLAS.threads)}")
-        }
         let ring = ToyBenchmarks.ringSample(events: 10_000_000, seed: seed)
         record("ring_sample_1e7", ["seconds": ring.seconds, "events_per_second": Double(ring.events) / ring.seconds])
         let zw = ColliderBenchmarks.zwWithDetector(events: 1_000_000, seed: seed)
@@ -105,6 +102,25 @@ struct Bench: ParsableCommand {
         let generator = FlowBenchmarks.densityFlowEpochAndSampling(config: DensityFlowConfig(dimension: 14, blocks: 10, layersPerBlock: 2, unitsPerLayer: 64),
                                                                    events: 60_000, seed: seed)
         record("inn_generator_3jet_quick_epoch_60k", ["seconds": generator.epochSeconds, "generated_events_per_second": generator.samplesPerSecond])
+        memflowWorkload()
+    }
+
+    func record(_ name: String, _ fields: [String: Double]) {
+        let body = fields.sorted { $0.key < $1.key }.map { String(format: "\"\($0.key)\":%.4g", $0.value) }
+        print("{\"name\":\"\(name)\"," + body.joined(separator: ",") + ",\"threads\":\(BLAS.threads)}")
+    }
+
+    /// One likelihood epoch of MEMFlow and its sampling rate (docs/memflow.md): quick on 20k zw-isr
+    /// events, paper (the CMS sizes) on 4k; one BLAS thread, as the trainers use (2 threads are
+    /// about 6x slower on these skinny products).
+    func memflowWorkload() {
+        BLAS.withThreads(1) {
+            for (name, config, events) in [("quick", MEMFlowConfig.quick, 20_000), ("paper", MEMFlowConfig.paper, 4_000)] {
+                let memflow = MEMFlowBenchmarks.epochAndSampling(events: events, config: config, seed: seed)
+                record("memflow_\(name)_epoch_\(events)_events", ["seconds": memflow.epochSeconds, "events_per_second": memflow.eventsPerSecond,
+                                                                  "samples_per_second": memflow.samplesPerSecond])
+            }
+        }
     }
 
     func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {

@@ -10,7 +10,7 @@ extension UnfoldingVariant: ExpressibleByArgument {}
 /// Every network `refold train` builds: the invertible unfolding networks and the Bayesian INN
 /// density estimator.
 enum TrainVariant: String, CaseIterable, ExpressibleByArgument {
-    case inn, einn, cinn, cinnISR = "cinn-isr", binn, gan, fcgan, subtraction, mem, qcd, generator
+    case inn, einn, cinn, cinnISR = "cinn-isr", binn, gan, fcgan, subtraction, mem, memflow, qcd, generator
 
     var unfolding: UnfoldingVariant? { UnfoldingVariant(rawValue: rawValue) }
 }
@@ -18,7 +18,7 @@ enum TrainVariant: String, CaseIterable, ExpressibleByArgument {
 /// `refold train`: an invertible unfolding network on a paired sample folder (docs/unfold.md).
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train an INN, eINN, cINN, cINN with ISR jets, GAN, FCGAN or the MEM flow proposal on a paired sample, the QCD inference network on sets of showered jets, a Bayesian INN on a single-level one, a subtraction GAN on two, or the Z+jets INN generator on a z-jets sample; writes a model.")
+        abstract: "Train an INN, eINN, cINN, cINN with ISR jets, GAN, FCGAN, MEMFlow (transformer + spline flow) or the MEM flow proposal on a paired sample, the QCD inference network on sets of showered jets, a Bayesian INN on a single-level one, a subtraction GAN on two, or the Z+jets INN generator on a z-jets sample; writes a model.")
 
     @Argument(help: "The network: \(TrainVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
     var network: TrainVariant
@@ -70,6 +70,11 @@ struct Train: ParsableCommand {
         if network == .generator {
             try trainGenerator(data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, batchSize: batchSize, seed: seed,
                                resume: resume, out: URL(fileURLWithPath: out), separationUpper: separationUpper)
+            return
+        }
+        if network == .memflow {
+            try trainMEMFlow(data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, batchSize: batchSize, seed: seed,
+                             resume: resume, out: URL(fileURLWithPath: out))
             return
         }
         if network == .mem {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inference
 import Studies
 import Tensor
 
@@ -8,7 +9,7 @@ struct Unfold: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Unfold detector-level events with a trained model: samples.npy (N, K, D_p) in physical units and meta.json.")
 
-    @Option(help: "A model folder written by refold train (invertible network or GAN).") var model: String
+    @Option(help: "A model folder written by refold train (invertible network, GAN or MEMFlow).") var model: String
     @Option(help: "A sample folder with detector.npy (and njets.npy for cinn-isr) in the model's detector columns.") var detector: String
     @Option(help: "Posterior samples per event.") var samples: Int = 100
     @Option(help: "The seed of the sampling noise.") var seed: UInt64 = 2026
@@ -32,6 +33,11 @@ struct Unfold: ParsableCommand {
         if FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(GANModelFolder.settingsFile).path) {
             try unfoldGAN(model: modelFolder, detector: URL(fileURLWithPath: detector), samples: samples, seed: seed,
                           out: URL(fileURLWithPath: out))
+            return
+        }
+        if MEMFlowModel.isModel(modelFolder) {
+            try unfoldMEMFlow(model: modelFolder, detector: URL(fileURLWithPath: detector), samples: samples, seed: seed,
+                              out: URL(fileURLWithPath: out))
             return
         }
         let loaded = try UnfoldingModel.load(from: modelFolder)
