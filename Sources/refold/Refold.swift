@@ -1,6 +1,7 @@
 import ArgumentParser
 import CBLAS
 import Foundation
+import Parallel
 import Tensor
 
 @main
@@ -22,21 +23,30 @@ struct Refold: ParsableCommand {
             Sample.self,
             Mem.self,
             Infer.self,
+            ParallelSelfTest.self,
         ]
     )
 }
 
 extension Refold {
     /// As ArgumentParser's main, except that training interrupted by SIGINT or SIGTERM exits with
-    /// 128 + signal (130, 143) after saying where the last checkpoint is.
+    /// 128 + signal (130, 143) after saying where the last checkpoint is. Under mpirun, MPI starts
+    /// before the command runs, and an error on one rank ends every rank (MPI_Abort) instead of
+    /// leaving the others waiting in a collective.
     static func main() {
+        let world = ProcessGroup.world
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch let interrupted as Interrupted {
             FileHandle.standardError.write(Data("Error: \(interrupted.message)\n".utf8))
+            world.abortJob(exitCode: interrupted.exitCode)
             Foundation.exit(interrupted.exitCode)
         } catch {
+            if world.size > 1 && exitCode(for: error) != .success {
+                FileHandle.standardError.write(Data("Error on rank \(world.rank) of \(world.size): \(fullMessage(for: error))\n".utf8))
+                world.abortJob(exitCode: exitCode(for: error).rawValue)
+            }
             exit(withError: error)
         }
     }

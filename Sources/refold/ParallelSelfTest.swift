@@ -1,0 +1,95 @@
+import ArgumentParser
+import Autograd
+import Flows
+import Foundation
+import Parallel
+import Tensor
+
+/// `mpirun -np N refold mpi-selftest collectives|training --out FILE`: what Tests/ParallelTests
+/// launches under mpirun. Rank 0 writes what every rank saw as JSON; the test checks it.
+struct ParallelSelfTest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mpi-selftest",
+        abstract: "Check the MPI layer under mpirun (for the tests).",
+        shouldDisplay: false,
+        subcommands: [Collectives.self, Training.self])
+
+    /// Every collective once: allreduce of x_r[i] = (r + 1) i + 1/2, a Float and a byte broadcast
+    /// from rank 0, a barrier, and a gather of each rank's results (payloads of different lengths).
+    struct Collectives: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run every collective; rank 0 writes what each rank received.")
+
+        @Option(help: "Floats in the allreduce and the broadcast.") var count = 4099
+        @Option(help: "The JSON file rank 0 writes.") var out: String
+
+        struct RankResult: Codable {
+            var rank: Int
+            var size: Int
+            var allreduce: [Float]
+            var broadcastFloats: [Float]
+            var broadcastText: String
+            /// rank + 1 repetitions of "rank r ", so that the gathered payloads differ in length.
+            var padding: String
+        }
+
+        func run() throws {
+            let group = ProcessGroup.world
+            var reduced = (0..<count).map { Float(group.rank + 1) * Float($0) + 0.5 }
+            group.allreduceSum(&reduced)
+            var floats = group.isRoot ? (0..<count).map { Float($0) * 0.25 } : [Float](repeating: -1, count: count)
+            group.broadcast(&floats)
+            var text = group.isRoot ? Array("broadcast from rank 0".utf8) : []
+            group.broadcast(bytes: &text)
+            group.barrier()
+            let mine = RankResult(rank: group.rank, size: group.size, allreduce: reduced, broadcastFloats: floats,
+                                  broadcastText: String(decoding: text, as: UTF8.self),
+                                  padding: String(repeating: "rank \(group.rank) ", count: group.rank + 1))
+            let gathered = try group.gather(bytes: Array(try JSONEncoder().encode(mine)))
+            guard group.isRoot else { return }
+            let all = try gathered.map { try JSONDecoder().decode(RankResult.self, from: Data($0)) }
+            try writeJSONAtomically(all, to: URL(fileURLWithPath: out))
+        }
+    }
+
+    /// `steps` optimizer steps of a small cINN on global batches of `batch` events; rank 0 writes
+    /// the epoch loss and the final weights, to compare N ranks with one process.
+    struct Training: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Train a small cINN data-parallel; rank 0 writes loss and weights.")
+
+        @Option(help: "Events in a global batch (split over the ranks).") var batch = 64
+        @Option(help: "Optimizer steps (one epoch of steps x batch events).") var steps = 4
+        @Option(help: "The seed of data, weights and shuffle.") var seed: UInt64 = 19
+        @Option(help: "The JSON file rank 0 writes.") var out: String
+
+        struct Result: Codable {
+            var ranks: Int
+            var trainLoss: Double
+            var parameters: [Float]
+        }
+
+        func run() throws {
+            let rng = RNGStream(seed: seed)
+            let n = batch * steps
+            let xd = Tensor.normal([n, 2], rng: rng.child("detector"))
+            var xp = Tensor.normal([n, 3], std: 0.3, rng: rng.child("parton"))
+            for i in 0..<n { xp[i, 0] += xd[i, 0]; xp[i, 2] -= xd[i, 1] }
+            var config = ConditionalINNConfig.quick
+            config.blocks = 3; config.unitsPerLayer = 16; config.conditionUnits = 16; config.conditionOutput = 4
+            config.initialization = .kaiming
+            let model = ConditionalINN(partonDimension: 3, detectorDimension: 2, config: config, rng: rng.child("model"))
+            // Every rank but 0 starts from other weights: the broadcast must overwrite them with rank 0's.
+            // (The fixed permutations are drawn from the seed, the same on every rank.)
+            if !ProcessGroup.world.isRoot {
+                for p in model.parameterVariables { p.value.storage = p.value.storage.map { $0 * 1.5 + 0.1 } }
+            }
+            let training = TrainingConfig(epochs: 1, batchSize: batch, learningRate: 2e-3, weightDecay: 1e-4,
+                                          schedule: .cosine, gradientClip: 5)
+            let trainer = try FlowTrainer(model: model, config: training, rng: rng.child("trainer"))
+            let reports = try trainer.train(partonLevel: xp, detectorLevel: xd)
+            guard ProcessGroup.world.isRoot else { return }
+            let result = Result(ranks: ProcessGroup.world.size, trainLoss: reports[0].trainLoss,
+                                parameters: model.parameterVariables.flatMap(\.value.storage))
+            try writeJSONAtomically(result, to: URL(fileURLWithPath: out))
+        }
+    }
+}
