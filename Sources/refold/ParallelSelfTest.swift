@@ -2,17 +2,18 @@ import ArgumentParser
 import Autograd
 import Flows
 import Foundation
+import GAN
 import Parallel
 import Tensor
 
-/// `mpirun -np N refold mpi-selftest collectives|training --out FILE`: what Tests/ParallelTests
+/// `mpirun -np N refold mpi-selftest collectives|training|gan --out FILE`: what Tests/ParallelTests
 /// launches under mpirun. Rank 0 writes what every rank saw as JSON; the test checks it.
 struct ParallelSelfTest: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mpi-selftest",
         abstract: "Check the MPI layer under mpirun (for the tests).",
         shouldDisplay: false,
-        subcommands: [Collectives.self, Training.self])
+        subcommands: [Collectives.self, Training.self, AdversarialTraining.self])
 
     /// Every collective once: allreduce of x_r[i] = (r + 1) i + 1/2, a Float and a byte broadcast
     /// from rank 0, a barrier, and a gather of each rank's results (payloads of different lengths).
@@ -89,6 +90,47 @@ struct ParallelSelfTest: ParsableCommand {
             guard ProcessGroup.world.isRoot else { return }
             let result = Result(ranks: ProcessGroup.world.size, trainLoss: reports[0].trainLoss,
                                 parameters: model.parameterVariables.flatMap(\.value.storage))
+            try writeJSONAtomically(result, to: URL(fileURLWithPath: out))
+        }
+    }
+
+    /// One epoch of `steps` global batches of a small FCGAN (noise and shards differ per rank);
+    /// rank 0 writes every rank's final weights, which data-parallel training keeps identical.
+    struct AdversarialTraining: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "gan",
+                                                        abstract: "Train a small FCGAN data-parallel; rank 0 writes every rank's weights.")
+
+        @Option(help: "Events in a global batch (split over the ranks).") var batch = 64
+        @Option(help: "Global batches (discriminator steps; a generator step every second one).") var steps = 4
+        @Option(help: "The seed of data, weights and shuffle.") var seed: UInt64 = 19
+        @Option(help: "The JSON file rank 0 writes.") var out: String
+
+        struct Result: Codable {
+            var ranks: Int
+            var discriminatorLoss: Double
+            var generatorLoss: Double
+            var initial: [Float]
+            /// Each rank's weights after training, in rank order.
+            var trained: [[Float]]
+        }
+
+        func run() throws {
+            let rng = RNGStream(seed: seed)
+            let n = batch * steps
+            let xp = Tensor.normal([n, 3], rng: rng.child("parton")), xd = Tensor.normal([n, 4], rng: rng.child("detector"))
+            let config = GANConfig(generatorLayers: 2, discriminatorLayers: 2, unitsPerLayer: 8, noiseDimension: 2)
+            let model = try FullyConditionalGAN(partonDimension: 3, detectorDimension: 4, config: config, rng: rng.child("model"))
+            let initial = model.parameterVariables.flatMap(\.value.storage)
+            let training = GANTrainingConfig(epochs: 1, batchSize: batch, discriminatorSteps: 2)
+            let reports = try GANTrainer(model: model, config: training, rng: rng.child("trainer"))
+                .train(partonLevel: xp, detectorLevel: xd)
+            let world = ProcessGroup.world
+            let weights = model.parameterVariables.flatMap(\.value.storage)
+            let gathered = try world.gather(bytes: weights.withUnsafeBufferPointer { Array(UnsafeRawBufferPointer($0)) })
+            guard world.isRoot else { return }
+            let trained = gathered.map { bytes in bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } }
+            let result = Result(ranks: world.size, discriminatorLoss: reports[0].discriminatorLoss,
+                                generatorLoss: reports[0].generatorLoss, initial: initial, trained: trained)
             try writeJSONAtomically(result, to: URL(fileURLWithPath: out))
         }
     }

@@ -94,3 +94,28 @@ final class TwoRankTests: XCTestCase {
         print("2 ranks vs 1 process after 4 steps: largest weight difference \(largest), loss \(one.trainLoss) vs \(two.trainLoss)")
     }
 }
+
+/// Data-parallel GAN training on 2 ranks of `mpirun --oversubscribe`: the ranks see different
+/// shards and draw different noise, so only averaged gradients keep their weights equal.
+final class TwoRankGANTests: XCTestCase {
+    struct Result: Decodable {
+        var ranks: Int
+        var discriminatorLoss: Double
+        var generatorLoss: Double
+        var initial: [Float]
+        var trained: [[Float]]
+    }
+
+    func testTwoRanksKeepIdenticalWeightsThroughGANSteps() throws {
+        _ = try MPIRun.requireMPIRun()
+        let out = temporaryFolder().appendingPathComponent("gan.json")
+        try MPIRun.run(ranks: 2, ["mpi-selftest", "gan", "--batch", "64", "--steps", "4", "--out", out.path])
+        let result = try JSONDecoder().decode(Result.self, from: Data(contentsOf: out))
+        XCTAssertEqual(result.ranks, 2)
+        XCTAssertEqual(result.trained.count, 2)
+        XCTAssertEqual(result.trained[0], result.trained[1], "rank 0 and rank 1 weights after 4 discriminator and 2 generator steps")
+        XCTAssertEqual(result.trained[0].count, result.initial.count)
+        XCTAssertNotEqual(result.trained[0], result.initial, "the steps moved the weights")
+        XCTAssertTrue(result.discriminatorLoss.isFinite && result.generatorLoss.isFinite)
+    }
+}
