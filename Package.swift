@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Reporting", dependencies: ["Tensor", "Validation"]),
         // The study runners: generators + networks + checks + plots, one file per study.
         .target(name: "Studies",
-                dependencies: ["Tensor", "Autograd", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Validation", "Reporting", "CGSL"]),
+                dependencies: ["Tensor", "Parallel", "Autograd", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Validation", "Reporting", "CGSL"]),
 
         // MARK: Command line
         .executableTarget(name: "refold", dependencies: [

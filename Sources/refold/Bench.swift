@@ -99,6 +99,7 @@ struct Bench: ParsableCommand {
                                                             "parameters": Double(transformerPaper.parameters)])
         let qcd = QCDInferenceBenchmarks.epochAndSampling(sets: 4_000, seed: seed)
         record("qcd_inference_quick_epoch_4000_sets", ["seconds": qcd.epochSeconds, "posterior_samples_per_second": qcd.samplesPerSecond])
+        parallelWorkloads(record)
     }
 
     func line(_ name: String, _ ms: Double, _ flops: Double, extra: [String: Double]) -> String {

@@ -8,12 +8,13 @@ import Tensor
 
 /// `mpirun -np N refold mpi-selftest collectives|training|gan --out FILE`: what Tests/ParallelTests
 /// launches under mpirun. Rank 0 writes what every rank saw as JSON; the test checks it.
+/// `mpi-selftest timing` is what `refold bench` launches for its MPI rows.
 struct ParallelSelfTest: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mpi-selftest",
         abstract: "Check the MPI layer under mpirun (for the tests).",
         shouldDisplay: false,
-        subcommands: [Collectives.self, Training.self, AdversarialTraining.self])
+        subcommands: [Collectives.self, Training.self, AdversarialTraining.self, Timing.self])
 
     /// Every collective once: allreduce of x_r[i] = (r + 1) i + 1/2, a Float and a byte broadcast
     /// from rank 0, a barrier, and a gather of each rank's results (payloads of different lengths).
@@ -132,6 +133,33 @@ struct ParallelSelfTest: ParsableCommand {
             let result = Result(ranks: world.size, discriminatorLoss: reports[0].discriminatorLoss,
                                 generatorLoss: reports[0].generatorLoss, initial: initial, trained: trained)
             try writeJSONAtomically(result, to: URL(fileURLWithPath: out))
+        }
+    }
+
+    /// The allreduce of `floats` floats and a data-parallel step of the paper cINN (global batch
+    /// 512) on this world, one BLAS thread per rank; rank 0 prints one JSON object.
+    struct Timing: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Time an allreduce and a data-parallel cINN step; rank 0 prints JSON.")
+
+        @Option(help: "Floats in the allreduce (the paper cINN's gradients: 4.6M).") var floats = 4_600_000
+        @Option(help: "Timed global batches of the paper cINN (0: no training step).") var batches = 8
+        @Option(help: "The seed of weights and data.") var seed: UInt64 = 2026
+
+        struct Result: Codable {
+            var ranks: Int
+            var allreduceSeconds: Double
+            var stepSeconds: Double?
+        }
+
+        func run() throws {
+            BLAS.setThreads(1)
+            let world = ProcessGroup.world
+            let allreduce = ParallelBenchmarks.allreduce(floats: floats)
+            let step = batches > 0 ? try FlowBenchmarks.dataParallelStep(config: .paper, batches: batches, seed: seed) : nil
+            guard world.isRoot else { return }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            print(String(decoding: try encoder.encode(Result(ranks: world.size, allreduceSeconds: allreduce, stepSeconds: step)), as: UTF8.self))
         }
     }
 }
