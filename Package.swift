@@ -41,7 +41,7 @@ let package = Package(
 
         // MARK: Validation and reports
         .target(name: "Validation", dependencies: ["Tensor", "CGSL", "TOMLKit"]),
-        .target(name: "Reporting", dependencies: ["Tensor", "Validation"]),
+        .target(name: "Reporting", dependencies: ["Tensor", "Parallel", "Validation"]),
         // The study runners: generators + networks + checks + plots, one file per study.
         .target(name: "Studies",
                 dependencies: ["Tensor", "Parallel", "Autograd", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Validation", "Reporting", "CGSL"]),

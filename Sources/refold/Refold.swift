@@ -43,7 +43,8 @@ extension Refold {
             world.abortJob(exitCode: interrupted.exitCode)
             Foundation.exit(interrupted.exitCode)
         } catch {
-            if world.size > 1 && exitCode(for: error) != .success {
+            // A deliberate ExitCode comes after the collectives (refold validate's failed gates).
+            if world.size > 1, !(error is ExitCode), exitCode(for: error) != .success {
                 FileHandle.standardError.write(Data("Error on rank \(world.rank) of \(world.size): \(fullMessage(for: error))\n".utf8))
                 world.abortJob(exitCode: exitCode(for: error).rawValue)
             }

@@ -36,15 +36,6 @@ final class ProcessGroupTests: XCTestCase {
 /// The MPI layer and data-parallel training on 2 ranks of `mpirun --oversubscribe` (skipped when
 /// mpirun is not installed).
 final class TwoRankTests: XCTestCase {
-    struct RankResult: Decodable {
-        var rank: Int
-        var size: Int
-        var allreduce: [Float]
-        var broadcastFloats: [Float]
-        var broadcastText: String
-        var padding: String
-    }
-
     /// Allreduce of x_r[i] = (r + 1) i + 1/2 sums exactly (integers and halves below 2^24),
     /// broadcasts carry rank 0's floats and bytes, gather brings payloads of different lengths.
     func testCollectivesOnTwoRanks() throws {
@@ -52,22 +43,16 @@ final class TwoRankTests: XCTestCase {
         let out = temporaryFolder().appendingPathComponent("collectives.json")
         let count = 4099
         try MPIRun.run(ranks: 2, ["mpi-selftest", "collectives", "--count", String(count), "--out", out.path])
-        let results = try JSONDecoder().decode([RankResult].self, from: Data(contentsOf: out))
+        let results = try JSONDecoder().decode([ParallelCheck.Collectives].self, from: Data(contentsOf: out))
         XCTAssertEqual(results.map(\.rank), [0, 1])
         let expected = (0..<count).map { Float(1 + 2) * Float($0) + 2 * 0.5 }
         for result in results {
             XCTAssertEqual(result.size, 2)
             XCTAssertEqual(result.allreduce, expected, "allreduce on rank \(result.rank)")
             XCTAssertEqual(result.broadcastFloats, (0..<count).map { Float($0) * 0.25 }, "broadcast on rank \(result.rank)")
-            XCTAssertEqual(result.broadcastText, "broadcast from rank 0", "byte broadcast on rank \(result.rank)")
+            XCTAssertEqual(result.broadcastText, ParallelCheck.Collectives.rootText, "byte broadcast on rank \(result.rank)")
             XCTAssertEqual(result.padding, String(repeating: "rank \(result.rank) ", count: result.rank + 1))
         }
-    }
-
-    struct TrainingResult: Decodable {
-        var ranks: Int
-        var trainLoss: Double
-        var parameters: [Float]
     }
 
     /// k = 4 Adam steps of a small cINN: 2 ranks with 32 events each (rank 1 starting from other
@@ -82,40 +67,75 @@ final class TwoRankTests: XCTestCase {
         let single = folder.appendingPathComponent("single.json"), parallel = folder.appendingPathComponent("parallel.json")
         try MPIRun.run(ranks: nil, arguments + [single.path])
         try MPIRun.run(ranks: 2, arguments + [parallel.path])
-        let one = try JSONDecoder().decode(TrainingResult.self, from: Data(contentsOf: single))
-        let two = try JSONDecoder().decode(TrainingResult.self, from: Data(contentsOf: parallel))
+        let one = try JSONDecoder().decode(ParallelCheck.Training.self, from: Data(contentsOf: single))
+        let two = try JSONDecoder().decode(ParallelCheck.Training.self, from: Data(contentsOf: parallel))
         XCTAssertEqual(one.ranks, 1)
         XCTAssertEqual(two.ranks, 2)
-        assertClose(one.trainLoss, two.trainLoss, rel: 1e-5, "epoch loss")
-        XCTAssertEqual(one.parameters.count, two.parameters.count)
-        var largest: Float = 0
-        for (a, b) in zip(one.parameters, two.parameters) { largest = max(largest, abs(a - b)) }
+        XCTAssertEqual(two.trained.count, 2)
+        XCTAssertEqual(two.trained[0], two.trained[1], "both ranks hold the same weights")
+        XCTAssertEqual(one.initial, two.initial)
+        assertAllClose(one.losses, two.losses, rel: 1e-5, "epoch loss")
+        XCTAssertEqual(one.trained[0].count, two.trained[0].count)
+        var largest: Float = 0, moved: Float = 0
+        for (a, b) in zip(one.trained[0], two.trained[0]) { largest = max(largest, abs(a - b)) }
+        for (a, b) in zip(one.trained[0], one.initial) { moved = max(moved, abs(a - b)) }
+        XCTAssertGreaterThan(moved, 1e-3, "the steps moved the weights")
         XCTAssertLessThan(largest, 8e-3 * 1e-4, "largest weight difference after 4 steps")
-        print("2 ranks vs 1 process after 4 steps: largest weight difference \(largest), loss \(one.trainLoss) vs \(two.trainLoss)")
-    }
-}
-
-/// Data-parallel GAN training on 2 ranks of `mpirun --oversubscribe`: the ranks see different
-/// shards and draw different noise, so only averaged gradients keep their weights equal.
-final class TwoRankGANTests: XCTestCase {
-    struct Result: Decodable {
-        var ranks: Int
-        var discriminatorLoss: Double
-        var generatorLoss: Double
-        var initial: [Float]
-        var trained: [[Float]]
+        print("2 ranks vs 1 process after 4 steps: largest weight difference \(largest) (largest step \(moved)), losses \(one.losses) vs \(two.losses)")
     }
 
+    /// Data-parallel GAN training: the ranks see different shards and draw different noise, so only
+    /// averaged gradients keep their weights equal through 4 discriminator and 2 generator steps.
     func testTwoRanksKeepIdenticalWeightsThroughGANSteps() throws {
         _ = try MPIRun.requireMPIRun()
         let out = temporaryFolder().appendingPathComponent("gan.json")
         try MPIRun.run(ranks: 2, ["mpi-selftest", "gan", "--batch", "64", "--steps", "4", "--out", out.path])
-        let result = try JSONDecoder().decode(Result.self, from: Data(contentsOf: out))
+        let result = try JSONDecoder().decode(ParallelCheck.Training.self, from: Data(contentsOf: out))
         XCTAssertEqual(result.ranks, 2)
         XCTAssertEqual(result.trained.count, 2)
-        XCTAssertEqual(result.trained[0], result.trained[1], "rank 0 and rank 1 weights after 4 discriminator and 2 generator steps")
+        XCTAssertEqual(result.trained[0], result.trained[1], "rank 0 and rank 1 weights after the steps")
         XCTAssertEqual(result.trained[0].count, result.initial.count)
         XCTAssertNotEqual(result.trained[0], result.initial, "the steps moved the weights")
-        XCTAssertTrue(result.discriminatorLoss.isFinite && result.generatorLoss.isFinite)
+        XCTAssertTrue(result.losses.allSatisfy(\.isFinite), "losses \(result.losses)")
+    }
+}
+
+/// `mpirun -np 2 refold validate` of two small studies (the binned-smearing spec under two names
+/// and widths) against the same studies run one after another in one process.
+final class TwoRankValidateTests: XCTestCase {
+    static let toys = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Toys")
+
+    func testTwoRankFanOutEqualsTheSerialRun() throws {
+        _ = try MPIRun.requireMPIRun()
+        let folder = temporaryFolder()
+        let specs = folder.appendingPathComponent("specs")
+        try FileManager.default.createDirectory(at: specs, withIntermediateDirectories: true)
+        let template = try String(contentsOf: Self.toys.appendingPathComponent("binned-smearing.toml"), encoding: .utf8)
+        for (name, width) in [("smearing-narrow", "0.4"), ("smearing-wide", "0.5")] {
+            XCTAssertTrue(template.contains("name = \"binned-smearing\"\nkind") && template.contains("smearing = 0.5 "))
+            let text = template.replacingOccurrences(of: "name = \"binned-smearing\"\nkind", with: "name = \"\(name)\"\nkind")
+                .replacingOccurrences(of: "smearing = 0.5 ", with: "smearing = \(width) ")
+            try text.write(to: specs.appendingPathComponent("\(name).toml"), atomically: true, encoding: .utf8)
+        }
+        let serial = folder.appendingPathComponent("serial"), ranks = folder.appendingPathComponent("ranks")
+        let common = ["validate", specs.path, "--profile", "quick", "--seed", "7"]
+        try MPIRun.run(ranks: nil, common + ["--jobs", "1", "--out", serial.path], timeout: 120)
+        try MPIRun.run(ranks: 2, common + ["--out", ranks.path], timeout: 120)
+        for study in ["smearing-narrow", "smearing-wide"] {
+            let one = try gates(serial, study), two = try gates(ranks, study)
+            XCTAssertFalse(one.isEmpty, "\(study) has gates")
+            XCTAssertEqual(one, two, "\(study): gates of the 2-rank run against the serial run")
+        }
+        let index = try String(contentsOf: ranks.appendingPathComponent("index.md"), encoding: .utf8)
+        XCTAssertTrue(index.contains("smearing-narrow") && index.contains("smearing-wide"), "rank 0's index.md lists both:\n\(index)")
+    }
+
+    /// The gates of `<out>/<study>/summary.json` as JSON objects (name, value, noise, verdict, ...).
+    func gates(_ out: URL, _ study: String) throws -> [NSDictionary] {
+        let data = try Data(contentsOf: out.appendingPathComponent(study).appendingPathComponent("summary.json"))
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let result = try XCTUnwrap(summary["result"] as? [String: Any])
+        return try XCTUnwrap(result["gates"] as? [NSDictionary])
     }
 }
