@@ -1,7 +1,6 @@
 import ArgumentParser
 import Flows
 import Foundation
-import Parallel
 import Studies
 import Tensor
 import Validation
@@ -95,9 +94,7 @@ struct Train: ParsableCommand {
         request.resume = resume
         request.pairCoordinates = pairCoordinates
         if pretrainEncoderEpochs > 0 { request.encoderPretraining = EncoderPretraining(epochs: pretrainEncoderEpochs) }
-        // Under mpirun rank 0 speaks for all.
-        let root = ProcessGroup.world.isRoot
-        let live = root && ProcessInfo.processInfo.environment["CI"] == nil && isatty(1) != 0
+        let live = ProcessInfo.processInfo.environment["CI"] == nil && isatty(1) != 0
         let total = network.training.epochs
         var last: EpochReport?
         let start = Date()
@@ -106,7 +103,6 @@ struct Train: ParsableCommand {
             if live { print("\r" + progressLine(report, epochs: total), terminator: "\u{1B}[K"); fflush(stdout) }
         }
         if live { print("") }
-        guard root else { return }
         let summary = last.map { progressLine($0, epochs: total) } ?? "no epoch left to train (already at \(total))"
         print("trained \(variant.rawValue) on \(model.config.trainingEvents) events (\(model.config.validationEvents) validation), "
               + "\(model.flow.parameterCount) weights, \(String(format: "%.1f", Date().timeIntervalSince(start))) s: \(summary); model in \(out)")
