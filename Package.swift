@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "ToyModels", dependencies: ["Tensor", "Unfolding", "CGSL", "CFFTW"], swiftSettings: optimised),
         .target(name: "Unfolding", dependencies: ["Tensor", "CGSL"], swiftSettings: optimised),
         // Per-event likelihoods p(x_d | theta) for the matrix element method.
-        .target(name: "Inference", dependencies: ["Physics", "Tensor", "Autograd", "Flows", "CGSL"], swiftSettings: optimised),
+        .target(name: "Inference", dependencies: ["Physics", "Tensor", "Parallel", "Autograd", "Flows", "CGSL"], swiftSettings: optimised),
 
         // MARK: Validation and reports
         .target(name: "Validation", dependencies: ["Tensor", "CGSL", "TOMLKit"]),

@@ -16,7 +16,7 @@ import Tensor
 public struct DataParallel {
     public let group: ProcessGroup
 
-    public init(group: ProcessGroup = .training) { self.group = group }
+    public init(group: ProcessGroup = .current) { self.group = group }
 
     /// True with more than one rank.
     public var isDistributed: Bool { group.size > 1 }

@@ -27,9 +27,10 @@ public final class ProcessGroup: @unchecked Sendable {
     /// One process: rank 0 of 1.
     public static let single = ProcessGroup(rank: 0, size: 1, communicator: nil)
 
-    /// The group trainers share their batches with unless told otherwise: `world`, or `single`
-    /// while every rank runs studies of its own (`refold validate` under mpirun).
-    public static var training: ProcessGroup = world
+    /// The ranks a computation (a training, per-event likelihoods) spreads over unless told
+    /// otherwise: `world`, or `single` while every rank runs studies of its own (`refold validate`
+    /// under mpirun).
+    public static var current: ProcessGroup = world
 
     private init(rank: Int, size: Int, communicator: MPI_Comm?) {
         self.rank = rank; self.size = size; self.communicator = communicator

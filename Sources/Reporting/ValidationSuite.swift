@@ -107,7 +107,7 @@ public struct ValidationSuite {
 
     /// Runs `specs` spread over the ranks of `group` (`mpirun -np N refold validate`): rank 0
     /// deals them out longest first, each to the rank with the least expected work so far, and
-    /// broadcasts the deal; each rank runs its studies in order, alone (`ProcessGroup.training`
+    /// broadcasts the deal; each rank runs its studies in order, alone (`ProcessGroup.current`
     /// is `single` meanwhile, so their trainers do not wait for other ranks); rank 0 gathers the
     /// summaries and writes `index.md`. Returns every summary, in the order of `specs`, on rank 0
     /// and this rank's own on the others. Studies seed their streams from (seed, name), so the
@@ -129,9 +129,9 @@ public struct ValidationSuite {
         group.broadcast(bytes: &deal)
         let rankOf = try JSONDecoder().decode([Int].self, from: Data(deal))
         let mine = specs.indices.filter { rankOf[$0] == group.rank }.map { specs[$0] }
-        let training = ProcessGroup.training
-        ProcessGroup.training = .single
-        defer { ProcessGroup.training = training }
+        let current = ProcessGroup.current
+        ProcessGroup.current = .single
+        defer { ProcessGroup.current = current }
         let summaries = try run(mine, writeIndex: false)
         let gathered = try group.gather(bytes: Array(try JSONEncoder().encode(summaries)))
         guard group.isRoot else { return summaries }

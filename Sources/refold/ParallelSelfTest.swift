@@ -6,7 +6,7 @@ import GAN
 import Parallel
 import Tensor
 
-/// `mpirun -np N refold mpi-selftest collectives|training|gan --out FILE`: what Tests/ParallelTests
+/// `mpirun -np N refold mpi-selftest collectives|map|training|gan --out FILE`: what Tests/ParallelTests
 /// launches under mpirun. Rank 0 writes what every rank saw (`ParallelCheck`) as JSON; the test
 /// checks it. `mpi-selftest timing` is what `refold bench` launches for its MPI rows.
 struct ParallelSelfTest: ParsableCommand {
@@ -14,7 +14,7 @@ struct ParallelSelfTest: ParsableCommand {
         commandName: "mpi-selftest",
         abstract: "Check the MPI layer under mpirun (for the tests).",
         shouldDisplay: false,
-        subcommands: [Collectives.self, Training.self, AdversarialTraining.self, Timing.self])
+        subcommands: [Collectives.self, Map.self, Training.self, AdversarialTraining.self, Timing.self])
 
     struct Collectives: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run every collective; rank 0 writes what each rank received.")
@@ -26,6 +26,24 @@ struct ParallelSelfTest: ParsableCommand {
             let all = try ParallelCheck.Collectives.run(count: count)
             guard ProcessGroup.world.isRoot else { return }
             try writeJSONAtomically(all, to: URL(fileURLWithPath: out))
+        }
+    }
+
+    /// `distributedMap` over `count` items, item i = [i, a normal draw of stream i, +inf for i = 2,
+    /// NaN for i = 3, else 0]; rank 0 writes the Doubles' bit patterns.
+    struct Map: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Spread items over the ranks; rank 0 writes the assembled list.")
+
+        @Option(help: "Items.") var count = 7
+        @Option(help: "The JSON file rank 0 writes.") var out: String
+
+        func run() throws {
+            let rng = RNGStream(seed: 19)
+            let items = try ProcessGroup.world.distributedMap(count) { i -> [Double] in
+                [Double(i), rng.child(index: i).normal(), i == 2 ? .infinity : i == 3 ? .nan : 0]
+            }
+            guard ProcessGroup.world.isRoot else { return }
+            try writeJSONAtomically(items.map { $0.map(\.bitPattern) }, to: URL(fileURLWithPath: out))
         }
     }
 

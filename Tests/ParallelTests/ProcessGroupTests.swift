@@ -55,6 +55,24 @@ final class TwoRankTests: XCTestCase {
         }
     }
 
+    /// distributedMap on 2 ranks (items 0, 2, 4, 6 on rank 0; 1, 3, 5 on rank 1) assembles the list
+    /// of one process bit for bit, infinities and NaN included.
+    func testDistributedMapOnTwoRanksEqualsOneProcess() throws {
+        _ = try MPIRun.requireMPIRun()
+        let folder = temporaryFolder()
+        let single = folder.appendingPathComponent("single.json"), parallel = folder.appendingPathComponent("parallel.json")
+        try MPIRun.run(ranks: nil, ["mpi-selftest", "map", "--count", "7", "--out", single.path])
+        try MPIRun.run(ranks: 2, ["mpi-selftest", "map", "--count", "7", "--out", parallel.path])
+        let one = try JSONDecoder().decode([[UInt64]].self, from: Data(contentsOf: single))
+        let two = try JSONDecoder().decode([[UInt64]].self, from: Data(contentsOf: parallel))
+        XCTAssertEqual(one, two)
+        let values = two.map { $0.map(Double.init(bitPattern:)) }
+        XCTAssertEqual(values.map { $0[0] }, (0..<7).map(Double.init), "items in order")
+        XCTAssertEqual(values[2][2], .infinity)
+        XCTAssertTrue(values[3][2].isNaN)
+        XCTAssertEqual(Set(values.map { $0[1] }).count, 7, "every item drew from its own stream")
+    }
+
     /// k = 4 Adam steps of a small cINN: 2 ranks with 32 events each (rank 1 starting from other
     /// weights, which rank 0's broadcast overwrites) against one process with the whole batch of 64.
     /// The difference is the order of Float32 sums (shard means weighted and added instead of one
