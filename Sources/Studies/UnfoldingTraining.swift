@@ -80,7 +80,7 @@ extension UnfoldingModel {
             throw RefoldError.file(configURL.path, "missing: --resume needs a model folder written by an earlier run")
         }
         // Under mpirun every rank checks the folder before any rank writes config.json into it.
-        ProcessGroup.world.barrier()
+        ProcessGroup.current.barrier()
         var config: UnfoldingModelConfig
         if request.resume {
             let stored = try load(configOnly: out)
