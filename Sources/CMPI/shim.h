@@ -13,5 +13,6 @@ static inline MPI_Datatype refold_mpi_int64(void) { return MPI_INT64_T; }
 static inline MPI_Op refold_mpi_sum(void) { return MPI_SUM; }
 static inline void *refold_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline int refold_mpi_success(void) { return MPI_SUCCESS; }
+static inline MPI_Status *refold_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
 
 #endif

@@ -12,6 +12,7 @@ extension ProcessGroup {
         // Binary property lists keep every Float and Double bit for bit, infinities and NaN included.
         let encoder = PropertyListEncoder()
         encoder.outputFormat = .binary
+        barrier()  // the ranks that finish first sleep rather than spin in the gather
         let gathered = try gather(bytes: Array(try encoder.encode(mine)))
         var assembled = [UInt8]()
         if isRoot {

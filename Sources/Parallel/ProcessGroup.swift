@@ -60,10 +60,19 @@ public final class ProcessGroup: @unchecked Sendable {
         return ProcessGroup(rank: Int(rank), size: Int(size), communicator: comm)
     }
 
-    /// Waits until every rank has arrived.
+    /// Waits until every rank has arrived, polling a non-blocking barrier every millisecond and
+    /// sleeping in between: Open MPI's blocking collectives spin, and a rank that finished its share
+    /// early would take a core from the ranks still working when cores are shared.
     public func barrier() {
         guard let communicator else { return }
-        MPI_Barrier(communicator)
+        var request: MPI_Request?
+        MPI_Ibarrier(communicator, &request)
+        var done: Int32 = 0
+        while true {
+            MPI_Test(&request, &done, refold_mpi_status_ignore())
+            if done != 0 { return }
+            usleep(1_000)
+        }
     }
 
     /// Rank `root`'s values on every rank; `values.count` must be the same on every rank.

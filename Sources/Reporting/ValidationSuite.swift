@@ -133,6 +133,7 @@ public struct ValidationSuite {
         ProcessGroup.current = .single
         defer { ProcessGroup.current = current }
         let summaries = try run(mine, writeIndex: false)
+        group.barrier()  // the ranks that finish first sleep rather than spin in the gather
         let gathered = try group.gather(bytes: Array(try JSONEncoder().encode(summaries)))
         guard group.isRoot else { return summaries }
         let all = try gathered.flatMap { try JSONDecoder().decode([StudySummary].self, from: Data($0)) }
