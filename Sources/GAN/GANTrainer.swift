@@ -214,10 +214,10 @@ public final class GANTrainer<Model: AdversarialModel> {
     }
 
     /// One update of one network: the loss of this rank's `events` (of `total` in the global batch)
-    /// from `loss` (the differentiable total and the values to report), its gradients for
-    /// `variables` only (the other network gets none), `reported` values beside the total, averaged over the ranks with the values
-    /// [total, reported...] in one bucket, a finite loss and gradient-norm check, clipping, and the
-    /// optimizer step. Returns the global batch's [total, reported...].
+    /// from `loss` (the differentiable total and `reported` values beside it), its gradients for
+    /// `variables` only (the other network gets none), averaged over the ranks together with the
+    /// values [total, reported...] in one bucket, a finite loss and gradient-norm check, clipping,
+    /// and the optimizer step. Returns the global batch's [total, reported...].
     private func step(_ optimizer: Adam, variables: [Variable], network: String, events: Int, of total: Int,
                       at position: (epoch: Int, batch: Int, of: Int), reported: Int,
                       loss: () -> (Variable, [Float])) throws -> [Float] {
