@@ -4,7 +4,7 @@
 SWIFT   ?= swift
 PROFILE ?= quick
 SEED    ?= 2026
-APT_PACKAGES = libgsl-dev libfftw3-dev libblis-dev gnuplot-nox pkg-config groff qpdf poppler-utils
+APT_PACKAGES = libgsl-dev libfftw3-dev libblis-dev gnuplot-nox pkg-config groff qpdf poppler-utils libopenmpi-dev openmpi-bin
 RELEASE_BIN = .build/release/refold
 
 SHELL := /bin/bash
@@ -22,6 +22,8 @@ deps:
 	{ command -v groff && [ -f /usr/share/groff/current/tmac/pdf.tmac ] || ls /usr/share/groff/*/tmac/pdf.tmac; } >/dev/null 2>&1 || missing="$$missing groff"; \
 	command -v qpdf >/dev/null 2>&1 || missing="$$missing qpdf"; \
 	command -v pdfinfo >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	pkg-config --exists ompi-c 2>/dev/null || missing="$$missing libopenmpi-dev"; \
+	command -v mpirun >/dev/null 2>&1 || missing="$$missing openmpi-bin"; \
 	if command -v python3 >/dev/null 2>&1 && ! python3 -c "import numpy, safetensors" 2>/dev/null; then \
 	  echo "deps: installing numpy and safetensors for the interoperability test"; \
 	  python3 -m pip install -q numpy safetensors 2>/dev/null || echo "deps: pip could not install numpy/safetensors (the interop test will skip)"; \

@@ -20,10 +20,14 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CGSL", path: "Sources/CGSL", pkgConfig: "gsl"),
         .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3"),
+        // Open MPI (Debian libopenmpi-dev); its pkg-config name is ompi-c.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c"),
 
         // MARK: Engine
         .target(name: "Tensor", dependencies: ["CBLAS", "CGSL"], swiftSettings: optimised),
-        .target(name: "Autograd", dependencies: ["Tensor"], swiftSettings: optimised),
+        // The MPI layer: rank, size, barrier, broadcast, allreduce, gather; one process without mpirun.
+        .target(name: "Parallel", dependencies: ["CMPI", "Tensor"], swiftSettings: optimised),
+        .target(name: "Autograd", dependencies: ["Tensor", "Parallel"], swiftSettings: optimised),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: optimised),
         .target(name: "Flows", dependencies: ["Tensor", "Autograd", "NN", "CGSL"], swiftSettings: optimised),
         .target(name: "GAN", dependencies: ["Tensor", "NN", "Flows"], swiftSettings: optimised),
@@ -33,18 +37,18 @@ let package = Package(
         .target(name: "ToyModels", dependencies: ["Tensor", "Unfolding", "CGSL", "CFFTW"], swiftSettings: optimised),
         .target(name: "Unfolding", dependencies: ["Tensor", "CGSL"], swiftSettings: optimised),
         // Per-event likelihoods p(x_d | theta) for the matrix element method.
-        .target(name: "Inference", dependencies: ["Physics", "Tensor", "Autograd", "NN", "Flows", "CGSL"], swiftSettings: optimised),
+        .target(name: "Inference", dependencies: ["Physics", "Tensor", "Parallel", "Autograd", "NN", "Flows", "CGSL"], swiftSettings: optimised),
 
         // MARK: Validation and reports
         .target(name: "Validation", dependencies: ["Tensor", "CGSL", "TOMLKit"]),
-        .target(name: "Reporting", dependencies: ["Tensor", "Validation"]),
+        .target(name: "Reporting", dependencies: ["Tensor", "Parallel", "Validation"]),
         // The study runners: generators + networks + checks + plots, one file per study.
         .target(name: "Studies",
-                dependencies: ["Tensor", "Autograd", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Validation", "Reporting", "CGSL"]),
+                dependencies: ["Tensor", "Parallel", "Autograd", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Validation", "Reporting", "CGSL"]),
 
         // MARK: Command line
         .executableTarget(name: "refold", dependencies: [
-            "CBLAS", "Tensor", "NN", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Validation", "Reporting", "Studies",
+            "CBLAS", "Tensor", "Parallel", "Autograd", "NN", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Validation", "Reporting", "Studies",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -53,6 +57,7 @@ let package = Package(
         // (Tests/TensorTests/PackageEdgeTests.swift checks it).
         .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "ParallelTests", dependencies: ["Parallel", "Tensor", "TestSupport"]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "TestSupport"]),

@@ -98,3 +98,19 @@ public enum FlowBenchmarks {
         return (epoch, Double(samples) / max(Date().timeIntervalSince(sampling), 1e-9))
     }
 }
+
+extension FlowBenchmarks {
+    /// Seconds per global batch of `batchSize` events when FlowTrainer trains a cINN (D_p = 12,
+    /// D_d = 16) data-parallel over the world's ranks (`batchSize / ranks` events each, one
+    /// allreduce per step): the second epoch of `batches` batches, after a first one as warm-up.
+    public static func dataParallelStep(config: ConditionalINNConfig = .paper, batchSize: Int = 512, batches: Int = 10,
+                                        seed: UInt64 = 1) throws -> Double {
+        let rng = RNGStream(seed: seed)
+        let model = ConditionalINN(partonDimension: 12, detectorDimension: 16, config: config, rng: rng.child("model"))
+        let n = batchSize * batches
+        let xp = Tensor.normal([n, 12], rng: rng.child("parton")), xd = Tensor.normal([n, 16], rng: rng.child("detector"))
+        let training = TrainingConfig(epochs: 2, batchSize: batchSize, learningRate: 8e-4)
+        let reports = try FlowTrainer(model: model, config: training, rng: rng.child("train")).train(partonLevel: xp, detectorLevel: xd)
+        return reports[1].seconds / Double(batches)
+    }
+}

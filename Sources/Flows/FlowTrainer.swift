@@ -92,12 +92,19 @@ public struct EpochReport: Codable, Equatable {
 /// continues bit for bit. After every epoch the model, the optimizer state and the epoch go to
 /// `checkpoint` atomically; a NaN or infinite loss or gradient throws a RefoldError naming the
 /// epoch and batch, and the last good checkpoint stays.
+/// Under mpirun the ranks train data-parallel (see `DataParallel`): rank 0's initial weights go to
+/// every rank, each rank takes its shard of every global batch of `config.batchSize` events (the
+/// shuffle is the same on all ranks), the gradients are averaged in one allreduce per step, the
+/// loss noise comes from `noise.child("rank").child(index: rank)`, and only rank 0 writes the
+/// checkpoint.
 public final class FlowTrainer<Model: UnfoldingFlow> {
     public let model: Model
     public let config: TrainingConfig
     public let optimizer: Adam
     public let rng: RNGStream
     public let checkpoint: URL?
+    /// The ranks this trainer shares its batches with (one process without mpirun).
+    public let parallel: DataParallel
     /// Extra metadata written into every checkpoint (model config, column names, ...).
     public var metadata: [String: String]
     /// Epochs finished so far (the next epoch's index).
@@ -108,7 +115,8 @@ public final class FlowTrainer<Model: UnfoldingFlow> {
     public static var epochKey: String { "flows.completedEpochs" }
     public static var seedKey: String { "flows.seed" }
 
-    public init(model: Model, config: TrainingConfig, rng: RNGStream, checkpoint: URL? = nil, metadata: [String: String] = [:]) throws {
+    public init(model: Model, config: TrainingConfig, rng: RNGStream, checkpoint: URL? = nil, metadata: [String: String] = [:],
+                parallel: DataParallel = DataParallel()) throws {
         guard config.epochs >= 1, config.batchSize >= 1, config.learningRate > 0 else {
             throw RefoldError.value("TrainingConfig", expected: "epochs >= 1, batchSize >= 1, learningRate > 0",
                                     actual: "\(config.epochs), \(config.batchSize), \(config.learningRate)")
@@ -118,6 +126,7 @@ public final class FlowTrainer<Model: UnfoldingFlow> {
         self.rng = rng
         self.checkpoint = checkpoint
         self.metadata = metadata
+        self.parallel = parallel
         optimizer = Adam(model.parameters, learningRate: config.learningRate, weightDecay: config.weightDecay,
                          decoupled: config.weightDecay > 0)
     }
@@ -148,32 +157,34 @@ public final class FlowTrainer<Model: UnfoldingFlow> {
         let batches = (n + config.batchSize - 1) / config.batchSize
         installSchedule(batchesPerEpoch: batches)
         let parameters = model.parameterVariables
+        parallel.broadcastParameters(parameters)
         var reports: [EpochReport] = []
         let last = min(config.epochs, until ?? config.epochs)
         for epoch in completedEpochs..<max(completedEpochs, last) {
             let start = Date()
             let order = rng.child("shuffle").child(index: epoch).permutation(n)
-            let noise = rng.child("noise").child(index: epoch)
+            let epochNoise = rng.child("noise").child(index: epoch)
+            let noise = parallel.isDistributed ? epochNoise.child("rank").child(index: parallel.group.rank) : epochNoise
             var lossSum = 0.0
             var termSums: [LossTerm: Double] = [:]
             for b in 0..<batches {
                 try checkInterruption("FlowTrainer", epoch: epoch, batch: b, of: batches, checkpoint: checkpoint, completedEpochs: completedEpochs)
                 let rows = order[(b * config.batchSize)..<min(n, (b + 1) * config.batchSize)]
-                let xp = Variable(gatherRows(partonLevel, rows)), xd = Variable(gatherRows(detectorLevel, rows))
                 optimizer.zeroGrad()
-                let loss = model.loss(partonLevel: xp, detectorLevel: xd, epoch: epoch, rng: noise)
-                let value = loss.total.scalar
+                let events = (partonLevel: partonLevel, detectorLevel: detectorLevel)
+                let (value, terms) = parallel.isDistributed
+                    ? shardLossAndGradient(events, rows, epoch: epoch, noise: noise, parameters: parameters)
+                    : lossAndGradient(events, rows, epoch: epoch, noise: noise)
                 guard value.isFinite else { throw stopped("loss is \(value)", epoch: epoch, batch: b, of: batches) }
-                backward(loss.total)
                 let norm = clipGradNorm(parameters, maxNorm: config.gradientClip ?? .greatestFiniteMagnitude)
                 guard norm.isFinite else { throw stopped("gradient norm is \(norm)", epoch: epoch, batch: b, of: batches) }
                 optimizer.step()
                 lossSum += Double(value) * Double(rows.count)
-                for (k, v) in loss.terms { termSums[k, default: 0] += Double(v) * Double(rows.count) }
+                for (k, v) in terms { termSums[k, default: 0] += Double(v) * Double(rows.count) }
             }
             let validationLoss = try validation.map { try evaluate(partonLevel: $0.partonLevel, detectorLevel: $0.detectorLevel, epoch: epoch) }
             completedEpochs = epoch + 1
-            if let checkpoint {
+            if let checkpoint, parallel.group.isRoot {
                 var meta = metadata
                 meta[Self.epochKey] = String(completedEpochs)
                 meta[Self.seedKey] = String(rng.seed)
@@ -212,6 +223,42 @@ public final class FlowTrainer<Model: UnfoldingFlow> {
             }
         }
         return total / Double(max(n, 1))
+    }
+
+    typealias Events = (partonLevel: Tensor, detectorLevel: Tensor)
+
+    /// The loss on `rows` of `events` and its gradient in the parameters' `.grad` (none if the loss
+    /// is not finite).
+    private func lossAndGradient(_ events: Events, _ rows: ArraySlice<Int>, epoch: Int, noise: RNGStream) -> (Float, [LossTerm: Float]) {
+        let loss = model.loss(partonLevel: Variable(gatherRows(events.partonLevel, rows)),
+                              detectorLevel: Variable(gatherRows(events.detectorLevel, rows)), epoch: epoch, rng: noise)
+        let value = loss.total.scalar
+        if value.isFinite { backward(loss.total) }
+        return (value, loss.terms)
+    }
+
+    /// The global batch's loss, terms and gradient from this rank's shard: the shard's values and
+    /// gradient weighted by its share of the events and summed over the ranks in one bucket
+    /// [loss, terms..., term present...]. A NaN loss on one rank is a NaN on every rank.
+    private func shardLossAndGradient(_ events: Events, _ rows: ArraySlice<Int>, epoch: Int, noise: RNGStream,
+                                      parameters: [Variable]) -> (Float, [LossTerm: Float]) {
+        let shard = parallel.shard(rows)
+        let allTerms = LossTerm.allCases, count = Float(shard.count)
+        var sums = [Float](repeating: 0, count: 1 + 2 * allTerms.count)
+        if !shard.isEmpty {
+            let (value, terms) = lossAndGradient(events, shard, epoch: epoch, noise: noise)
+            sums[0] = value * count
+            for (i, term) in allTerms.enumerated() {
+                guard let v = terms[term] else { continue }
+                sums[1 + i] = v * count
+                sums[1 + allTerms.count + i] = 1
+            }
+        }
+        parallel.averageGradients(parameters, localEvents: shard.count, globalEvents: rows.count, sums: &sums)
+        let total = Float(rows.count)
+        var terms: [LossTerm: Float] = [:]
+        for (i, term) in allTerms.enumerated() where sums[1 + allTerms.count + i] > 0 { terms[term] = sums[1 + i] / total }
+        return (sums[0] / total, terms)
     }
 
     private func stopped(_ what: String, epoch: Int, batch: Int, of batches: Int) -> RefoldError {

@@ -46,6 +46,10 @@ private func format(_ x: Double, _ digits: Int = 4) -> String { String(format: "
 /// checkpoint stays. With `generatorAverage` the generator's moving average is what the
 /// checkpoint's generator tensors and, after `train`, the model hold; the raw weights travel in
 /// the checkpoint as "gan.rawGenerator.*" and training continues from them.
+/// Under mpirun the ranks train data-parallel (see `DataParallel`): rank 0's weights go to every
+/// rank, each rank takes its shard of every global batch, each network's gradients are averaged in
+/// one allreduce per step, the noise comes from `noise.child("rank").child(index: rank)`, and only
+/// rank 0 writes the checkpoint.
 public final class GANTrainer<Model: AdversarialModel> {
     public let model: Model
     public let config: GANTrainingConfig
@@ -53,6 +57,8 @@ public final class GANTrainer<Model: AdversarialModel> {
     public let discriminatorOptimizer: Adam
     public let rng: RNGStream
     public let checkpoint: URL?
+    /// The ranks this trainer shares its batches with (one process without mpirun).
+    public let parallel: DataParallel
     /// Extra metadata written into every checkpoint (model config, column names, ...).
     public var metadata: [String: String]
     /// Epochs finished so far (the next epoch's index).
@@ -69,13 +75,14 @@ public final class GANTrainer<Model: AdversarialModel> {
     public static var discriminatorStepKey: String { "gan.discriminatorOptimizerSteps" }
 
     public init(model: Model, config: GANTrainingConfig, rng: RNGStream, checkpoint: URL? = nil,
-                metadata: [String: String] = [:]) throws {
+                metadata: [String: String] = [:], parallel: DataParallel = DataParallel()) throws {
         try config.validate()
         self.model = model
         self.config = config
         self.rng = rng
         self.checkpoint = checkpoint
         self.metadata = metadata
+        self.parallel = parallel
         generatorOptimizer = Adam(model.generatorParameters, learningRate: config.generatorLearningRate,
                                   beta1: config.beta1, beta2: config.beta2)
         discriminatorOptimizer = Adam(model.discriminatorParameters, learningRate: config.discriminatorLearningRate,
@@ -146,6 +153,7 @@ public final class GANTrainer<Model: AdversarialModel> {
         let batches = (n + config.batchSize - 1) / config.batchSize
         installSchedules(batchesPerEpoch: batches)
         if let raw = rawGenerator { setGenerator(raw); rawGenerator = nil }
+        parallel.broadcastParameters(generatorVariables + model.discriminatorParameters.map(\.variable))
         if config.generatorAverage != nil, average == nil { average = generatorVariables.map(\.value) }
         let generatorVariables = self.generatorVariables
         let discriminatorVariables = model.discriminatorParameters.map(\.variable)
@@ -154,35 +162,36 @@ public final class GANTrainer<Model: AdversarialModel> {
             let start = Date()
             let order = rng.child("shuffle").child(index: epoch).permutation(n)
             let detectorOrder = model.needsPairedEvents ? order : rng.child("detectorShuffle").child(index: epoch).permutation(nd)
-            let noise = rng.child("noise").child(index: epoch)
+            let epochNoise = rng.child("noise").child(index: epoch)
+            let noise = parallel.isDistributed ? epochNoise.child("rank").child(index: parallel.group.rank) : epochNoise
             var sums = (d: 0.0, penalty: 0.0, real: 0.0, fake: 0.0, g: 0.0, mmd: 0.0), dCount = 0, gCount = 0
             for b in 0..<batches {
                 try checkInterruption("GANTrainer", epoch: epoch, batch: b, of: batches, checkpoint: checkpoint, completedEpochs: completedEpochs)
                 let rows = Array(order[(b * config.batchSize)..<min(n, (b + 1) * config.batchSize)])
                 let detectorRows = model.needsPairedEvents ? rows : rows.indices.map { detectorOrder[(b * config.batchSize + $0) % nd] }
-                let xp = Variable(gatherRows(partonLevel, rows)), xd = Variable(gatherRows(detectorLevel, detectorRows))
+                let shard = parallel.shard(rows.indices)
+                let xp = Variable(gatherRows(partonLevel, rows[shard])), xd = Variable(gatherRows(detectorLevel, detectorRows[shard]))
+                let position = (epoch: epoch, batch: b, of: batches)
 
-                let dLoss = model.discriminatorLoss(partonLevel: xp, detectorLevel: xd, rng: noise)
-                guard dLoss.total.scalar.isFinite else {
-                    throw stopped("discriminator loss is \(dLoss.total.scalar)", epoch: epoch, batch: b, of: batches)
+                let d = try step(discriminatorOptimizer, variables: discriminatorVariables, network: "discriminator",
+                                 events: shard.count, of: rows.count, at: position, reported: 3) {
+                    let loss = model.discriminatorLoss(partonLevel: xp, detectorLevel: xd, rng: noise)
+                    return (loss.total, [loss.gradientPenalty, loss.meanReal, loss.meanFake])
                 }
-                try step(discriminatorOptimizer, variables: discriminatorVariables, loss: dLoss.total, network: "discriminator",
-                         epoch: epoch, batch: b, of: batches)
-                sums.d += Double(dLoss.total.scalar); sums.penalty += Double(dLoss.gradientPenalty)
-                sums.real += Double(dLoss.meanReal); sums.fake += Double(dLoss.meanFake); dCount += 1
+                sums.d += Double(d[0]); sums.penalty += Double(d[1])
+                sums.real += Double(d[2]); sums.fake += Double(d[3]); dCount += 1
 
                 guard (b + 1) % config.discriminatorSteps == 0 else { continue }
-                let gLoss = model.generatorLoss(partonLevel: xp, detectorLevel: xd, rng: noise)
-                guard gLoss.total.scalar.isFinite else {
-                    throw stopped("generator loss is \(gLoss.total.scalar)", epoch: epoch, batch: b, of: batches)
+                let g = try step(generatorOptimizer, variables: generatorVariables, network: "generator",
+                                 events: shard.count, of: rows.count, at: position, reported: 1) {
+                    let loss = model.generatorLoss(partonLevel: xp, detectorLevel: xd, rng: noise)
+                    return (loss.total, [loss.mmd ?? 0])
                 }
-                try step(generatorOptimizer, variables: generatorVariables, loss: gLoss.total, network: "generator",
-                         epoch: epoch, batch: b, of: batches)
                 updateAverage()
-                sums.g += Double(gLoss.total.scalar); sums.mmd += Double(gLoss.mmd ?? 0); gCount += 1
+                sums.g += Double(g[0]); sums.mmd += Double(g[1]); gCount += 1
             }
             completedEpochs = epoch + 1
-            if let checkpoint { try saveCheckpoint(checkpoint) }
+            if let checkpoint, parallel.group.isRoot { try saveCheckpoint(checkpoint) }
             let seconds = Date().timeIntervalSince(start)
             let dn = Double(max(dCount, 1)), gn = Double(max(gCount, 1))
             let report = GANEpochReport(epoch: epoch, discriminatorLoss: sums.d / dn, generatorLoss: sums.g / gn,
@@ -204,15 +213,42 @@ public final class GANTrainer<Model: AdversarialModel> {
         return reports
     }
 
-    /// Gradients of `loss` for `variables` only (the other network gets none), a finite-norm
-    /// check, clipping, and the optimizer step.
-    private func step(_ optimizer: Adam, variables: [Variable], loss: Variable, network: String,
-                      epoch: Int, batch: Int, of batches: Int) throws {
-        let grads = gradients(of: loss, withRespectTo: variables)
-        for (v, g) in zip(variables, grads) { v.grad = g.value }
+    /// One update of one network: the loss of this rank's `events` (of `total` in the global batch)
+    /// from `loss` (the differentiable total and `reported` values beside it), its gradients for
+    /// `variables` only (the other network gets none), averaged over the ranks together with the
+    /// values [total, reported...] in one bucket, a finite loss and gradient-norm check, clipping,
+    /// and the optimizer step. Returns the global batch's [total, reported...].
+    private func step(_ optimizer: Adam, variables: [Variable], network: String, events: Int, of total: Int,
+                      at position: (epoch: Int, batch: Int, of: Int), reported: Int,
+                      loss: () -> (Variable, [Float])) throws -> [Float] {
+        var values: [Float] = []
+        if events > 0 {
+            let (lossTotal, reported) = loss()
+            values = [lossTotal.scalar] + reported
+            if values[0].isFinite {
+                let grads = gradients(of: lossTotal, withRespectTo: variables)
+                for (v, g) in zip(variables, grads) { v.grad = g.value }
+            }
+        }
+        if parallel.isDistributed {
+            if values.isEmpty {
+                for v in variables { v.grad = nil }
+                values = [Float](repeating: 0, count: 1 + reported)
+            }
+            let share = Float(events) / Float(total)
+            var sums = values.map { $0 * share }
+            parallel.averageGradients(variables, localEvents: events, globalEvents: total, sums: &sums)
+            values = sums
+        }
+        guard values[0].isFinite else {
+            throw stopped("\(network) loss is \(values[0])", epoch: position.epoch, batch: position.batch, of: position.of)
+        }
         let norm = clipGradNorm(variables, maxNorm: config.gradientClip ?? .greatestFiniteMagnitude)
-        guard norm.isFinite else { throw stopped("\(network) gradient norm is \(norm)", epoch: epoch, batch: batch, of: batches) }
+        guard norm.isFinite else {
+            throw stopped("\(network) gradient norm is \(norm)", epoch: position.epoch, batch: position.batch, of: position.of)
+        }
         optimizer.step()
+        return values
     }
 
     private func stopped(_ what: String, epoch: Int, batch: Int, of batches: Int) -> RefoldError {

@@ -1,4 +1,5 @@
 import Foundation
+import Parallel
 import Physics
 import Tensor
 
@@ -41,7 +42,8 @@ public enum MEMScan {
         public var meanEffectiveSampleSize: Double?, outsideFraction: Double?
     }
 
-    /// Runs the scan; `progress(done, total)` after every event.
+    /// Runs the scan; `progress(done, total)` after every event (under mpirun: this rank's events
+    /// done, VEGAS spreads the events over the ranks).
     public static func run(_ events: [DetectorEvent], request: Request, transfer: TransferDensity, proposal: MEMProposal?, rng: RNGStream,
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> Output {
         guard request.grid.count >= 3, zip(request.grid, request.grid.dropFirst()).allSatisfy({ $0 < $1 }) else {
@@ -91,17 +93,21 @@ public enum MEMScan {
                           meanEffectiveSampleSize: ess, outsideFraction: outside)
         case .vegas:
             let schedule = Vegas.Schedule(warmUpCalls: 5_000, callsPerIteration: 4_000, maximumRuns: 12, relativeError: request.precision)
-            var logL: [[Double]] = [], errors: [[Double]] = [], evaluations: [Int] = []
-            for (i, l) in likelihoods.enumerated() {
-                var row: [Double] = [], rowErrors: [Double] = [], spent = 0
+            // Under mpirun event i is integrated on rank i mod N (its stream depends on i alone), and
+            // every rank gets all rows: the same numbers as one process.
+            var done = 0
+            let rows = try ProcessGroup.current.distributedMap(likelihoods.count) { i -> VegasRow in
+                var row = VegasRow()
                 for d in densities {
                     // Common random numbers: the same stream for every grid point of event i.
-                    let r = try EventLikelihood(event: l.event, density: d, transfer: transfer).integrate(schedule, rng.child("vegas").child(index: i))
-                    row.append(log(r.value)); rowErrors.append(r.error / r.value); spent += r.evaluations
+                    let r = try EventLikelihood(event: likelihoods[i].event, density: d, transfer: transfer).integrate(schedule, rng.child("vegas").child(index: i))
+                    row.logL.append(log(r.value)); row.relativeErrors.append(r.error / r.value); row.evaluations += r.evaluations
                 }
-                logL.append(row); errors.append(rowErrors); evaluations.append(spent)
-                progress(i + 1, likelihoods.count)
+                done += 1
+                progress(done, likelihoods.count)
+                return row
             }
+            let logL = rows.map(\.logL), errors = rows.map(\.relativeErrors), evaluations = rows.map(\.evaluations)
             let logSel = densities.map(logSelection)
             let values = request.grid.indices.map { j in -2 * logL.reduce(0) { $0 + $1[j] } + 2 * n * logSel[j] }
             // Independent per-event errors: sigma(-2 log L) = 2 sqrt(sum (sigma_i / L_i)^2).
@@ -112,6 +118,11 @@ public enum MEMScan {
             return Output(logLikelihoods: logL, relativeErrors: errors, logSelection: logSel, scan: scan, evaluations: evaluations,
                           meanEffectiveSampleSize: nil, outsideFraction: nil)
         }
+    }
+
+    /// One event's VEGAS results over the grid.
+    struct VegasRow: Codable {
+        var logL: [Double] = [], relativeErrors: [Double] = [], evaluations = 0
     }
 
     /// "a:b:n" -> n equally spaced values from a to b.

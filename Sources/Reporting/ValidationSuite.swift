@@ -1,4 +1,5 @@
 import Foundation
+import Parallel
 import Tensor
 import Validation
 
@@ -54,12 +55,7 @@ public struct ValidationSuite {
     /// gates equal those of a run in one process. A child that leaves no summary is an error study.
     @discardableResult
     public func runInProcesses(_ specs: [StudySpec], jobs: Int, executable: URL) throws -> [StudySummary] {
-        let previous = Dictionary((try? Self.readSummaries(in: out))?.map { ($0.study, $0.wallTime) } ?? [], uniquingKeysWith: { a, _ in a })
-        let order = specs.indices.sorted { a, b in
-            let ca = previous[specs[a].name] ?? Self.expectedCost(specs[a]), cb = previous[specs[b].name] ?? Self.expectedCost(specs[b])
-            return ca != cb ? ca > cb : a < b
-        }
-        var waiting = order[...]
+        var waiting = longestFirst(specs).map(\.index)[...]
         var running: [(process: Process, index: Int, start: Date)] = []
         var finished = 0
         let total = specs.count
@@ -99,6 +95,57 @@ public struct ValidationSuite {
         let summaries = try specs.map { try StudySummary.read(from: out.appendingPathComponent($0.name).appendingPathComponent("summary.json")) }
         try Self.writeIndex(summaries, to: out)
         return summaries
+    }
+
+    /// Indices of `specs` and their expected cost, the longest first: the wall time of the summary
+    /// already in `out`, else `expectedCost`.
+    func longestFirst(_ specs: [StudySpec]) -> [(index: Int, cost: Double)] {
+        let previous = Dictionary((try? Self.readSummaries(in: out))?.map { ($0.study, $0.wallTime) } ?? [], uniquingKeysWith: { a, _ in a })
+        let costs = specs.map { previous[$0.name] ?? Self.expectedCost($0) }
+        return specs.indices.sorted { a, b in costs[a] != costs[b] ? costs[a] > costs[b] : a < b }.map { ($0, costs[$0]) }
+    }
+
+    /// Runs `specs` spread over the ranks of `group` (`mpirun -np N refold validate`): rank 0
+    /// deals them out longest first, each to the rank with the least expected work so far, and
+    /// broadcasts the deal; each rank runs its studies in order, alone (`ProcessGroup.current`
+    /// is `single` meanwhile, so their trainers do not wait for other ranks); rank 0 gathers the
+    /// summaries and writes `index.md`. Returns every summary, in the order of `specs`, on rank 0
+    /// and this rank's own on the others. Studies seed their streams from (seed, name), so the
+    /// gates equal those of a run in one process. Plots and data files stay where each rank wrote
+    /// them: `out` must be one shared folder for report.pdf (as on a cluster's shared filesystem).
+    @discardableResult
+    public func runOnRanks(_ specs: [StudySpec], group: ProcessGroup) throws -> [StudySummary] {
+        var deal = [UInt8]()
+        if group.isRoot {
+            var load = [Double](repeating: 0, count: group.size)
+            var rankOf = [Int](repeating: 0, count: specs.count)
+            for (index, cost) in longestFirst(specs) {
+                let rank = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 }!
+                rankOf[index] = rank
+                load[rank] += cost
+            }
+            deal = Array(try JSONEncoder().encode(rankOf))
+        }
+        group.broadcast(bytes: &deal)
+        let rankOf = try JSONDecoder().decode([Int].self, from: Data(deal))
+        let mine = specs.indices.filter { rankOf[$0] == group.rank }.map { specs[$0] }
+        let current = ProcessGroup.current
+        ProcessGroup.current = .single
+        defer { ProcessGroup.current = current }
+        let summaries = try run(mine, writeIndex: false)
+        group.barrier()  // the ranks that finish first sleep rather than spin in the gather
+        let gathered = try group.gather(bytes: Array(try JSONEncoder().encode(summaries)))
+        guard group.isRoot else { return summaries }
+        let all = try gathered.flatMap { try JSONDecoder().decode([StudySummary].self, from: Data($0)) }
+        let byName = Dictionary(all.map { ($0.study, $0) }, uniquingKeysWith: { a, _ in a })
+        let ordered = try specs.map { spec in
+            guard let summary = byName[spec.name] else {
+                throw RefoldError.value("gathered summaries", expected: "one for \(spec.name)", actual: all.map(\.study))
+            }
+            return summary
+        }
+        try Self.writeIndex(ordered, to: out)
+        return ordered
     }
 
     /// The summary a finished child wrote, or (none written, or a crash) an error summary naming

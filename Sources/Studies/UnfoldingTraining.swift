@@ -1,6 +1,7 @@
 import Autograd
 import Flows
 import Foundation
+import Parallel
 import Physics
 import Tensor
 
@@ -78,6 +79,8 @@ extension UnfoldingModel {
         if request.resume, !FileManager.default.fileExists(atPath: configURL.path) {
             throw RefoldError.file(configURL.path, "missing: --resume needs a model folder written by an earlier run")
         }
+        // Under mpirun every rank checks the folder before any rank writes config.json into it.
+        ProcessGroup.current.barrier()
         var config: UnfoldingModelConfig
         if request.resume {
             let stored = try load(configOnly: out)

@@ -102,6 +102,7 @@ struct Bench: ParsableCommand {
         let generator = FlowBenchmarks.densityFlowEpochAndSampling(config: DensityFlowConfig(dimension: 14, blocks: 10, layersPerBlock: 2, unitsPerLayer: 64),
                                                                    events: 60_000, seed: seed)
         record("inn_generator_3jet_quick_epoch_60k", ["seconds": generator.epochSeconds, "generated_events_per_second": generator.samplesPerSecond])
+        parallelWorkloads(record)
         memflowWorkload()
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CBLAS
 import Foundation
+import Parallel
 import Tensor
 
 @main
@@ -22,21 +23,37 @@ struct Refold: ParsableCommand {
             Sample.self,
             Mem.self,
             Infer.self,
+            ParallelSelfTest.self,
         ]
     )
 }
 
 extension Refold {
     /// As ArgumentParser's main, except that training interrupted by SIGINT or SIGTERM exits with
-    /// 128 + signal (130, 143) after saying where the last checkpoint is.
+    /// 128 + signal (130, 143) after saying where the last checkpoint is. Under mpirun, MPI starts
+    /// before the command runs, only rank 0 writes to standard output, and an error on one rank
+    /// ends every rank (MPI_Abort) instead of leaving the others waiting in a collective.
     static func main() {
+        let world = ProcessGroup.world
+        // Rank 0 speaks for all: the other ranks' standard output (progress, tables) is dropped,
+        // their errors still reach standard error.
+        if !world.isRoot, let null = fopen("/dev/null", "w") {
+            fflush(stdout)
+            dup2(fileno(null), STDOUT_FILENO)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch let interrupted as Interrupted {
             FileHandle.standardError.write(Data("Error: \(interrupted.message)\n".utf8))
+            world.abortJob(exitCode: interrupted.exitCode)
             Foundation.exit(interrupted.exitCode)
         } catch {
+            // A deliberate ExitCode comes after the collectives (refold validate's failed gates).
+            if world.size > 1, !(error is ExitCode), exitCode(for: error) != .success {
+                FileHandle.standardError.write(Data("rank \(world.rank) of \(world.size): \(fullMessage(for: error))\n".utf8))
+                world.abortJob(exitCode: exitCode(for: error).rawValue)
+            }
             exit(withError: error)
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Studies
 import Foundation
+import Parallel
 import Reporting
 import Validation
 
@@ -30,11 +31,24 @@ struct Validate: ParsableCommand {
             if ValidationSuite.failed(summaries) { throw ExitCode(1) }
             return
         }
+        let world = ProcessGroup.world
+        if world.size > 1 {
+            // mpirun -np N refold validate: the studies spread over the ranks; rank 0 reports.
+            let summaries = try suite.runOnRanks(studies, group: world)
+            guard world.isRoot else { return }
+            try finish(summaries, out: outFolder)
+            return
+        }
         let parallel = min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, studies.count)
         guard parallel >= 1 else { throw ValidationError("--jobs: expected at least 1, got \(jobs ?? 0)") }
         let summaries = parallel > 1
             ? try suite.runInProcesses(studies, jobs: parallel, executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
             : try suite.run(studies)
+        try finish(summaries, out: outFolder)
+    }
+
+    /// report.pdf, the closing line, and exit status 1 if a study failed.
+    func finish(_ summaries: [StudySummary], out outFolder: URL) throws {
         try ValidationSuite.writeReportPDF(summaries, to: outFolder)
         let pending = summaries.filter { if case .pending = $0.result.status { return true } else { return false } }.count
         let failed = summaries.filter { $0.result.status.failsRun }.count
