@@ -9,7 +9,7 @@ RELEASE_BIN = .build/release/refold
 
 SHELL := /bin/bash
 
-.PHONY: deps build test bench validate report fcgan-scaling clean
+.PHONY: deps build test bench fuzz validate report fcgan-scaling clean
 
 # Installs the Debian packages when pkg-config or the headers say one is missing.
 deps:
@@ -52,6 +52,15 @@ test: deps
 
 bench: build
 	$(RELEASE_BIN) bench
+
+# The parser fuzzer outside CI: FUZZ_INPUTS mutated inputs per reader (npy, safetensors, study
+# TOML, detector card, LHE), seed FUZZ_SEED; a crash stops the run and leaves its input in
+# .build/fuzz-crash.bin.
+FUZZ_INPUTS ?= 1000000
+FUZZ_SEED ?= 1
+fuzz: deps
+	$(SWIFT) build --build-tests
+	REFOLD_FUZZ_INPUTS=$(FUZZ_INPUTS) REFOLD_FUZZ_SEED=$(FUZZ_SEED) REFOLD_FUZZ_LAST=.build/fuzz-crash.bin $(SWIFT) test --skip-build --filter ParserFuzzTests
 
 validate: build
 	$(RELEASE_BIN) validate Toys --profile $(PROFILE) --seed $(SEED) --out Reports

@@ -14,6 +14,7 @@ extension DetectorCard {
 
     public static func parse(_ text: String, path: String = "<card>") throws -> DetectorCard {
         let root: TOMLTable
+        try TOMLGuard.checkTableHeaders(text, path: path)
         do { root = try TOMLTable(string: text) } catch let error as TOMLParseError {
             throw RefoldError.file(path, line: error.source.begin.line, error.description)
         }

@@ -186,6 +186,7 @@ public struct StudySpec: Equatable, Sendable, Codable {
 
     public init(text: String, file: String = "<string>") throws {
         let root: TOMLTable
+        try TOMLGuard.checkTableHeaders(text, path: file)
         do { root = try TOMLTable(string: text) } catch let parse as TOMLParseError {
             throw RefoldError.file(file, line: parse.source.begin.line, "TOML syntax: \(parse.description)")
         }
