@@ -16,7 +16,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed steps per workload (after 10 warm-up steps).") var steps: Int = 200
     @Option(help: "Products with fewer multiply-adds run on one BLAS thread.") var singleThreadBelow: Int = BLAS.singleThreadBelow
     @Option(help: "Seed of the random weights and batches.") var seed: UInt64 = 2026
-    @Option(help: "Run only this workload (a, b, c or memflow; for profiling).") var only: String?
+    @Option(help: "Run only this workload (a, b, c, mem or memflow; for profiling).") var only: String?
     @Flag(help: "Only the engine workloads (a)-(c), not the generators and networks.") var engineOnly = false
 
     func validate() throws {
@@ -30,8 +30,9 @@ struct Bench: ParsableCommand {
         let rng = RNGStream(seed: seed)
         let wide = [12, 256, 256, 256, 12], deep = [12] + Array(repeating: 32, count: 8) + [12]
         if only == "memflow" { memflowWorkload(); return }
+        if only == "mem" { memWorkload(); return }
         if let only {
-            guard ["a", "b", "c"].contains(only) else { throw ValidationError("--only: expected a, b, c or memflow, got \(only)") }
+            guard ["a", "b", "c"].contains(only) else { throw ValidationError("--only: expected a, b, c, mem or memflow, got \(only)") }
             let sizes = only == "b" ? deep : wide
             let step = only == "c" ? gemmRoofline(sizes: wide, batch: 512, rng: rng.child("roofline"))
                 : trainStep(sizes: sizes, batch: 512, rng: rng.child(only == "a" ? "wide" : "deep"))
@@ -63,9 +64,7 @@ struct Bench: ParsableCommand {
         record("zw_detector_1e6", ["seconds": zw.seconds, "events_per_second": Double(zw.events) / zw.seconds])
         let transfer = ColliderBenchmarks.transferDensity(evaluations: 100_000, seed: seed)
         record("transfer_density_zw_1e5", ["seconds": transfer.seconds, "microseconds_per_evaluation": transfer.seconds / Double(transfer.evaluations) * 1e6])
-        let mem = InferenceBenchmarks.vegasLikelihood(events: 20, relativeError: 0.01, seed: seed)
-        record("mem_vegas_likelihood_zw", ["seconds": mem.seconds, "likelihoods_per_second": Double(mem.events) / mem.seconds,
-                                           "median_evaluations": mem.medianEvaluations, "relative_error": 0.01])
+        memWorkload()
         let cinn = FlowBenchmarks.cinnEpoch(events: 290_000, config: .paper, seed: seed, batches: 20)
         record("cinn_paper_epoch_290k", ["seconds": cinn, "timed_batches": 20])
         let sampling = FlowBenchmarks.sampling(events: 200, samples: 60, config: .paper, seed: seed)
@@ -104,6 +103,18 @@ struct Bench: ParsableCommand {
         record("inn_generator_3jet_quick_epoch_60k", ["seconds": generator.epochSeconds, "generated_events_per_second": generator.samplesPerSecond])
         parallelWorkloads(record)
         memflowWorkload()
+    }
+
+    /// The MEM's per-event likelihoods at 1 %: VEGAS, and flow importance sampling with a quick
+    /// proposal (docs/mem.md).
+    func memWorkload() {
+        let mem = InferenceBenchmarks.vegasLikelihood(events: 20, relativeError: 0.01, seed: seed)
+        record("mem_vegas_likelihood_zw", ["seconds": mem.seconds, "likelihoods_per_second": Double(mem.events) / mem.seconds,
+                                           "median_evaluations": mem.medianEvaluations, "relative_error": 0.01])
+        let flow = InferenceBenchmarks.flowLikelihood(events: 20, draws: 10_000, trainingEvents: 50_000, epochs: 10, seed: seed)
+        record("mem_flow_likelihood_zw", ["proposal_training_seconds": flow.trainingSeconds, "likelihoods_per_second_at_10k_draws": 1 / flow.secondsPerEvent,
+                                          "median_draws_for_1_percent": flow.medianDrawsForOnePercent,
+                                          "likelihoods_per_second_at_1_percent": 1 / (flow.secondsPerEvent * flow.medianDrawsForOnePercent / 10_000)])
     }
 
     func record(_ name: String, _ fields: [String: Double]) {
