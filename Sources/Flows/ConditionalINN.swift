@@ -213,9 +213,15 @@ public struct LatentMixture: Sendable, Equatable {
     }
 
     /// log sum_k w_k N(z; 0, s_k^2 I) for |z|^2 = `squaredNorm` in `dimension` dimensions.
+    /// Called once per draw: no allocation, a log-sum-exp over the components.
     public func logDensity(squaredNorm: Double, dimension d: Int) -> Double {
-        let terms = zip(weights, scales).map { w, s in Foundation.log(w) - Double(d) * Foundation.log(s) - 0.5 * squaredNorm / (s * s) }
-        let top = terms.max()!
-        return top + Foundation.log(terms.reduce(0) { $0 + Foundation.exp($1 - top) }) - Double(d) / 2 * Foundation.log(2 * Double.pi)
+        func term(_ k: Int) -> Double {
+            Foundation.log(weights[k]) - Double(d) * Foundation.log(scales[k]) - 0.5 * squaredNorm / (scales[k] * scales[k])
+        }
+        var top = -Double.infinity
+        for k in weights.indices { top = max(top, term(k)) }
+        var sum = 0.0
+        for k in weights.indices { sum += Foundation.exp(term(k) - top) }
+        return top + Foundation.log(sum) - Double(d) / 2 * Foundation.log(2 * Double.pi)
     }
 }

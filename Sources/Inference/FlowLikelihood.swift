@@ -71,8 +71,10 @@ extension ImportanceSampledEvent {
     /// log mean + r^2/2 (r from the same draws) is unbiased to O(1/K^2). Without it a scan over
     /// few draws per event leans towards the parameters where the proposal's weights vary least,
     /// the ones it was trained at (docs/mem.md: 128 draws moved m_W by 2.6 sigma on 500 events).
-    public func logEstimate(_ density: ZWDensity) -> Double {
-        let e = estimate(density)
+    public func logEstimate(_ density: ZWDensity) -> Double { Self.correctedLog(estimate(density)) }
+
+    /// log value + r^2/2 of an `estimate` (-infinity for a zero estimate).
+    public static func correctedLog(_ e: (value: Double, error: Double, effectiveSampleSize: Double)) -> Double {
         guard e.value > 0 else { return -.infinity }
         let r = e.error / e.value
         return log(e.value) + 0.5 * r * r
@@ -85,21 +87,19 @@ extension ImportanceSampledEvent {
     /// and `plus`, 2h apart, around `density`), and its Monte Carlo variance by the delta method,
     /// sum w_k^2 (s_k - g)^2 / (sum w_k)^2.
     public func score(_ density: ZWDensity, minus: ZWDensity, plus: ZWDensity, step h: Double) -> (value: Double, variance: Double) {
-        var sumW = 0.0, sumWS = 0.0
-        var weights: [Double] = [], scores: [Double] = []
-        weights.reserveCapacity(points.count); scores.reserveCapacity(points.count)
+        // One pass: sum w^2 (s - g)^2 = sum w^2 s^2 - 2 g sum w^2 s + g^2 sum w^2.
+        var sumW = 0.0, sumWS = 0.0, sumW2 = 0.0, sumW2S = 0.0, sumW2S2 = 0.0
         for i in points.indices {
             let logP = density.logDensity(points[i])
             guard logP > -.infinity else { continue }
             let w = exp(logP + logBase[i]), s = (plus.logDensity(points[i]) - minus.logDensity(points[i])) / (2 * h)
             guard s.isFinite else { continue }
-            weights.append(w); scores.append(s)
             sumW += w; sumWS += w * s
+            sumW2 += w * w; sumW2S += w * w * s; sumW2S2 += w * w * s * s
         }
         guard sumW > 0 else { return (.nan, .nan) }
         let g = sumWS / sumW
-        let variance = zip(weights, scores).reduce(0) { $0 + $1.0 * $1.0 * ($1.1 - g) * ($1.1 - g) } / (sumW * sumW)
-        return (g, variance)
+        return (g, max(0, sumW2S2 - 2 * g * sumW2S + g * g * sumW2) / (sumW * sumW))
     }
 }
 

@@ -72,7 +72,7 @@ public enum MEMScan {
                 progress(sampled.count, likelihoods.count)
             }
             let perEvent = sampled.map { s in densities.map { s.estimate($0) } }
-            let perEventLog = sampled.map { s in densities.map { s.logEstimate($0) } }
+            let perEventLog = perEvent.map { $0.map(ImportanceSampledEvent.correctedLog) }
             let minusTwoLogL = { (theta: Double) -> Double in
                 guard let d = try? density(theta) else { return .infinity }
                 var total = 0.0

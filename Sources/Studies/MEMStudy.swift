@@ -64,11 +64,6 @@ public enum MEMStudy {
         }
     }
 
-    /// Single-threaded BLAS (small networks; `make validate` runs two studies at once).
-    public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
-        try BLAS.withThreads(1) { try run(context) }
-    }
-
     static func run(_ context: StudyContext) throws -> StudyResult {
         let s = try Settings(context)
         var result = StudyResult()
@@ -134,14 +129,14 @@ public enum MEMStudy {
                 }
             }
             // A scan whose minimum lies at the grid's edge measured nothing: counted, not a pull.
-            func measure(_ parameter: MEMParameter, grid: [Double], truth: Double) throws -> ScanResult? {
+            func measure(_ parameter: MEMParameter, grid: [Double]) throws -> ScanResult? {
                 guard var scan = try? LikelihoodScan.scan(minusTwoLogL(parameter), grid: grid, parameter: parameter, events: events.count, method: "flow") else {
                     return nil
                 }
                 scan.monteCarloError = try FlowLikelihood.monteCarloError(sampled, parameter: parameter, estimate: scan.estimate, error: scan.error, base: base)
                 return scan
             }
-            let w = try measure(.wMass, grid: wGrid, truth: s.trueWMass), b = try measure(.angularB, grid: bGrid, truth: s.trueAngularB)
+            let w = try measure(.wMass, grid: wGrid), b = try measure(.angularB, grid: bGrid)
             if let w {
                 wPulls.append((w.estimate - s.trueWMass) / w.totalError); wErrors.append(w.error); wMC.append(w.monteCarloError!)
             } else { wFailures += 1 }

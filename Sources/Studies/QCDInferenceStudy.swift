@@ -99,10 +99,6 @@ public enum QCDInferenceStudy {
         return sxy / sxx
     }
 
-    public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
-        try BLAS.withThreads(1) { try run(context) }
-    }
-
     static func run(_ context: StudyContext) throws -> StudyResult {
         let s = try Settings(context)
         var result = StudyResult()

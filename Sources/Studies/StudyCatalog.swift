@@ -16,11 +16,17 @@ public enum StudyCatalog {
         registry.register(.drellYan, DrellYanStudy.run)
         registry.register(.errorsVsStatistics, ErrorsVsStatisticsStudy.run)
         registry.register(.zwCuts, ZWGANStudy.run)
-        registry.register(.subtraction, SubtractionStudy.run)
-        registry.register(.mem, MEMStudy.run)
-        registry.register(.qcdInference, QCDInferenceStudy.run)
+        registry.register(.subtraction, singleThreaded(SubtractionStudy.run))
+        registry.register(.mem, singleThreaded(MEMStudy.run))
+        registry.register(.qcdInference, singleThreaded(QCDInferenceStudy.run))
         registry.register(.generator, GeneratorStudy.run)
         registry.register(.zwMEMFlow, ZWMEMFlowStudy.run)
+    }
+
+    /// A runner on single-threaded BLAS: the skinny products of the small networks gain nothing
+    /// from threads, and `make validate` runs two studies at once.
+    static func singleThreaded(_ run: @escaping (StudyContext) throws -> StudyResult) -> (StudySpec, StudyContext) throws -> StudyResult {
+        { _, context in try BLAS.withThreads(1) { try run(context) } }
     }
 }
 

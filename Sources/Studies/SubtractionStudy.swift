@@ -176,12 +176,6 @@ public enum SubtractionStudy {
         result.dataFiles.append("\(name).csv")
     }
 
-    /// Single-threaded BLAS: the skinny products of these networks gain nothing from threads, and
-    /// `make validate` runs two studies at once.
-    public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
-        try BLAS.withThreads(1) { try run(context) }
-    }
-
     static func run(_ context: StudyContext) throws -> StudyResult {
         let s = try Settings(context)
         var result = StudyResult()

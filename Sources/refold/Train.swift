@@ -62,25 +62,15 @@ struct Train: ParsableCommand {
         guard let data, background == nil, subtract == nil, box == nil else {
             throw ValidationError("\(network.rawValue): expected --data DIR (--background, --subtract and --box are for subtraction)")
         }
-        if network == .qcd {
-            try trainQCD(data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, batchSize: batchSize, seed: seed,
-                         resume: resume, out: URL(fileURLWithPath: out))
-            return
-        }
-        if network == .generator {
-            try trainGenerator(data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, batchSize: batchSize, seed: seed,
-                               resume: resume, out: URL(fileURLWithPath: out), separationUpper: separationUpper)
-            return
-        }
-        if network == .memflow {
-            try trainMEMFlow(data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, batchSize: batchSize, seed: seed,
-                             resume: resume, out: URL(fileURLWithPath: out))
-            return
-        }
-        if network == .mem {
-            try trainMEMProposal(data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, batchSize: batchSize, seed: seed,
-                                 resume: resume, out: URL(fileURLWithPath: out))
-            return
+        let dataURL = URL(fileURLWithPath: data), outURL = URL(fileURLWithPath: out)
+        switch network {
+        case .qcd: return try trainQCD(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL)
+        case .generator:
+            return try trainGenerator(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL,
+                                      separationUpper: separationUpper)
+        case .memflow: return try trainMEMFlow(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL)
+        case .mem: return try trainMEMProposal(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL)
+        default: break
         }
         if let gan = GANVariant(rawValue: network.rawValue) {
             try trainGAN(variant: gan, data: URL(fileURLWithPath: data), profile: profile,
