@@ -42,13 +42,17 @@ let package = Package(
         // MARK: Validation and reports
         .target(name: "Validation", dependencies: ["Tensor", "CGSL", "TOMLKit"]),
         .target(name: "Reporting", dependencies: ["Tensor", "Parallel", "Validation"]),
+        // Every trainable unfolding or density model behind one `ModelFolder` protocol, the event
+        // coordinate maps behind one `EventCoordinateMap` protocol, and the training entry points.
+        .target(name: "Unfolders",
+                dependencies: ["Tensor", "Parallel", "Autograd", "Flows", "GAN", "Physics", "Validation"]),
         // The study runners: generators + networks + checks + plots, one file per study.
         .target(name: "Studies",
-                dependencies: ["Tensor", "Parallel", "Autograd", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Validation", "Reporting", "CGSL"]),
+                dependencies: ["Tensor", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Unfolders", "Validation", "Reporting", "CGSL"]),
 
         // MARK: Command line
         .executableTarget(name: "refold", dependencies: [
-            "CBLAS", "Tensor", "Parallel", "Autograd", "NN", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Validation", "Reporting", "Studies",
+            "CBLAS", "Tensor", "Parallel", "Autograd", "NN", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Unfolders", "Validation", "Reporting", "Studies",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -68,7 +72,8 @@ let package = Package(
         .testTarget(name: "UnfoldingTests", dependencies: ["Unfolding", "ToyModels", "TestSupport"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "TestSupport"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "TestSupport"]),
-        .testTarget(name: "StudiesTests", dependencies: ["Studies", "TestSupport"]),
+        .testTarget(name: "UnfoldersTests", dependencies: ["Unfolders", "TestSupport"]),
+        .testTarget(name: "StudiesTests", dependencies: ["Studies", "Unfolders", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

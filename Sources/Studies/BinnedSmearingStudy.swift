@@ -2,6 +2,7 @@ import CGSL
 import Foundation
 import Reporting
 import Tensor
+import Unfolders
 import ToyModels
 import Unfolding
 import Validation

@@ -3,6 +3,7 @@ import Foundation
 import Physics
 import Reporting
 import Tensor
+import Unfolders
 import Validation
 
 /// Drell-Yan pp -> Z -> e+ e- (thesis sec. 6.4, fig. 6.9/6.10): a BINN learns the four-dimensional

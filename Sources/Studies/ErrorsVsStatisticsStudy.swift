@@ -2,6 +2,7 @@ import Flows
 import Foundation
 import Reporting
 import Tensor
+import Unfolders
 import ToyModels
 import Validation
 

@@ -4,6 +4,7 @@ import GAN
 import Physics
 import Reporting
 import Tensor
+import Unfolders
 import Validation
 
 /// The controlled precision generator (talk 001, arXiv:2110.13632) on Z -> mu mu + 1, 2, 3 jets:

@@ -4,6 +4,7 @@ import Inference
 import Physics
 import Reporting
 import Tensor
+import Unfolders
 import Validation
 
 /// The matrix element method with an invertible network (talks 001, 004; docs/mem.md), against

@@ -4,6 +4,7 @@ import Inference
 import Physics
 import Reporting
 import Tensor
+import Unfolders
 import Validation
 
 /// Inverting to QCD (arXiv:2012.09873, issue 18): a set-level cINN (`JetSetINN`: Deep Sets over

@@ -3,6 +3,7 @@ import Flows
 import Foundation
 import Reporting
 import Tensor
+import Unfolders
 import ToyModels
 import Validation
 

@@ -1,5 +1,6 @@
 import Flows
 import Tensor
+import Unfolders
 import Validation
 
 /// Every study runner Refold ships, registered with the validation suite. A study kind missing

@@ -3,6 +3,7 @@ import GAN
 import Physics
 import Reporting
 import Tensor
+import Unfolders
 import ToyModels
 import Validation
 

@@ -3,6 +3,7 @@ import Foundation
 import Physics
 import Reporting
 import Tensor
+import Unfolders
 import Validation
 
 /// Model dependence (thesis sec. 4.4): a cINN trained on Standard-Model ZW unfolds a test sample

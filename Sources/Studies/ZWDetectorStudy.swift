@@ -3,6 +3,7 @@ import Foundation
 import Physics
 import Reporting
 import Tensor
+import Unfolders
 import Validation
 
 /// pp -> ZW -> (l l)(j j) through the ATLAS-like detector, unfolded by the cINN (thesis sec.

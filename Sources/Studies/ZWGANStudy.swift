@@ -3,6 +3,7 @@ import GAN
 import Physics
 import Reporting
 import Tensor
+import Unfolders
 import Validation
 
 /// GAN vs FCGAN under cuts (thesis sec. 4.2-4.4, figs. 4.3, 4.4, 4.6-4.8): both are trained on the

@@ -3,6 +3,7 @@ import Foundation
 import Physics
 import Reporting
 import Tensor
+import Unfolders
 import Validation
 
 /// ZW with initial-state radiation (thesis sec. 5.4): one cINN for 2, 3 and 4+ detector jets

@@ -4,6 +4,7 @@ import Inference
 import Physics
 import Reporting
 import Tensor
+import Unfolders
 import Validation
 
 /// The CMS MEMFlow system on zw-isr (issue [memflow], docs/memflow.md): a transformer over the

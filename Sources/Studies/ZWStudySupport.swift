@@ -3,6 +3,7 @@ import Foundation
 import Physics
 import Reporting
 import Tensor
+import Unfolders
 import Validation
 
 /// Pieces the ZW studies share: samples, networks from the spec, spectra with their

@@ -2,7 +2,7 @@ import Flows
 import Foundation
 import Inference
 import Physics
-import Studies
+import Unfolders
 import Tensor
 import Validation
 

@@ -3,7 +3,7 @@ import Flows
 import Foundation
 import Inference
 import Physics
-import Studies
+import Unfolders
 import Tensor
 import Validation
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import Flows
 import Foundation
 import GAN
-import Studies
+import Unfolders
 import Tensor
 
 /// `refold sample`: marginal distributions of a trained BINN with their uncertainty (thesis

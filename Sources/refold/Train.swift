@@ -1,7 +1,7 @@
 import ArgumentParser
 import Flows
 import Foundation
-import Studies
+import Unfolders
 import Tensor
 import Validation
 

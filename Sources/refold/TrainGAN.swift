@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import GAN
-import Studies
+import Unfolders
 import Tensor
 import Validation
 

@@ -1,7 +1,7 @@
 import Flows
 import Foundation
 import Physics
-import Studies
+import Unfolders
 import Tensor
 import Validation
 

@@ -1,7 +1,7 @@
 import Flows
 import Foundation
 import Inference
-import Studies
+import Unfolders
 import Tensor
 import Validation
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inference
-import Studies
+import Unfolders
 import Tensor
 
 /// `refold unfold`: posterior samples for every detector-level event of a sample (docs/unfold.md).

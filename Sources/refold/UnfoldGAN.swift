@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import GAN
-import Studies
+import Unfolders
 import Tensor
 
 /// Writes `out/samples.npy` (N, K, D_p; float32, physical units, parton column order, phi in

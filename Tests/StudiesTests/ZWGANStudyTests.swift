@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import Unfolders
 import GAN
 import Physics
 import Studies

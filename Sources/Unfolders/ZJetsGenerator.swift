@@ -49,7 +49,7 @@ public final class ZJetsGenerator {
     public var maximumJets: Int { settings.coordinates.count }
 
     /// The events of `sample` (a z-jets sample) grouped by multiplicity (index n - 1).
-    static func events(of sample: EventSample, source: String) throws -> [[ZJetsEvent]] {
+    public static func events(of sample: EventSample, source: String) throws -> [[ZJetsEvent]] {
         guard let block = sample.events, let njets = sample.njets else {
             throw RefoldError.file(source, "expected a single-level z-jets sample with njets.npy (refold generate z-jets)")
         }

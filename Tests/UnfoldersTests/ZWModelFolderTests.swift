@@ -3,7 +3,7 @@ import XCTest
 import Autograd
 import Flows
 import Physics
-@testable import Studies
+@testable import Unfolders
 import TestSupport
 
 /// Model folders: train -> config.json + checkpoint -> load -> unfold in physical units, the

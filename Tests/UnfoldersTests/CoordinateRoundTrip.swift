@@ -2,7 +2,7 @@ import Flows
 import Foundation
 import XCTest
 import Physics
-@testable import Studies
+@testable import Unfolders
 import Tensor
 
 /// Compares `back` with `events` (same columns) for the events whose m_jj lies inside `map`'s

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import Physics
 import Tensor
-@testable import Studies
+@testable import Unfolders
 
 /// The training support: the pair's smallest Delta R and the rows below it (no constraint without
 /// a gap or the columns); per-coordinate ranges without the azimuths; the union of both.

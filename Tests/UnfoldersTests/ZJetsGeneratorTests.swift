@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import Flows
 import Physics
-import Studies
+import Unfolders
 import Tensor
 import TestSupport
 

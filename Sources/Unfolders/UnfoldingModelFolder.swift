@@ -391,6 +391,11 @@ public struct UnfoldedSamples {
     /// Of those, samples still outside after the last redraw round.
     public var outsideSupport = 0
 
+    public init(columns: [String], events: Int, samplesPerEvent: Int, values: [Double], redrawnSamples: Int = 0, outsideSupport: Int = 0) {
+        self.columns = columns; self.events = events; self.samplesPerEvent = samplesPerEvent; self.values = values
+        self.redrawnSamples = redrawnSamples; self.outsideSupport = outsideSupport
+    }
+
     /// All samples as one block of events x samples rows (for histograms).
     public var block: EventSample.Block { EventSample.Block(columns: columns, rows: events * samplesPerEvent, values: values) }
 

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import Physics
 import Tensor
-@testable import Studies
+@testable import Unfolders
 import TestSupport
 
 /// The m_jj coordinate of the cINN: exact round trip, a Gaussian marginal, pT-ordering by

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import Physics
-@testable import Studies
+@testable import Unfolders
 import Tensor
 import TestSupport
 
