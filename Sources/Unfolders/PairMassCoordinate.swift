@@ -85,6 +85,14 @@ public struct PairMassCoordinate: Codable, Equatable, Sendable {
         (2 * v[row + a[0]] * v[row + b[0]] * max(angular(v, row: row, a: a, b: b), 0)).squareRoot()
     }
 
+    /// The pair mass and ln(pT_lead / pT_sub) of row `row` of a block in physical columns (nil if
+    /// they are missing).
+    func physicalMassAndRatio(_ block: EventSample.Block, row: Int) -> (mass: Double, logRatio: Double)? {
+        guard let (a, b) = indices(block.columns, derived: replacedColumn, kept: keptColumn) else { return nil }
+        let offset = row * block.columns.count
+        return (mass(block.values, row: offset, a: a, b: b), Self.logRatio(block.values, row: offset, a: a, b: b))
+    }
+
 
     /// The replaced pT -> g(m) (and with a `ratioMap` the other -> g(r)), same row order; the
     /// columns are renamed `networkColumn` (and `ratioColumn`).
