@@ -45,7 +45,7 @@ let package = Package(
         // Every trainable unfolding or density model behind one `ModelFolder` protocol, the event
         // coordinate maps behind one `EventCoordinateMap` protocol, and the training entry points.
         .target(name: "Unfolders",
-                dependencies: ["Tensor", "Parallel", "Autograd", "Flows", "GAN", "Physics", "Validation"]),
+                dependencies: ["Tensor", "Parallel", "Autograd", "Flows", "GAN", "Physics", "Inference", "Validation"]),
         // The study runners: generators + networks + checks + plots, one file per study.
         .target(name: "Studies",
                 dependencies: ["Tensor", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Unfolders", "Validation", "Reporting", "CGSL"]),

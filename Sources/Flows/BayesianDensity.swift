@@ -162,7 +162,7 @@ public final class BINNModel {
     }
 
     /// `events` events x = G^-1(z; theta) in physical coordinates for the current weights.
-    func sampleEvents(_ events: Int, rng: RNGStream) throws -> [[Double]] {
+    public func sampleEvents(_ events: Int, rng: RNGStream) throws -> [[Double]] {
         let z = try network.sample(detectorLevel: Tensor(shape: [1, 0]), count: events, rng: rng)
         let u = try standardizer.inverse(z.reshaped([events, dimension]))
         let x = try box?.inverse(u) ?? u

@@ -144,7 +144,7 @@ public enum GANModelFolder {
         }
     }
 
-    static func writeSettings(_ settings: GANModelSettings, to folder: URL) throws {
+    public static func writeSettings(_ settings: GANModelSettings, to folder: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeAtomically(try encoder.encode(settings), to: folder.appendingPathComponent(settingsFile))

@@ -2,16 +2,27 @@ import ArgumentParser
 import Foundation
 import Physics
 import Tensor
+import Unfolders
 
 /// `refold inspect DIR`: a summary of any event sample.
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Summarise an event sample: counts, selection efficiency, jet multiplicities, cut pass fractions, key observables.")
+        abstract: "Summarise an event sample (counts, selection efficiency, jet multiplicities, cut pass fractions, key observables) or describe a trained model.")
 
-    @Argument(help: "The sample folder (meta.json plus npy arrays).") var folder: String
+    @Argument(help: "A sample folder (meta.json plus npy arrays) or a model written by refold train (folder, or .safetensors for the BINN).")
+    var folder: String
 
     func run() throws {
-        let sample = try EventSample.read(from: URL(fileURLWithPath: folder))
+        let url = URL(fileURLWithPath: folder)
+        if ModelFolders.kind(at: url) != nil {
+            print(try ModelFolders.describe(url).joined(separator: "\n"))
+            return
+        }
+        guard FileManager.default.fileExists(atPath: url.appendingPathComponent("meta.json").path) else {
+            throw RefoldError.file(url.path, "neither an event sample (no meta.json) nor a model (expected one of: "
+                                   + ModelFolders.all.map(\.name).joined(separator: "; ") + ")")
+        }
+        let sample = try EventSample.read(from: url)
         print(Inspect.summary(sample))
     }
 
