@@ -80,7 +80,7 @@ enum BINNStudy {
         }
         let events = toyEvents(toy, count: s.events, rng: context.rng.child("generator"))
         let start = Date()
-        let model = try train(events, columns: ["x", "y"], settings: s, seed: context.seed, context: context, box: box)
+        let model = try train(events, columns: ["x", "y"], settings: s, seed: context.seed(for: "binn"), context: context, box: box)
         result.notes.append("training \(format(Date().timeIntervalSince(start))) s; \(model.network.bayesianWeightCount) Bayesian weights")
         result.notes.append(posteriorSummary(model.network))
         return (model, s)

@@ -44,7 +44,7 @@ public enum DrellYanStudy {
         guard let block = sample.events else { throw RefoldError("Drell-Yan generator returned no single-level events") }
         let events = block.tensor()
         let start = Date()
-        let model = try BINNStudy.train(events, columns: block.columns, settings: s, seed: context.seed, context: context)
+        let model = try BINNStudy.train(events, columns: block.columns, settings: s, seed: context.seed(for: "binn"), context: context)
         result.notes.append("training \(format(Date().timeIntervalSince(start))) s; \(model.network.bayesianWeightCount) Bayesian weights")
 
         let rows = (0..<block.rows).map { i in (0..<4).map { block[i, $0] } }

@@ -46,7 +46,7 @@ public enum ErrorsVsStatisticsStudy {
             s.epochs = max(1, (updates + batches - 1) / batches)
             context.report("training on \(size) events, \(s.epochs) epochs")
             let events = BINNStudy.toyEvents(toy, count: size, rng: context.rng.child("generator").child(index: k))
-            let model = try BINNStudy.train(events, columns: ["x", "y"], settings: s, seed: context.seed &+ UInt64(k), context: context)
+            let model = try BINNStudy.train(events, columns: ["x", "y"], settings: s, seed: context.seed(for: "binn-\(k)"), context: context)
             let lines = try BINNStudy.rampLines(model, xs: xs + [0.5], ys: ys, draws: s.draws, rng: context.rng.child("draws"))
             let sigma = lines.sigma.last!, density = lines.density.last!
             atHalf.append(sigma)

@@ -142,7 +142,7 @@ public enum GeneratorStudy {
         let trainStart = Date()
         var lastLoss: [Int: Double] = [:]
         let generator = try ZJetsGenerator.train(sample: truth, source: "training sample", flow: s.flow, training: s.training,
-                                                 separation: separation, seed: context.seed, progress: { jets, r in
+                                                 separation: separation, seed: context.seed(for: "generator"), progress: { jets, r in
             lastLoss[jets] = r.trainLoss
             context.report("\(jets)-jet flow epoch \(r.epoch + 1)/\(s.training.epochs): weighted NLL \(format(r.trainLoss))")
         })

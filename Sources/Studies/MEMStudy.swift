@@ -82,7 +82,7 @@ public enum MEMStudy {
             training += ZWSimulation(configuration).accepted(n, context.rng.child("training-sample").child(index: i)).events.map { (hard: $0.hard, detector: $0.detector) }
         }
         let (proposal, history) = try MEMProposal.train(events: training, matching: simulation.detector, training: s.training,
-                                                        seed: context.seed) { r in
+                                                        seed: context.seed(for: "proposal")) { r in
             context.report("proposal " + progressLine(r, epochs: s.training.epochs))
         }
         proposal.latent = s.latent

@@ -112,16 +112,15 @@ public enum QCDInferenceStudy {
                                           jetsPerSet: s.maximumJets, seed: seed)
             return try JetSets(sample, names: s.prior.ranges.map(\.field.name))
         }
-        let base = context.seed &+ UInt64(context.spec.generator.seedOffset) &* 1_000
-        let training = try sets(s.trainingSets, prior: s.prior, seed: base &+ 1)
-        let test = try sets(s.testSets, prior: s.prior, seed: base &+ 2)
-        let physical = try sets(s.physicalSets, prior: ShowerPrior(), seed: base &+ 3)
+        let training = try sets(s.trainingSets, prior: s.prior, seed: context.seed(for: "training-sets"))
+        let test = try sets(s.testSets, prior: s.prior, seed: context.seed(for: "test-sets"))
+        let physical = try sets(s.physicalSets, prior: ShowerPrior(), seed: context.seed(for: "physical-sets"))
         let generated = Date().timeIntervalSince(start)
         context.report("generated \((s.trainingSets + s.testSets + s.physicalSets) * s.maximumJets) jets in \(format(generated)) s")
 
         let lap = Date()
         let (model, history) = try QCDInferenceModel.train(training, config: s.network, prior: s.prior.ranges.map { [$0.low, $0.high] },
-                                                           optimisation: s.training, seed: context.seed) { report in
+                                                           optimisation: s.training, seed: context.seed(for: "network")) { report in
             context.report(progressLine(report, epochs: s.training.epochs))
         }
         let trained = Date().timeIntervalSince(lap)

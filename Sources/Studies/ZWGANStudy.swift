@@ -124,7 +124,7 @@ public enum ZWGANStudy {
             var network = s.network
             if variant == .gan { network.discriminatorResponse = nil }  // the FCGAN's option: the naive D sees x_p alone
             let model = try GANModelFolder.train(
-                variant: variant, sample: train, profile: context.profile, seed: context.seed, out: try context.file("model-\(variant.rawValue)"),
+                variant: variant, sample: train, profile: context.profile, seed: context.seed(for: variant.rawValue), out: try context.file("model-\(variant.rawValue)"),
                 network: network, training: s.training) { context.report("\(variant.rawValue) \($0.progressLine)") }
             trained[variant] = model
             let last = model.history.last

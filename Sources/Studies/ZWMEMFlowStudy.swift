@@ -45,7 +45,7 @@ public enum ZWMEMFlowStudy {
         let trainStart = Date()
         var epochSeconds: [Double] = []
         let model = try BLAS.withThreads(1) {
-            try MEMFlowModel.train(sample: training, config: config, seed: ZWStudySupport.integerSeed(context.rng.child("memflow")), folder: folder,
+            try MEMFlowModel.train(sample: training, config: config, seed: context.seed(for: "memflow"), folder: folder,
                                    resume: false, source: "zw-isr (generated)") { stage, report in
                 if stage == .likelihood { epochSeconds.append(report.seconds) }
                 let total = stage == .regression ? config.pretraining.epochs : config.training.epochs
@@ -179,7 +179,7 @@ extension ZWMEMFlowStudy {
         var network = ZWStudySupport.network(.cinnISR, spec: context.network, profile: context.profile)
         if let epochs = context.network.parameters["compare_cinn_epochs"]?.number { network.training.epochs = Int(epochs) }
         let start = Date()
-        let model = try ZWStudySupport.train(network, sample: fourJetSlots(training), seed: ZWStudySupport.integerSeed(context.rng.child("cinn-isr")),
+        let model = try ZWStudySupport.train(network, sample: fourJetSlots(training), seed: context.seed(for: "cinn-isr"),
                                              folder: try context.file("model-cinn-isr"), context: context, label: "cINN-ISR", coordinates: .resonance)
         let cinnTrainSeconds = Date().timeIntervalSince(start)
         let cinnTest = fourJetSlots(test)

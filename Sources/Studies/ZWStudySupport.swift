@@ -59,7 +59,7 @@ enum ZWStudySupport {
             coordinates = parsed
         }
         let model = try train(network(variant, spec: context.network, profile: context.profile), sample: training,
-                              seed: integerSeed(context.rng.child(name)), folder: try context.file("model-\(name)"),
+                              seed: context.seed(for: name), folder: try context.file("model-\(name)"),
                               context: context, label: label, coordinates: coordinates,
                               pretraining: context.network.parameters["encoder_pretraining_epochs"]?.number.map { EncoderPretraining(epochs: Int($0)) })
         context.report("\(label): unfolding \(test.count) events x \(samples) samples")
@@ -94,8 +94,6 @@ enum ZWStudySupport {
             }
         }
     }
-
-    static func integerSeed(_ rng: RNGStream) -> UInt64 { UInt64(rng.integer(below: 1 << 31)) }
 
     // MARK: Observables
 

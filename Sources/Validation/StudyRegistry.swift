@@ -5,8 +5,9 @@ import Tensor
 public final class StudyContext {
     public let spec: StudySpec
     public let profile: ProfileName
-    /// The run seed (`--seed`).
-    public let seed: UInt64
+    /// The run seed (`--seed`), recorded in the report. Studies never seed from it directly: every
+    /// stream derives from `rng` and every network seed from `seed(for:)`.
+    public let runSeed: UInt64
     /// Generator settings with the profile's overrides applied.
     public let generator: GeneratorSpec
     /// Network settings with the profile's overrides applied.
@@ -22,12 +23,16 @@ public final class StudyContext {
                 progress: @escaping (String) -> Void = { _ in }) {
         self.spec = spec
         self.profile = profile
-        self.seed = seed
+        runSeed = seed
         (generator, network) = spec.settings(for: profile)
         self.folder = folder
         rng = RNGStream(seed: seed &+ UInt64(spec.generator.seedOffset)).child(spec.name)
         self.progress = progress
     }
+
+    /// The integer seed of one network or sample of this study, `rng.child(name)`'s first draw:
+    /// depends on the run seed, the generator's seed offset, the study name and `name`.
+    public func seed(for name: String) -> UInt64 { UInt64(rng.child(name).integer(below: 1 << 31)) }
 
     /// A status line on the terminal ("epoch 3/20, loss 1.23"); silent under CI.
     public func report(_ message: String) { progress(message) }
