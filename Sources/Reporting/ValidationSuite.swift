@@ -168,8 +168,8 @@ public struct ValidationSuite {
     static func expectedCost(_ spec: StudySpec) -> Double {
         switch spec.network.variant {
         case .none: return 1
-        case .inn, .einn, .gan, .innGenerator: return 2
-        case .binn, .fcgan, .subtractionGAN, .jetSetINN, .memProposal: return 3
+        case .inn, .einn, .gan, .generator: return 2
+        case .binn, .fcgan, .subtraction, .qcd, .mem: return 3
         case .cinn, .cinnISR, .memflow: return 4
         }
     }

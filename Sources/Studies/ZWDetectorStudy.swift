@@ -79,11 +79,11 @@ public enum ZWDetectorStudy {
         let k = context.network.samplesPerEvent ?? 60
         let testDetector = test.detector!.rows(0..<events), testTruth = test.parton!.rows(0..<events)
         for name in names {
-            guard let variant = UnfoldingVariant(rawValue: name), variant == .inn || variant == .einn else {
+            guard let variant = NetworkVariant(rawValue: name), variant == .inn || variant == .einn else {
                 if name != "gan" && name != "fcgan" { result.notes.append("compare: unknown variant '\(name)' skipped") }
                 continue
             }
-            var network = UnfoldingNetwork.preset(variant, profile: context.profile == .quick ? .quick : .paper)
+            var network = try UnfoldingNetwork.preset(variant, profile: context.profile)
             network.training.epochs = context.profile == .quick ? epochs : (context.network.epochs ?? network.training.epochs)
             if context.profile == .quick, variant == .einn {
                 // The per-feature MMDs (40 of them, batch^2 kernels each) dominate: one width, batch 128.

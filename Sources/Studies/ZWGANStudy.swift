@@ -24,7 +24,7 @@ import Validation
 public enum ZWGANStudy {
     struct Settings {
         var network: GANConfig, training: GANTrainingConfig
-        var compare: [GANVariant], primary: GANVariant
+        var compare: [NetworkVariant], primary: NetworkVariant
         var cuts: [JetCut], samplesPerEvent: Int, calibrationEvents: Int, wPrimeFraction: Double, bins: Int
     }
 
@@ -32,13 +32,12 @@ public enum ZWGANStudy {
 
     static func settings(_ spec: StudySpec, _ context: StudyContext) throws -> Settings {
         let net = context.network, g = context.generator
-        guard let primary = GANVariant(rawValue: net.variant.rawValue) else {
-            throw RefoldError.value("network.variant", expected: "gan or fcgan", actual: net.variant.rawValue)
-        }
+        let primary = net.variant
+        try primary.require(\.isUnfoldingGAN, "\(spec.file): network.variant", expected: "gan or fcgan")
         var compare = [primary]
         if case .strings(let names)? = net.parameters["compare"] {
             for name in names {
-                guard let v = GANVariant(rawValue: name) else { throw RefoldError.value("network.parameters.compare", expected: "gan or fcgan", actual: name) }
+                guard let v = NetworkVariant(rawValue: name), v.isUnfoldingGAN else { throw RefoldError.value("network.parameters.compare", expected: "gan or fcgan", actual: name) }
                 if !compare.contains(v) { compare.append(v) }
             }
         }
@@ -119,7 +118,7 @@ public enum ZWGANStudy {
         let wTest = try generateColliderSample(wConfig, events: g.testEvents, rng: context.rng.child("wprime-test"))
         result.notes.append("samples: \(g.events) training, \(g.testEvents) test, \(g.testEvents) W' test events (\(format(lap())) s)")
 
-        var trained: [GANVariant: GANModelFolder.Trained] = [:]
+        var trained: [NetworkVariant: GANModelFolder.Trained] = [:]
         for variant in s.compare {
             var network = s.network
             if variant == .gan { network.discriminatorResponse = nil }  // the FCGAN's option: the naive D sees x_p alone
@@ -132,7 +131,7 @@ public enum ZWGANStudy {
         }
 
         // 1. Cuts: one sample per event.
-        var unfolded: [GANVariant: EventSample.Block] = [:]
+        var unfolded: [NetworkVariant: EventSample.Block] = [:]
         for variant in s.compare {
             unfolded[variant] = try GANCollider.unfold(trained[variant]!, detector: test.detector!, samples: 1,
                                                        rng: context.rng.child("unfold-\(variant.rawValue)"))
@@ -154,7 +153,7 @@ public enum ZWGANStudy {
                 let baseline = try chiSquare(try filled(edges, detector), truthHistogram)
                 var row = "\(cut.rawValue),\(rows.count),\(name),\(baseline.chi2),\(baseline.ndf)"
                 var cells: [String] = []
-                var chi2s: [GANVariant: ChiSquare] = [:]
+                var chi2s: [NetworkVariant: ChiSquare] = [:]
                 for variant in s.compare {
                     let u = try filled(edges, values(name, unfolded[variant]!, rows))
                     let chi2 = try chiSquare(u, truthHistogram)

@@ -176,7 +176,7 @@ extension ZWMEMFlowStudy {
                                 groups: [(name: String, label: String, rows: [Int], gated: Bool)], memflow: UnfoldedSamples,
                                 memflowSeconds: (train: Double, sample: Double), memflowEpochs: Int, memflowWeights: Int, context: StudyContext, into result: inout StudyResult) throws {
         let k = memflow.samplesPerEvent, truth = test.parton!
-        var network = ZWStudySupport.network(.cinnISR, spec: context.network, profile: context.profile)
+        var network = try ZWStudySupport.network(.cinnISR, spec: context.network, profile: context.profile)
         if let epochs = context.network.parameters["compare_cinn_epochs"]?.number { network.training.epochs = Int(epochs) }
         let start = Date()
         let model = try ZWStudySupport.train(network, sample: fourJetSlots(training), seed: context.seed(for: "cinn-isr"),

@@ -28,8 +28,8 @@ enum ZWStudySupport {
     }
 
     /// The variant's preset for the profile, with the keys the spec sets (after profile overrides).
-    static func network(_ variant: UnfoldingVariant, spec: NetworkSpec, profile: ProfileName) -> UnfoldingNetwork {
-        var network = UnfoldingNetwork.preset(variant, profile: profile == .quick ? .quick : .paper)
+    static func network(_ variant: NetworkVariant, spec: NetworkSpec, profile: ProfileName) throws -> UnfoldingNetwork {
+        var network = try UnfoldingNetwork.preset(variant, profile: profile)
         if var c = network.cinn {
             if let v = spec.blocks { c.blocks = v }
             if let v = spec.layersPerBlock { c.layersPerBlock = v }
@@ -49,7 +49,7 @@ enum ZWStudySupport {
 
     /// Trains the spec's `variant` on `training` into `model-<name>/` (seed from the child stream
     /// `name`) and unfolds `test` with `samples` per event (noise from the child `unfoldStream`).
-    static func trainAndUnfold(_ variant: UnfoldingVariant, name: String, label: String, training: EventSample, test: EventSample,
+    static func trainAndUnfold(_ variant: NetworkVariant, name: String, label: String, training: EventSample, test: EventSample,
                                samples: Int, unfoldStream: String, context: StudyContext) throws -> (UnfoldingModel, UnfoldedSamples) {
         var coordinates = PairCoordinates.massRatio
         if case .string(let value)? = context.network.parameters["pair_coordinates"] {

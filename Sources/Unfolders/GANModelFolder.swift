@@ -4,17 +4,10 @@ import Physics
 import Tensor
 import Validation
 
-/// The two unfolding GANs of thesis ch. 4.
-public enum GANVariant: String, CaseIterable, Codable, Sendable {
-    /// NaiveGAN (sec. 4.2): deterministic G(x_d), D(x_p), unmatched batches.
-    case gan
-    /// FullyConditionalGAN (sec. 4.3): G(r, x_d), D(x_p, x_d), matched pairs.
-    case fcgan
-}
-
 /// Everything needed to rebuild a trained GAN, `gan.json` in its model folder.
 public struct GANModelSettings: Codable, Equatable {
-    public var variant: GANVariant
+    /// gan or fcgan.
+    public var variant: NetworkVariant
     public var profile: ProfileName
     public var network: GANConfig
     public var training: GANTrainingConfig
@@ -53,10 +46,11 @@ public enum GANModelFolder {
     /// checkpoint and continues to `epochs` (default: the stored number); otherwise starts fresh
     /// (an existing checkpoint is replaced). `network`/`training` override the profile's presets.
     /// A NaN or infinite loss or gradient throws a RefoldError and keeps the last good checkpoint.
-    public static func train(variant: GANVariant, sample: EventSample, profile: ProfileName, epochs: Int? = nil,
+    public static func train(variant: NetworkVariant, sample: EventSample, profile: ProfileName, epochs: Int? = nil,
                              seed: UInt64, resume: Bool = false, out: URL, network: GANConfig? = nil,
                              training: GANTrainingConfig? = nil,
                              progress: (GANEpochReport) -> Void = { _ in }) throws -> Trained {
+        try variant.require(\.isUnfoldingGAN, "GAN variant", expected: "gan or fcgan")
         try sample.validate()
         guard sample.level == .paired, let parton = sample.parton, let detector = sample.detector else {
             throw RefoldError.value("GAN training sample", expected: "a paired parton/detector sample", actual: sample.level.rawValue)
@@ -133,6 +127,8 @@ public enum GANModelFolder {
         case .fcgan:
             return try FullyConditionalGAN(partonDimension: dp, detectorDimension: dd, config: settings.network,
                                            observables: observables, skip: skip, rng: rng)
+        default:
+            throw RefoldError.value("GAN variant", expected: "gan or fcgan", actual: settings.variant.rawValue)
         }
     }
 

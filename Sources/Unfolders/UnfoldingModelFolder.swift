@@ -5,31 +5,18 @@ import Physics
 import Tensor
 import Validation
 
-/// The invertible unfolding networks `refold train` builds (thesis ch. 5).
-public enum UnfoldingVariant: String, Codable, CaseIterable, Sendable {
-    /// Naive INN (x_p ⊕ r_p <-> x_d), table 5.1.
-    case inn
-    /// Noise-extended INN, sec. 5.3.2.
-    case einn
-    /// Conditional INN, table 5.2.
-    case cinn
-    /// cINN with ISR jets: zero-padded jets plus the one-hot jet count as condition (sec. 5.4.2).
-    case cinnISR = "cinn-isr"
-
-    /// The cINNs: p(x_p | x_d) with the detector level as condition.
-    public var isConditional: Bool { self == .cinn || self == .cinnISR }
-}
-
 /// The network and optimisation settings of one model (one of `cinn` / `inn` is set).
 public struct UnfoldingNetwork: Codable, Equatable {
-    public var variant: UnfoldingVariant
+    /// inn, einn, cinn or cinn-isr.
+    public var variant: NetworkVariant
     public var cinn: ConditionalINNConfig?
     public var inn: BidirectionalINNConfig?
     public var training: TrainingConfig
 
     /// The presets of docs/flows.md for `variant` and `profile`.
     /// `quick`: minutes on 2 cores; `paper`: thesis tables 5.1, 5.2.
-    public static func preset(_ variant: UnfoldingVariant, profile: ProfileName) -> UnfoldingNetwork {
+    /// Throws for a variant that is not an unfolding flow.
+    public static func preset(_ variant: NetworkVariant, profile: ProfileName) throws -> UnfoldingNetwork {
         let training = profile == .quick ? TrainingConfig.quick : TrainingConfig.paper
         switch variant {
         case .cinn:
@@ -44,6 +31,8 @@ public struct UnfoldingNetwork: Codable, Equatable {
         case .einn:
             return UnfoldingNetwork(variant: variant, cinn: nil, inn: profile == .quick ? .noiseExtendedQuick : .noiseExtendedPaper,
                                     training: training)
+        default:
+            throw RefoldError.value("unfolding flow variant", expected: "inn, einn, cinn or cinn-isr", actual: variant.rawValue)
         }
     }
 }
@@ -190,6 +179,9 @@ public final class UnfoldingModel {
             let detector = Self.observables(config.observables, map: config.detectorFeatures)
             flow = try BidirectionalINN(partonDimension: dp, detectorDimension: dd, config: c,
                                         partonObservables: parton, detectorObservables: detector, rng: rng)
+        default:
+            throw RefoldError.file(folder.appendingPathComponent(Self.configFile).path,
+                                   "network.variant: expected inn, einn, cinn or cinn-isr, got \(config.network.variant.rawValue)")
         }
     }
 

@@ -26,8 +26,8 @@ public struct UnfoldingTrainingRequest {
     /// MMD observables: m_jj for the cINNs, m_jj and m_ll for the INNs (table 5.1, 5.2).
     var observableNames: [String] {
         switch network.variant {
-        case .cinn, .cinnISR: return ["m_jj"]
         case .inn, .einn: return ["m_jj", "m_ll"]
+        default: return ["m_jj"]
         }
     }
 }

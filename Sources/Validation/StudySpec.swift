@@ -17,11 +17,35 @@ public enum GeneratorName: String, CaseIterable, Codable, Sendable {
     case zJets = "z-jets"
 }
 
-/// The network a study trains (`none` for classical baselines).
+/// Every network Refold trains: the study TOML's `[network] variant`, the argument of
+/// `refold train`, and the variant a model folder records. The raw values are the names users type.
 public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
-    case none, inn, einn, cinn, cinnISR, gan, fcgan, binn, subtractionGAN
-    case memProposal, jetSetINN
-    case innGenerator, memflow
+    /// Classical baselines only (studies).
+    case none
+    /// Naive INN (x_p ⊕ r_p <-> x_d, thesis table 5.1), noise-extended INN (sec. 5.3.2), conditional
+    /// INN (table 5.2), cINN with zero-padded ISR jets and the one-hot jet count (sec. 5.4.2).
+    case inn, einn, cinn, cinnISR = "cinn-isr"
+    /// The unfolding GANs of thesis ch. 4: NaiveGAN (sec. 4.2) and the fully conditional GAN (4.3).
+    case gan, fcgan
+    /// Bayesian INN density (ch. 6).
+    case binn
+    /// GAN event subtraction (B - S).
+    case subtraction
+    /// The MEM flow proposal (a cINN over parton residuals).
+    case mem
+    /// The CMS transformer + spline flow.
+    case memflow
+    /// The set-level cINN over QCD splitting parameters.
+    case qcd
+    /// The Z + jets INN event generator.
+    case generator
+
+    /// The invertible unfolding networks (model folder `config.json`).
+    public var isUnfoldingFlow: Bool { [.inn, .einn, .cinn, .cinnISR].contains(self) }
+    /// The unfolding GANs (model folder `gan.json`).
+    public var isUnfoldingGAN: Bool { self == .gan || self == .fcgan }
+    /// The cINNs: p(x_p | x_d) with the detector level as condition.
+    public var isConditional: Bool { self == .cinn || self == .cinnISR }
 
     /// What a study of this variant waits for while no runner is registered.
     public var pendingReason: String {
@@ -34,12 +58,17 @@ public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
         case .gan: return "needs the GAN: issue [gan]"
         case .fcgan: return "needs the FCGAN: issue [gan]"
         case .binn: return "needs the BINN: issue [binn]"
-        case .subtractionGAN: return "needs the subtraction GAN: issue [subtraction]"
-        case .memProposal: return "needs the MEM flow proposal: issue [mem]"
-        case .jetSetINN: return "needs the set-level cINN over shower parameters: issue [qcd-inference]"
-        case .innGenerator: return "needs the INN event generator with discriminator control: issue [generator]"
+        case .subtraction: return "needs the subtraction GAN: issue [subtraction]"
+        case .mem: return "needs the MEM flow proposal: issue [mem]"
+        case .qcd: return "needs the set-level cINN over shower parameters: issue [qcd-inference]"
+        case .generator: return "needs the INN event generator with discriminator control: issue [generator]"
         case .memflow: return "needs the transformer + spline-flow MEMFlow network: issue [memflow]"
         }
+    }
+
+    /// Throws unless this variant is one of `allowed` (`what` names the place, e.g. a file and key).
+    public func require(_ allowed: (NetworkVariant) -> Bool, _ what: String, expected: String) throws {
+        guard allowed(self) else { throw RefoldError.value(what, expected: expected, actual: rawValue) }
     }
 }
 

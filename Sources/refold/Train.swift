@@ -5,14 +5,14 @@ import Unfolders
 import Tensor
 import Validation
 
-extension UnfoldingVariant: ExpressibleByArgument {}
-
-/// Every network `refold train` builds: the invertible unfolding networks and the Bayesian INN
-/// density estimator.
-enum TrainVariant: String, CaseIterable, ExpressibleByArgument {
-    case inn, einn, cinn, cinnISR = "cinn-isr", binn, gan, fcgan, subtraction, mem, memflow, qcd, generator
-
-    var unfolding: UnfoldingVariant? { UnfoldingVariant(rawValue: rawValue) }
+/// Every network `refold train` builds: the variants of the study files except `none`.
+extension NetworkVariant: ExpressibleByArgument {
+    static var trainable: [NetworkVariant] { allCases.filter { $0 != .none } }
+    public static var allValueStrings: [String] { trainable.map(\.rawValue) }
+    public init?(argument: String) {
+        guard let variant = NetworkVariant(rawValue: argument), variant != .none else { return nil }
+        self = variant
+    }
 }
 
 /// `refold train`: an invertible unfolding network on a paired sample folder (docs/unfold.md).
@@ -20,8 +20,8 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train an INN, eINN, cINN, cINN with ISR jets, GAN, FCGAN, MEMFlow (transformer + spline flow) or the MEM flow proposal on a paired sample, the QCD inference network on sets of showered jets, a Bayesian INN on a single-level one, a subtraction GAN on two, or the Z+jets INN generator on a z-jets sample; writes a model.")
 
-    @Argument(help: "The network: \(TrainVariant.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var network: TrainVariant
+    @Argument(help: "The network: \(NetworkVariant.allValueStrings.joined(separator: ", ")).")
+    var network: NetworkVariant
     @Option(help: "A sample folder: paired (parton.npy, detector.npy, meta.json; njets.npy for cinn-isr) or single-level for binn.") var data: String?
     @Option(help: "subtraction: the single-level sample B (its meta.json parameters.cross_section is sigma_B).") var background: String?
     @Option(help: "subtraction: the single-level sample S to subtract (parameters.cross_section is sigma_S).") var subtract: String?
@@ -72,8 +72,8 @@ struct Train: ParsableCommand {
         case .mem: return try trainMEMProposal(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL)
         default: break
         }
-        if let gan = GANVariant(rawValue: network.rawValue) {
-            try trainGAN(variant: gan, data: URL(fileURLWithPath: data), profile: profile,
+        if network.isUnfoldingGAN {
+            try trainGAN(variant: network, data: URL(fileURLWithPath: data), profile: profile,
                          epochs: epochs, seed: seed, resume: resume, residual: residual,
                          discriminatorResponse: discriminatorResponse, out: URL(fileURLWithPath: out))
             return
@@ -81,13 +81,14 @@ struct Train: ParsableCommand {
         if residual || discriminatorResponse {
             throw ValidationError("--residual, --discriminator-response: only for gan and fcgan, got \(network.rawValue)")
         }
-        guard let variant = network.unfolding else {
+        let variant = network
+        guard variant.isUnfoldingFlow else {
             try trainBINN(data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, seed: seed,
                           resume: resume, out: URL(fileURLWithPath: out), batchSize: batchSize)
             return
         }
         let sample = try EventSample.read(from: URL(fileURLWithPath: data))
-        var network = UnfoldingNetwork.preset(variant, profile: profile)
+        var network = try UnfoldingNetwork.preset(variant, profile: profile)
         if let epochs { network.training.epochs = epochs }
         if let batchSize { network.training.batchSize = batchSize }
         var request = UnfoldingTrainingRequest(network: network, seed: seed)

@@ -5,13 +5,11 @@ import Unfolders
 import Tensor
 import Validation
 
-extension GANVariant: ExpressibleByArgument {}
-
 /// Trains `variant` on the sample folder `data` into the model folder `out` (the entry point
 /// `refold train gan|fcgan` dispatches to). Progress lines on a terminal (none under CI). A NaN
 /// or infinite loss throws (non-zero exit) and the last good checkpoint stays in `out`. Without
 /// `resume` an existing checkpoint in `out` is an error.
-func trainGAN(variant: GANVariant, data: URL, profile: ProfileName, epochs: Int?, seed: UInt64, resume: Bool, residual: Bool = false,
+func trainGAN(variant: NetworkVariant, data: URL, profile: ProfileName, epochs: Int?, seed: UInt64, resume: Bool, residual: Bool = false,
               discriminatorResponse: Bool = false, out: URL) throws {
     let checkpoint = out.appendingPathComponent(GANModelFolder.checkpointFile)
     if !resume, FileManager.default.fileExists(atPath: checkpoint.path) {

@@ -48,7 +48,7 @@ final class ModelFolderTests: XCTestCase {
 
     func testUnfoldingFlow() throws {
         let sample = try zw(600, seed: 61)
-        var network = UnfoldingNetwork.preset(.cinn, profile: .quick)
+        var network = try UnfoldingNetwork.preset(.cinn, profile: .quick)
         network.training.epochs = 1
         let model = try UnfoldingModel.train(sample: sample, request: UnfoldingTrainingRequest(network: network, seed: 62), out: temporaryFolder())
         try assertSaveLoadRoundTrip(model, modules: [model.flow], condition: (sample.detector!.rows(0..<4), nil),

@@ -15,7 +15,7 @@ final class ZWModelFolderTests: XCTestCase {
 
     func testTrainLoadUnfoldRoundTrip() throws {
         let sample = try zwSample(1200, seed: 61)
-        var network = UnfoldingNetwork.preset(.cinn, profile: .quick)
+        var network = try UnfoldingNetwork.preset(.cinn, profile: .quick)
         network.training.epochs = 2
         let folder = temporaryFolder()
         let trained = try UnfoldingModel.train(sample: sample, request: UnfoldingTrainingRequest(network: network, seed: 62), out: folder)
@@ -88,7 +88,7 @@ final class ZWModelFolderTests: XCTestCase {
 
     func testISRConditionAppendsOneHotJetCount() throws {
         let sample = try zwSample(400, seed: 66, process: .zwISR)
-        var network = UnfoldingNetwork.preset(.cinnISR, profile: .quick)
+        var network = try UnfoldingNetwork.preset(.cinnISR, profile: .quick)
         network.training.epochs = 1
         let model = try UnfoldingModel.train(sample: sample, request: UnfoldingTrainingRequest(network: network, seed: 67), out: temporaryFolder())
         XCTAssertEqual(model.flow.detectorDimension, 24 + 3)
