@@ -48,7 +48,7 @@ let package = Package(
                 dependencies: ["Tensor", "Parallel", "Autograd", "Flows", "GAN", "Physics", "Inference", "Validation"]),
         // The study runners: generators + networks + checks + plots, one file per study.
         .target(name: "Studies",
-                dependencies: ["Tensor", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Unfolders", "Validation", "Reporting", "CGSL"]),
+                dependencies: ["Tensor", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Unfolders", "Validation", "CGSL"]),
 
         // MARK: Command line
         .executableTarget(name: "refold", dependencies: [

@@ -24,6 +24,28 @@ public struct ValidationSuite {
         self.print = print
     }
 
+    /// Runs one study (the registry measures and evaluates its gates) and draws its figures: the
+    /// wall time includes the drawing. A figure that cannot be drawn makes the study an error,
+    /// with its gates as measured.
+    func runStudy(_ context: StudyContext) -> (result: StudyResult, wallTime: Double) {
+        var (result, wallTime) = registry.run(context)
+        let start = Date()
+        Self.render(&result, in: context.folder)
+        return (result, wallTime + Date().timeIntervalSince(start))
+    }
+
+    /// Renders `result.figures` into `folder` (PNG, PDF, data and script each) as `result.plots`.
+    static func render(_ result: inout StudyResult, in folder: URL) {
+        guard !result.figures.isEmpty else { return }
+        do {
+            let gnuplot = try Gnuplot()
+            for figure in result.figures { result.plots.append(try gnuplot.render(figure.plot, name: figure.name, in: folder)) }
+            result.figures = []
+        } catch {
+            result.status = .error(message: "plots: \(error)")
+        }
+    }
+
     /// Runs `specs` in order; returns the summaries (also written to disk, with `index.md` unless
     /// `writeIndex` is false: a study run as one part of a parallel run).
     @discardableResult
@@ -36,7 +58,7 @@ public struct ValidationSuite {
             let context = StudyContext(spec: spec, profile: profile, seed: seed, folder: folder) { [showProgress, print] message in
                 if showProgress { print("\(tag): \(message)") }
             }
-            let (result, wallTime) = registry.run(context)
+            let (result, wallTime) = runStudy(context)
             let summary = StudySummary(spec: spec, result: result, wallTime: wallTime,
                                        provenance: Provenance(seed: seed, profile: profile, refoldVersion: refoldVersion))
             try summary.write(to: folder)

@@ -1,6 +1,5 @@
 import Flows
 import Foundation
-import Reporting
 import Tensor
 import Unfolders
 import ToyModels
@@ -77,12 +76,14 @@ enum BINNStudy {
         if let kind = try s.boundaryMap() {
             box = try BoxMap(kind, lower: [toy.xSupport.lowerBound, toy.ySupport.lowerBound], upper: [toy.xSupport.upperBound, toy.ySupport.upperBound])
             result.notes.append("boundaries: the flow learns u = \(kind)((x - lower) / (upper - lower)) per coordinate; p(x) carries |du/dx|")
+            result.record("boundary-map", 1)
         }
         let events = toyEvents(toy, count: s.events, rng: context.rng.child("generator"))
         let start = Date()
         let model = try train(events, columns: ["x", "y"], settings: s, seed: context.seed(for: "binn"), context: context, box: box)
         result.notes.append("training \(format(Date().timeIntervalSince(start))) s; \(model.network.bayesianWeightCount) Bayesian weights")
         result.notes.append(posteriorSummary(model.network))
+        result.record("kl-per-event", Double(withNoGrad { model.network.klDivergence() }.scalar) / Double(model.network.config.trainingEvents))
         return (model, s)
     }
 
@@ -201,12 +202,6 @@ enum BINNStudy {
             density.append(p.reduce(0, +) / n); sigma.append(sm); error.append(max(spread, 0.01 * sm, 1e-9))
         }
         return (density, sigma, error)
-    }
-
-    /// Renders and records a plot.
-    static func render(_ plot: Plot, name: String, context: StudyContext, into result: inout StudyResult) throws {
-        let gnuplot = try Gnuplot()
-        result.plots.append(try gnuplot.render(plot, name: name, in: context.folder))
     }
 
     /// A CSV table of equal-length columns.

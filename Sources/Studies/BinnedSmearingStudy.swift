@@ -1,6 +1,5 @@
 import CGSL
 import Foundation
-import Reporting
 import Tensor
 import Unfolders
 import ToyModels
@@ -153,19 +152,18 @@ public enum BinnedSmearingStudy {
 
     static func plot(_ s: Settings, data: Filled, results: [(String, UnfoldingResult)], response: ResponseMatrix,
                      context: StudyContext, into result: inout StudyResult) throws {
-        let gnuplot = try Gnuplot()
         for (label, unfolded) in results {
             let histogram = try Histogram1D(edges: data.truth.edges, counts: unfolded.values, errors: unfolded.errors)
             let plot = try Plot.histogram(title: "Binned smearing: \(label) unfolding", xLabel: "x [bin units]",
                                           truth: data.truth, detector: data.measured, unfolded: histogram,
                                           normalise: false, ratioRange: 0.2,
                                           labels: ("truth", "detector level", "\(label) unfolded"))
-            result.plots.append(try gnuplot.render(plot, name: "unfolded-\(unfolded.method.rawValue)", in: context.folder))
+            result.add(plot, name: "unfolded-\(unfolded.method.rawValue)")
         }
         let map = try Histogram2D(xBins: s.bins, xRange: 0...Double(s.bins), yBins: s.bins, yRange: 0...Double(s.bins))
         let values = (0..<s.bins).map { j in (0..<s.bins).map { i in response[measured: i, truth: j] } }
         let heat = try Plot.heatMap(title: "Response P(measured | truth)", xLabel: "truth bin", yLabel: "measured bin",
                                     zLabel: "probability", bins: map, values: values)
-        result.plots.append(try gnuplot.render(heat, name: "response", in: context.folder))
+        result.add(heat, name: "response")
     }
 }

@@ -1,7 +1,6 @@
 import Flows
 import Foundation
 import Physics
-import Reporting
 import Tensor
 import Unfolders
 import Validation
@@ -68,8 +67,8 @@ public enum DrellYanStudy {
             result.dataFiles.append("marginal-\(key).csv")
             let series = Plot.FitSeries(label: "BINN ± {/Symbol s}_{pred} (M = \(s.draws))", fitLabel: "training data",
                                         x: band.centers, y: band.mean, sigma: band.sigma, curveX: band.centers, curveY: data)
-            try BINNStudy.render(try Plot.fit(title: "Drell-Yan: \(o.name)", xLabel: o.name, yLabel: "normalised density", series: [series]),
-                                 name: "marginal-\(key.replacingOccurrences(of: ",", with: ""))", context: context, into: &result)
+            result.add(try Plot.fit(title: "Drell-Yan: \(o.name)", xLabel: o.name, yLabel: "normalised density", series: [series]),
+                       name: "marginal-\(key.replacingOccurrences(of: ",", with: ""))")
             if key.hasPrefix("m_ee") {
                 let binn = try peakFit(band.centers, band.mean, band.sigma.map { max($0, 1e-6) })
                 let truth = try peakFit(band.centers, data, stat.map { max($0, 1e-6) })

@@ -1,6 +1,5 @@
 import Flows
 import Foundation
-import Reporting
 import Tensor
 import Unfolders
 import ToyModels
@@ -54,6 +53,7 @@ public enum ErrorsVsStatisticsStudy {
                 atHalfRepeats[r].append(try BINNStudy.rampLines(model, xs: [0.5], ys: ys, draws: s.draws,
                                                                 rng: context.rng.child("noise").child(index: r)).sigma[0])
             }
+            result.record("sigma-pred(0.5), N = \(size)", sigma)
             result.notes.append("N = \(size): \(s.epochs) epochs (\(s.epochs * batches) updates), p(0.5) = \(format(density)) (true 0.75), sigma_pred(0.5) = \(format(sigma))")
             series.append(Plot.FitSeries(label: "N = \(size)", fitLabel: "p_{BINN}, N = \(size)", x: Array(xs), y: Array(lines.sigma.dropLast()),
                                          sigma: Array(lines.sigmaError.dropLast()), curveX: [], curveY: []))
@@ -65,9 +65,8 @@ public enum ErrorsVsStatisticsStudy {
         result.notes.append("sigma_pred(0.5) smallest / largest sample: \(format(atHalf.first! / atHalf.last!))")
         try BINNStudy.writeCSV([("events", sizes.map(Double.init)), ("sigma_pred_at_0.5", atHalf)], to: try context.file("sigma-vs-statistics.csv"))
         result.dataFiles.append("sigma-vs-statistics.csv")
-        try BINNStudy.render(try Plot.fit(title: "kicker: {/Symbol s}_{pred}(x) against training statistics", xLabel: "x",
-                                          yLabel: "{/Symbol s}_{pred}", series: series.map { var t = $0; t.curveX = [t.x[0]]; t.curveY = [t.y[0]]; return t }),
-                             name: "sigma-vs-statistics", context: context, into: &result)
+        result.add(try Plot.fit(title: "kicker: {/Symbol s}_{pred}(x) against training statistics", xLabel: "x",
+                                          yLabel: "{/Symbol s}_{pred}", series: series.map { var t = $0; t.curveX = [t.x[0]]; t.curveY = [t.y[0]]; return t }), name: "sigma-vs-statistics")
         return result
     }
 }

@@ -2,7 +2,6 @@ import Flows
 import Foundation
 import GAN
 import Physics
-import Reporting
 import Tensor
 import Unfolders
 import Validation
@@ -200,7 +199,7 @@ public enum GeneratorStudy {
                                               unfolded: a.generated, ratioRange: 0.3,
                                               labels: ("truth (test sample)", "INN generator (Delta R weights)", "INN x D/(1-D)"),
                                               ratioLabel: "reweighted / truth")
-                try BINNStudy.render(plot, name: name, context: context, into: &result)
+                result.add(plot, name: name)
             }
         }
         try ttbar(s, context: context, into: &result)
@@ -253,7 +252,7 @@ public enum GeneratorStudy {
             try ht.fill(t); try hg.fill(g)
             let plot = try Plot.massPeak(title: "t tbar -> 6 partons: \(label)", xLabel: label, series: [("truth", ht), ("INN generator", hg)],
                                          peakMass: mass, normalise: true)
-            try BINNStudy.render(plot, name: name, context: context, into: &result)
+            result.add(plot, name: name)
         }
     }
 }

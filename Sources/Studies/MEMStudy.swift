@@ -2,7 +2,6 @@ import Flows
 import Foundation
 import Inference
 import Physics
-import Reporting
 import Tensor
 import Unfolders
 import Validation
@@ -286,7 +285,6 @@ public enum MEMStudy {
     static func plots(_ s: Settings, comparison: Comparison, firstScans: [ScanResult], memScan: ScanResult,
                       template: (estimate: Double, error: Double, bins: Int, scan: [Double]), wPulls: [Double], bPulls: [Double],
                       context: StudyContext, into result: inout StudyResult) throws {
-        let gnuplot = try Gnuplot()
         func series(_ label: String, grid: [Double], values: [Double], estimate: Double, error: Double) -> Plot.FitSeries {
             let low = values.min() ?? 0
             let curveX = (0..<100).map { grid[0] + (grid[grid.count - 1] - grid[0]) * Double($0) / 99 }
@@ -296,12 +294,12 @@ public enum MEMStudy {
         let scans = try Plot.fit(title: "W mass from \(memScan.events) events: MEM against a template fit", xLabel: "m_W [GeV]", yLabel: "{/Symbol D}(-2 log L)",
                                  series: [series("MEM (flow)", grid: memScan.grid, values: memScan.minusTwoLogL, estimate: memScan.estimate, error: memScan.error),
                                           series("m_{jj} template fit", grid: memScan.grid, values: template.scan, estimate: template.estimate, error: template.error)])
-        result.plots.append(try gnuplot.render(scans, name: "mem-w-mass-scan", in: context.folder))
+        result.add(scans, name: "mem-w-mass-scan")
         if firstScans.count == 2 {
             let b = firstScans[1]
             let plot = try Plot.fit(title: "Angular coefficient B, one pseudo-experiment of \(b.events) events", xLabel: "B", yLabel: "{/Symbol D}(-2 log L)",
                                     series: [series("MEM (flow)", grid: b.grid, values: b.minusTwoLogL, estimate: b.estimate, error: b.error)])
-            result.plots.append(try gnuplot.render(plot, name: "mem-angular-b-scan", in: context.folder))
+            result.add(plot, name: "mem-angular-b-scan")
         }
         let pullEdges = (0...16).map { -4 + 0.5 * Double($0) }
         var wHistogram = try Histogram1D(edges: pullEdges), bHistogram = try Histogram1D(edges: pullEdges)
@@ -309,13 +307,13 @@ public enum MEMStudy {
         try bHistogram.fill(bPulls.map { min(max($0, -3.999), 3.999) })
         let pulls = try Plot.massPeak(title: "MEM pulls over \(wPulls.count) pseudo-experiments (clipped to ±4)", xLabel: "(estimate - truth) / error",
                                       series: [("m_W", wHistogram), ("B", bHistogram)])
-        result.plots.append(try gnuplot.render(pulls, name: "mem-pulls", in: context.folder))
+        result.add(pulls, name: "mem-pulls")
         let agreement = try Plot.fit(title: "Per-event likelihood: flow importance sampling against VEGAS", xLabel: "log_{10} p(x_d) (VEGAS)",
                                      yLabel: "pull (flow - VEGAS) / {/Symbol s}",
                                      series: [Plot.FitSeries(label: "events", fitLabel: "0", x: comparison.logVegas, y: comparison.pulls,
                                                              sigma: comparison.pulls.map { _ in 1 }, curveX: [comparison.logVegas.min() ?? 0, comparison.logVegas.max() ?? 1],
                                                              curveY: [0, 0])])
-        result.plots.append(try gnuplot.render(agreement, name: "mem-flow-vs-vegas", in: context.folder))
+        result.add(agreement, name: "mem-flow-vs-vegas")
         let ranks = comparison.vegasEvaluations.indices.map { Double($0 + 1) }
         let evaluations = try Plot.fit(title: "Integrand evaluations for 1 % per event (sorted)", xLabel: "event (sorted)", yLabel: "evaluations",
                                        series: [Plot.FitSeries(label: "VEGAS", fitLabel: "median \(format(median(comparison.vegasEvaluations)))", x: ranks,
@@ -325,6 +323,6 @@ public enum MEMStudy {
                                                                y: comparison.flowEvaluations.sorted(), sigma: ranks.map { _ in 0 },
                                                                curveX: [1, Double(ranks.count)], curveY: [median(comparison.flowEvaluations), median(comparison.flowEvaluations)])],
                                        logY: true)
-        result.plots.append(try gnuplot.render(evaluations, name: "mem-evaluations", in: context.folder))
+        result.add(evaluations, name: "mem-evaluations")
     }
 }

@@ -2,7 +2,6 @@ import Flows
 import Foundation
 import Inference
 import Physics
-import Reporting
 import Tensor
 import Unfolders
 import Validation
@@ -184,9 +183,8 @@ public enum QCDInferenceStudy {
     static func plots(calibrations: [Int: Calibration], settings s: Settings, names: [String], exponents: [Double], physical: [[Double]], truth: [Double],
                       context: StudyContext, into result: inout StudyResult) throws {
         let gated = calibrations[s.gatedSize]!
-        try BINNStudy.render(try Plot.calibration(title: "QCD inference: rank calibration, \(s.testSets) held-out sets of M = \(s.gatedSize) jets",
-                                                  curves: names.indices.map { (names[$0], gated.curves[$0]) }),
-                             name: "calibration", context: context, into: &result)
+        result.add(try Plot.calibration(title: "QCD inference: rank calibration, \(s.testSets) held-out sets of M = \(s.gatedSize) jets",
+                                                  curves: names.indices.map { (names[$0], gated.curves[$0]) }), name: "calibration")
         let sizes = s.setSizes.map(Double.init)
         let series = names.indices.map { j -> Plot.FitSeries in
             let y = s.setSizes.map { calibrations[$0]!.width[j] }
@@ -199,16 +197,14 @@ public enum QCDInferenceStudy {
             return Plot.FitSeries(label: names[j], fitLabel: "\(names[j]): M^{\(format(exponents[j]))} (fit M >= \(s.exponentFrom))", x: sizes, y: y, sigma: sigma,
                                   curveX: grid, curveY: grid.map { scale * Foundation.pow($0, exponents[j]) })
         }
-        try BINNStudy.render(try Plot.fit(title: "QCD inference: mean posterior width against jets per set", xLabel: "M (jets per set)",
-                                          yLabel: "mean posterior std", series: series, logX: true, logY: true),
-                             name: "width-vs-jets", context: context, into: &result)
+        result.add(try Plot.fit(title: "QCD inference: mean posterior width against jets per set", xLabel: "M (jets per set)",
+                                          yLabel: "mean posterior std", series: series, logX: true, logY: true), name: "width-vs-jets")
         try BINNStudy.writeCSV([("jets", sizes)] + names.indices.map { j in ("std_\(names[j])", s.setSizes.map { calibrations[$0]!.width[j] }) }
                                + names.indices.flatMap { j in [("coverage68_\(names[j])", s.setSizes.map { calibrations[$0]!.coverage68[j] }),
                                                                ("coverage95_\(names[j])", s.setSizes.map { calibrations[$0]!.coverage95[j] })] },
                                to: try context.file("width-vs-jets.csv"))
         result.dataFiles.append("width-vs-jets.csv")
-        try BINNStudy.render(try Plot.posterior(title: "QCD inference: posterior of one set of \(s.maximumJets) jets at the physical values",
-                                                xLabel: names[0], yLabel: names[1], samples: physical.map { ($0[0], $0[1]) }, truth: (truth[0], truth[1])),
-                             name: "posterior-physical", context: context, into: &result)
+        result.add(try Plot.posterior(title: "QCD inference: posterior of one set of \(s.maximumJets) jets at the physical values",
+                                                xLabel: names[0], yLabel: names[1], samples: physical.map { ($0[0], $0[1]) }, truth: (truth[0], truth[1])), name: "posterior-physical")
     }
 }

@@ -1,7 +1,6 @@
 import CGSL
 import Flows
 import Foundation
-import Reporting
 import Tensor
 import Unfolders
 import ToyModels
@@ -74,19 +73,17 @@ public enum RingStudy {
         try BINNStudy.writeCSV([("x", (0..<points.rows).map { Double(points[$0, 0]) }), ("y", (0..<points.rows).map { Double(points[$0, 1]) }),
                                 ("density", estimate.density), ("sigma_pred", estimate.sigma), ("truth", truth)], to: try context.file("grid.csv"))
         result.dataFiles += ["rays.csv", "grid.csv"]
-        try BINNStudy.render(try Plot.heatMap(title: "ring: BINN density", xLabel: "x", yLabel: "y", zLabel: "p(x, y)",
-                                              bins: bins, values: BINNStudy.matrix(estimate.density, nx: nx, ny: ny)),
-                             name: "density", context: context, into: &result)
-        try BINNStudy.render(try Plot.heatMap(title: "ring: sigma_pred", xLabel: "x", yLabel: "y", zLabel: "{/Symbol s}_{pred}",
-                                              bins: bins, values: BINNStudy.matrix(estimate.sigma, nx: nx, ny: ny)),
-                             name: "sigma-pred", context: context, into: &result)
-        try BINNStudy.render(try Plot.fit(title: "ring: uncertainty fit, eq. 6.31", xLabel: "r", yLabel: "{/Symbol s}_{pred}", series: [
+        result.add(try Plot.heatMap(title: "ring: BINN density", xLabel: "x", yLabel: "y", zLabel: "p(x, y)",
+                                              bins: bins, values: BINNStudy.matrix(estimate.density, nx: nx, ny: ny)), name: "density")
+        result.add(try Plot.heatMap(title: "ring: sigma_pred", xLabel: "x", yLabel: "y", zLabel: "{/Symbol s}_{pred}",
+                                              bins: bins, values: BINNStudy.matrix(estimate.sigma, nx: nx, ny: ny)), name: "sigma-pred")
+        result.add(try Plot.fit(title: "ring: uncertainty fit, eq. 6.31", xLabel: "r", yLabel: "{/Symbol s}_{pred}", series: [
             Plot.FitSeries(label: "BINN {/Symbol s}_{pred}, mean of 5 rays", x: rs, y: sigma, sigma: spread, fit: uncertaintyFit,
                            model: uncertaintyModel(mu: mu, w: w)),
-        ]), name: "sigma-fit", context: context, into: &result)
-        try BINNStudy.render(try Plot.fit(title: "ring: density along rays", xLabel: "r", yLabel: "p(x, y)", series: [
+        ]), name: "sigma-fit")
+        result.add(try Plot.fit(title: "ring: density along rays", xLabel: "r", yLabel: "p(x, y)", series: [
             Plot.FitSeries(label: "BINN p ± {/Symbol s}_{pred}", x: rs, y: density, sigma: sigma, fit: densityFit) { r, p in rayDensity(r, mu: p[0], w: abs(p[1])) },
-        ]), name: "density-fit", context: context, into: &result)
+        ]), name: "density-fit")
         return result
     }
 

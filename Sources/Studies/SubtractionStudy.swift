@@ -1,7 +1,6 @@
 import Foundation
 import GAN
 import Physics
-import Reporting
 import Tensor
 import Unfolders
 import ToyModels
@@ -169,7 +168,7 @@ public enum SubtractionStudy {
                                           truth: exact, unfolded: try c.histograms(rows), ratioRange: 0.3,
                                           labels: ("exact B - S", "", "\(label): mean of \(rows.count) replicas, band: replica spread"),
                                           ratioLabel: "\(file == "gan" ? "GAN" : "binned") / exact")
-            try BINNStudy.render(plot, name: "\(name)-\(file)", context: context, into: &result)
+            result.add(plot, name: "\(name)-\(file)")
         }
         try BINNStudy.writeCSV([("low", Array(c.edges.dropLast())), ("high", Array(c.edges.dropFirst())), ("exact", c.exact),
                                 ("binned_mean", c.mean(c.binned)), ("binned_spread", c.spread(c.binned)),

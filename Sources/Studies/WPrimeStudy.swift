@@ -1,7 +1,6 @@
 import Flows
 import Foundation
 import Physics
-import Reporting
 import Tensor
 import Unfolders
 import Validation
@@ -44,24 +43,23 @@ public enum WPrimeStudy {
         result.measure("wprime-peak-mass", unfoldedFit.parameters[1], noise: unfoldedFit.errors[1])
         result.measure("wprime-peak-shift", abs(unfoldedFit.parameters[1] - truthFit.parameters[1]),
                        noise: (unfoldedFit.errors[1] * unfoldedFit.errors[1] + truthFit.errors[1] * truthFit.errors[1]).squareRoot())
+        result.record("truth-peak-mu", truthFit.parameters[1], noise: truthFit.errors[1])
         result.notes.append("m_ZW peak: truth mu = \(format(truthFit.parameters[1])) ± \(format(truthFit.errors[1])), sigma = \(format(abs(truthFit.parameters[2]))) GeV; "
                             + "unfolded (K = \(k)) mu = \(format(unfoldedFit.parameters[1])) ± \(format(unfoldedFit.errors[1])), sigma = \(format(abs(unfoldedFit.parameters[2]))) ± \(format(unfoldedFit.errors[2])) GeV "
                             + "(chi2/ndf \(format(truthFit.chi2PerNdf)), \(format(unfoldedFit.chi2PerNdf)))")
         let inWindow = { (h: Histogram1D) in zip(h.centers, h.counts).filter { abs($0.0 - mass) < 100 }.map(\.1).reduce(0, +) }
         result.notes.append("events with m_ZW in \(format(mass - 100))-\(format(mass + 100)) GeV: truth \(format(inWindow(truth))), unfolded \(format(inWindow(unfoldedHistogram))), detector level \(format(inWindow(detectorHistogram)))")
 
-        let gnuplot = try Gnuplot()
         let peak = try Plot.massPeak(title: "W' in a cINN trained on the SM: m_{ZW}", xLabel: "m_{ZW} [GeV]",
                                      series: [("parton-level truth", truth), ("cINN unfolded", unfoldedHistogram), ("detector level", detectorHistogram)],
                                      peakMass: mass)
-        result.plots.append(try gnuplot.render(peak, name: "wprime-mzw", in: context.folder))
+        result.add(peak, name: "wprime-mzw")
         let series = [("truth", truth, truthFit), ("unfolded", unfoldedHistogram, unfoldedFit)].map { label, h, fit in
             let used = (0..<h.binCount).filter { h.counts[$0] > 0 }
             return Plot.FitSeries(label: label, x: used.map { h.centers[$0] }, y: used.map { h.counts[$0] },
                                   sigma: used.map { max(h.errors[$0], 1) }, fit: fit, model: peakModel)
         }
-        result.plots.append(try gnuplot.render(try Plot.fit(title: "m_{ZW} peak fits", xLabel: "m_{ZW} [GeV]", yLabel: "events", series: series),
-                                               name: "wprime-fit", in: context.folder))
+        result.add(try Plot.fit(title: "m_{ZW} peak fits", xLabel: "m_{ZW} [GeV]", yLabel: "events", series: series), name: "wprime-fit")
         return result
     }
 

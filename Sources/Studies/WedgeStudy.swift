@@ -1,6 +1,5 @@
 import Flows
 import Foundation
-import Reporting
 import Tensor
 import Unfolders
 import ToyModels
@@ -72,6 +71,8 @@ enum RampStudy {
         let rescaledBand = BINNStudy.fractionInBand(learned: rescaled, truth: truth, mask: interior)
         let mass = estimate.density.reduce(0, +) / Double(n * n)
         result.notes.append("outside [0,1]^2: \(format(100 * leakage.mean)) ± \(format(100 * leakage.sigma)) % of BINN events (10 draws), \(format(100 * meanLeakage.mean)) % for the posterior-mean network; grid integral of p_BINN \(format(mass))")
+        result.record("outside-box-fraction", leakage.mean, noise: leakage.sigma)
+        result.record("interior-density-ratio", offset.mean, noise: offset.rms)
         result.notes.append("interior p_BINN / p_true = \(format(offset.mean)) (rms \(format(offset.rms))), posterior-mean network \(format(meanOffset.mean)) (rms \(format(meanOffset.rms))); in band with the offset divided out: \(format(100 * rescaledBand.fraction)) %")
 
         // Lines y = const, averaged (fig. 6.2/6.4), and the uncertainty fit.
@@ -109,6 +110,9 @@ enum RampStudy {
         let absolute = (parameters: uncertainty.parameters.map(abs), chi2PerNdf: uncertainty.chi2PerNdf, fit: uncertainty)
         let slopeNote = fit.names.contains("Δa") ? "density slope a = \(format(slope)) ± \(format(slopeFit.errors[0])); " : ""
         result.notes.append(slopeNote + "eq. \(fit.equation) fit: " + BINNStudy.describe(absolute.fit, names: names))
+        for (name, (value, error)) in zip(names, zip(uncertainty.parameters, uncertainty.errors)) {
+            result.record("uncertainty-fit \(name)", abs(value), noise: error)
+        }
         
         try BINNStudy.writeCSV([("x", xs), ("density", lines.density), ("sigma_pred", lines.sigma), ("sigma_spread", lines.sigmaError),
                                 ("truth", xs.map { toy.marginalX($0) })], to: try context.file("lines.csv"))
@@ -118,24 +122,21 @@ enum RampStudy {
         result.dataFiles += ["lines.csv", "grid.csv"]
 
         let name = toy.name
-        try BINNStudy.render(try Plot.heatMap(title: "\(name): BINN density", xLabel: "x", yLabel: "y", zLabel: "p(x, y)",
-                                              bins: bins, values: BINNStudy.matrix(estimate.density, nx: n, ny: n)),
-                             name: "density", context: context, into: &result)
-        try BINNStudy.render(try Plot.heatMap(title: "\(name): sigma_pred", xLabel: "x", yLabel: "y", zLabel: "{/Symbol s}_{pred}",
-                                              bins: bins, values: BINNStudy.matrix(estimate.sigma, nx: n, ny: n)),
-                             name: "sigma-pred", context: context, into: &result)
+        result.add(try Plot.heatMap(title: "\(name): BINN density", xLabel: "x", yLabel: "y", zLabel: "p(x, y)",
+                                              bins: bins, values: BINNStudy.matrix(estimate.density, nx: n, ny: n)), name: "density")
+        result.add(try Plot.heatMap(title: "\(name): sigma_pred", xLabel: "x", yLabel: "y", zLabel: "{/Symbol s}_{pred}",
+                                              bins: bins, values: BINNStudy.matrix(estimate.sigma, nx: n, ny: n)), name: "sigma-pred")
         let pulls = zip(zip(estimate.density, truth), estimate.sigma).map { ($0.0 - $0.1) / max($1, 1e-12) }
-        try BINNStudy.render(try Plot.heatMap(title: "\(name): (p_{BINN} - p_{true}) / {/Symbol s}_{pred}", xLabel: "x", yLabel: "y", zLabel: "pull",
-                                              bins: bins, values: BINNStudy.matrix(pulls.map { max(-5, min(5, $0)) }, nx: n, ny: n)),
-                             name: "pull", context: context, into: &result)
+        result.add(try Plot.heatMap(title: "\(name): (p_{BINN} - p_{true}) / {/Symbol s}_{pred}", xLabel: "x", yLabel: "y", zLabel: "pull",
+                                              bins: bins, values: BINNStudy.matrix(pulls.map { max(-5, min(5, $0)) }, nx: n, ny: n)), name: "pull")
         let sigmaSeries = Plot.FitSeries(label: "BINN {/Symbol s}_{pred}, mean of 5 lines", x: xs, y: lines.sigma, sigma: lines.sigmaError,
                                          fit: uncertainty) { x, p in fit.model(slope)(x, p.count == 3 ? p : p + [0]) }
-        try BINNStudy.render(try Plot.fit(title: "\(name): uncertainty fit, eq. \(fit.equation)", xLabel: "x", yLabel: "{/Symbol s}_{pred}",
-                                          series: [sigmaSeries]), name: "sigma-fit", context: context, into: &result)
+        result.add(try Plot.fit(title: "\(name): uncertainty fit, eq. \(fit.equation)", xLabel: "x", yLabel: "{/Symbol s}_{pred}",
+                                          series: [sigmaSeries]), name: "sigma-fit")
         let densitySeries = Plot.FitSeries(label: "BINN p(x) ± {/Symbol s}_{pred}", fitLabel: "analytic", x: xs, y: lines.density,
                                            sigma: lines.sigma, curveX: xs, curveY: xs.map { toy.marginalX($0) })
-        try BINNStudy.render(try Plot.fit(title: "\(name): density along y = const", xLabel: "x", yLabel: "p(x, y)",
-                                          series: [densitySeries]), name: "density-line", context: context, into: &result)
+        result.add(try Plot.fit(title: "\(name): density along y = const", xLabel: "x", yLabel: "p(x, y)",
+                                          series: [densitySeries]), name: "density-line")
         return result
     }
 }

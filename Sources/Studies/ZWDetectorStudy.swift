@@ -1,7 +1,6 @@
 import Flows
 import Foundation
 import Physics
-import Reporting
 import Tensor
 import Unfolders
 import Validation
@@ -20,7 +19,6 @@ public enum ZWDetectorStudy {
         let (training, test) = try ZWStudySupport.trainingAndTest(.zw, context)
         let truth = test.parton!, detector = test.detector!
         var result = StudyResult()
-        let gnuplot = try Gnuplot()
 
         // Spectra: every test event with `spectrum_samples_per_event` samples (default K); the
         // calibration: the first `calibration_events` events with K samples.
@@ -45,9 +43,9 @@ public enum ZWDetectorStudy {
             let c = try ZWStudySupport.compare(spectrum, truth: truth, unfolded: unfolded, rng: context.rng.child("floor-\(spectrum.name)"))
             result.measure("\(spectrum.name)-max-deviation", c.maxDeviation, noise: c.noise)
             result.notes.append("cINN \(spectrum.name): max |unfolded/truth - 1| = \(format(c.maxDeviation)) over \(c.bins) bins with >= 1 % of \(test.count) events; statistical floor (95 %, perfect posterior, K = \(kSpectra)) \(format(c.floor))")
-            result.plots.append(try ZWStudySupport.plot(c, title: "ZW, cINN: \(spectrum.name)",
+            result.figures.append(try ZWStudySupport.plot(c, title: "ZW, cINN: \(spectrum.name)",
                                                         detector: try ZWStudySupport.detectorHistogram(spectrum, detector: detector),
-                                                        label: "cINN unfolded", name: "cinn-\(spectrum.name)", gnuplot: gnuplot, folder: context.folder))
+                                                        label: "cINN unfolded", name: "cinn-\(spectrum.name)"))
         }
 
         // Coordinates the detector measures exactly (lepton directions) are copied, not sampled:
@@ -59,17 +57,17 @@ public enum ZWDetectorStudy {
         try ZWStudySupport.measureCalibration("cINN", truth: truth, unfolded: posterior, events: gateEvents, columns: modelled,
                                               gates: ["calibration-quick", "calibration"], context: context, into: &result)
         let plotCurves = try ZWStudySupport.calibration(truth: truth, unfolded: posterior, events: min(1500, gateEvents), columns: modelled)
-        result.plots += try ZWStudySupport.calibrationPlots(plotCurves, columns: modelled, title: "cINN calibration, 1500 events x \(k)",
-                                                            prefix: "cinn-calibration", gnuplot: gnuplot, folder: context.folder)
+        result.figures += try ZWStudySupport.calibrationPlots(plotCurves, columns: modelled, title: "cINN calibration, 1500 events x \(k)",
+                                                            prefix: "cinn-calibration")
 
-        try compareVariants(spec, context, training: training, test: test, gnuplot: gnuplot, into: &result)
+        try compareVariants(spec, context, training: training, test: test, into: &result)
         return result
     }
 
     /// The naive INN and the eINN, quick presets trained on `compare_training_events` events for
     /// `compare_epochs` epochs, unfolding `compare_events` test events ([network.parameters]), unfolded distributions and calibration reported as notes and plots.
     static func compareVariants(_ spec: StudySpec, _ context: StudyContext, training: EventSample, test: EventSample,
-                                gnuplot: Gnuplot, into result: inout StudyResult) throws {
+                                into result: inout StudyResult) throws {
         let parameters = context.network.parameters
         var names: [String] = []
         if case .strings(let listed)? = parameters["compare"] { names = listed }
@@ -101,16 +99,18 @@ public enum ZWDetectorStudy {
             for spectrum in ZWStudySupport.zwSpectra {
                 let c = try ZWStudySupport.compare(spectrum, truth: testTruth, unfolded: unfolded, rng: context.rng.child("\(name)-floor-\(spectrum.name)"))
                 deviations.append("\(spectrum.name) \(format(c.maxDeviation)) (floor \(format(c.floor)))")
-                result.plots.append(try ZWStudySupport.plot(c, title: "ZW, \(label): \(spectrum.name)", label: "\(label) unfolded",
-                                                            name: "\(name)-\(spectrum.name)", gnuplot: gnuplot, folder: context.folder))
+                result.record("\(name) \(spectrum.name) max deviation", c.maxDeviation, noise: c.floor)
+                result.figures.append(try ZWStudySupport.plot(c, title: "ZW, \(label): \(spectrum.name)", label: "\(label) unfolded",
+                                                            name: "\(name)-\(spectrum.name)"))
             }
             let curves = try ZWStudySupport.calibration(truth: testTruth, unfolded: unfolded, events: events)
+            result.record("\(name) epochs", Double(network.training.epochs))
             result.notes.append("\(label) (\(network.training.epochs) epochs, \(model.flow.parameterCount) weights): max |unfolded/truth - 1| "
                                 + deviations.joined(separator: ", ") + "; calibration max deviation on \(events) events: "
                                 + zip(testTruth.columns, curves).map { "\($0) \(format($1.maxDeviation))" }.joined(separator: ", ")
                                 + (variant == .inn ? " (the naive INN is deterministic: its K samples coincide, so it cannot be calibrated)" : ""))
-            result.plots += try ZWStudySupport.calibrationPlots(Array(curves), columns: testTruth.columns, title: "\(label) calibration",
-                                                                prefix: "\(name)-calibration", gnuplot: gnuplot, folder: context.folder)
+            result.figures += try ZWStudySupport.calibrationPlots(Array(curves), columns: testTruth.columns, title: "\(label) calibration",
+                                                                prefix: "\(name)-calibration")
         }
     }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import GAN
 import Physics
-import Reporting
 import Tensor
 import Unfolders
 import Validation
@@ -136,7 +135,6 @@ public enum ZWGANStudy {
             unfolded[variant] = try GANCollider.unfold(trained[variant]!, detector: test.detector!, samples: 1,
                                                        rng: context.rng.child("unfold-\(variant.rawValue)"))
         }
-        let gnuplot = try Gnuplot()
         let declared = Set(spec.gates.map(\.name))
         var table = "cut,events,observable,detector_chi2,detector_ndf," + s.compare.map { "\($0.rawValue)_chi2,\($0.rawValue)_ndf" }.joined(separator: ",") + "\n"
         result.notes.append("chi2/ndf, one unfolded sample per event vs the same events' truth (" + s.compare.map(\.rawValue).joined(separator: " | ") + "):")
@@ -166,7 +164,7 @@ public enum ZWGANStudy {
                                                   truth: truthHistogram, detector: try filled(edges, detector), unfolded: u,
                                                   normalise: false, ratioRange: 0.5,
                                                   labels: ("parton truth", "detector level", "\(variant.rawValue.uppercased()), chi2/ndf \(format(chi2.perNdf))"))
-                    result.plots.append(try gnuplot.render(plot, name: "cut-\(cut.rawValue)-\(name)-\(variant.rawValue)", in: context.folder))
+                    result.add(plot, name: "cut-\(cut.rawValue)-\(name)-\(variant.rawValue)")
                 }
                 // The naive GAN sculpted far beyond the FCGAN: chi2/ndf FCGAN / GAN, its noise from both.
                 let ratioGate = "fcgan-over-gan-cut-\(cut.rawValue)-\(name)-chi2"
@@ -186,19 +184,19 @@ public enum ZWGANStudy {
 
         // 2. Calibration of the primary (conditional) network.
         if s.primary == .fcgan {
-            try calibration(s, trained[.fcgan]!, test: test, gnuplot: gnuplot, context: context, into: &result)
+            try calibration(s, trained[.fcgan]!, test: test, context: context, into: &result)
             result.notes.append("calibration: \(format(lap())) s")
         }
 
         // 3. W' test.
-        try wPrimeTest(s, trained[s.primary]!, sample: wTest, gnuplot: gnuplot, context: context, into: &result)
+        try wPrimeTest(s, trained[s.primary]!, sample: wTest, context: context, into: &result)
         result.notes.append("W' test: \(format(lap())) s")
         return result
     }
 
     // MARK: Calibration
 
-    static func calibration(_ s: Settings, _ model: GANModelFolder.Trained, test: EventSample, gnuplot: Gnuplot,
+    static func calibration(_ s: Settings, _ model: GANModelFolder.Trained, test: EventSample,
                             context: StudyContext, into result: inout StudyResult) throws {
         let n = s.calibrationEvents, k = s.samplesPerEvent
         let rows = Array(0..<n)
@@ -210,12 +208,14 @@ public enum ZWGANStudy {
             samples: (0..<n).map { i in (0..<k).map { s in (0..<d).map { drawn[i * k + s, $0] } } })
         let named = zip(truth.columns, curves).map { (label: $0, curve: $1) }
         let shown = named.filter { ["pT_q1", "pT_q2", "eta_q1", "phi_q1", "pT_l-"].contains($0.label) }
-        result.plots.append(try gnuplot.render(try Plot.calibration(title: "FCGAN calibration (\(n) events, \(k) samples each)", curves: shown),
-                                               name: "calibration-fcgan", in: context.folder))
+        result.add(try Plot.calibration(title: "FCGAN calibration (\(n) events, \(k) samples each)", curves: shown), name: "calibration-fcgan")
         let worst = named.max { $0.curve.maxDeviation < $1.curve.maxDeviation }!
         // Below the truth's rank 0 or above K: the share of truths outside the sampled range.
         let pT1 = named.first { $0.label == "pT_q1" }!.curve
         let outside = pT1.quantiles.filter { $0 < 1.0 / Double(k + 1) || $0 > Double(k) / Double(k + 1) }.count
+        result.record("fcgan-calibration events", Double(n))
+        result.record("fcgan-calibration samples", Double(k))
+        result.record("fcgan-calibration max deviation", worst.curve.maxDeviation)
         result.notes.append("FCGAN calibration, \(n) events x \(k) samples: max deviation pT_q1 \(format(pT1.maxDeviation)), worst coordinate \(worst.label) \(format(worst.curve.maxDeviation)); statistical floor 1.36/sqrt(N) = \(format(1.36 / Double(n).squareRoot())); truth outside the sampled range for pT_q1 in \(format(100 * Double(outside) / Double(n))) % of events (calibrated: \(format(200 / Double(k + 1))) %)")
         var text = "coordinate,max_deviation\n"
         for entry in named { text += "\(entry.label),\(entry.curve.maxDeviation)\n" }
@@ -231,7 +231,7 @@ public enum ZWGANStudy {
         return p[0] * Foundation.exp(-0.5 * z * z) + p[3]
     }
 
-    static func wPrimeTest(_ s: Settings, _ model: GANModelFolder.Trained, sample: EventSample, gnuplot: Gnuplot,
+    static func wPrimeTest(_ s: Settings, _ model: GANModelFolder.Trained, sample: EventSample,
                            context: StudyContext, into result: inout StudyResult) throws {
         let unfolded = try GANCollider.unfold(model, detector: sample.detector!, samples: 1, rng: context.rng.child("wprime-unfold"))
         let mass = Physics.Observable.mZW
@@ -254,6 +254,7 @@ public enum ZWGANStudy {
                 fits[label] = fit
                 series.append(Plot.FitSeries(label: label, x: h.centers, y: y, sigma: sigma, fit: fit, model: peak))
             } catch {
+                result.record("wprime \(label) fit failed", 1)
                 result.notes.append("W' \(label) m_ZW fit failed: \(error) (start: mean \(format(mean)), sigma \(format(width)))")
             }
         }
@@ -261,13 +262,14 @@ public enum ZWGANStudy {
         let d = fits["detector"]
         // Noise: both fitted positions' errors in quadrature (truth and unfolded share the events, so an upper estimate).
         result.measure("wprime-peak-shift", u.parameters[1] - t.parameters[1], noise: (u.errors[1] * u.errors[1] + t.errors[1] * t.errors[1]).squareRoot())
-        result.plots.append(try gnuplot.render(try Plot.fit(title: "W' (\(format(100 * s.wPrimeFraction)) %) unfolded by the SM-trained \(s.primary.rawValue.uppercased())",
-                                                            xLabel: "m_{ZW} [GeV]", yLabel: "events / 10 GeV", series: series),
-                                               name: "wprime-mzw", in: context.folder))
+        result.add(try Plot.fit(title: "W' (\(format(100 * s.wPrimeFraction)) %) unfolded by the SM-trained \(s.primary.rawValue.uppercased())",
+                                                            xLabel: "m_{ZW} [GeV]", yLabel: "events / 10 GeV", series: series), name: "wprime-mzw")
         func describe(_ f: FitResult?) -> String {
             guard let f else { return "no fit" }
             return "mean \(format(f.parameters[1])) ± \(format(f.errors[1])) GeV, sigma \(format(abs(f.parameters[2]))) ± \(format(f.errors[2])) GeV, peak \(format(f.parameters[0])) ± \(format(f.errors[0])) over flat \(format(f.parameters[3])) per bin"
         }
+        result.record("wprime truth peak mu", t.parameters[1], noise: t.errors[1])
+        result.record("wprime unfolded peak mu", u.parameters[1], noise: u.errors[1])
         result.notes.append("W' m_ZW peak (Gaussian + flat, 10 GeV bins): truth \(describe(t)); detector \(describe(d)); \(s.primary.rawValue) unfolded \(describe(u)); width ratio unfolded/truth \(format(abs(u.parameters[2] / t.parameters[2])))")
     }
 

@@ -1,7 +1,6 @@
 import Flows
 import Foundation
 import Physics
-import Reporting
 import Tensor
 import Unfolders
 import Validation
@@ -21,7 +20,6 @@ public enum ZWISRStudy {
         let (training, test) = try ZWStudySupport.trainingAndTest(.zwISR, context)
         let truth = test.parton!, njets = test.njets!
         var result = StudyResult()
-        let gnuplot = try Gnuplot()
 
         let (model, unfolded) = try ZWStudySupport.trainAndUnfold(.cinnISR, name: "cinn-isr", label: "cINN-ISR", training: training, test: test,
                                                                   samples: k, unfoldStream: "unfold", context: context)
@@ -40,9 +38,9 @@ public enum ZWISRStudy {
                 let c = try ZWStudySupport.compare(spectrum, truth: truth, unfolded: unfolded, rows: rows,
                                                    rng: context.rng.child("floor-\(n)-\(spectrum.name)"))
                 parts.append("\(spectrum.name) max dev. \(format(c.maxDeviation)) (floor \(format(c.floor)))")
-                result.plots.append(try ZWStudySupport.plot(c, title: "ZW + ISR, \(n)\(n == 4 ? "+" : "") jets: \(spectrum.name)",
+                result.figures.append(try ZWStudySupport.plot(c, title: "ZW + ISR, \(n)\(n == 4 ? "+" : "") jets: \(spectrum.name)",
                                                             label: "cINN unfolded", name: "isr-\(n)j-\(spectrum.name)",
-                                                            gnuplot: gnuplot, folder: context.folder))
+                                                            ))
             }
             let unfoldedMasses = rows.flatMap { i in (0..<k).compactMap { massJJ(unfolded, event: i, sample: $0) } }
             let truthMasses = rows.compactMap { Physics.Observable.mJJ.value(truth, row: $0) }

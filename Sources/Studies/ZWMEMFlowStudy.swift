@@ -2,7 +2,6 @@ import Flows
 import Foundation
 import Inference
 import Physics
-import Reporting
 import Tensor
 import Unfolders
 import Validation
@@ -33,7 +32,6 @@ public enum ZWMEMFlowStudy {
         let test = try ZWStudySupport.sample(.zwISR, events: g.testEvents, rng: context.rng.child("test-sample"), configure: configure)
         let truth = test.parton!, njets = test.njets!
         var result = StudyResult()
-        let gnuplot = try Gnuplot()
 
         var config = context.profile == .paper ? MEMFlowConfig.paper : MEMFlowConfig.quick
         if let v = net.epochs { config.training.epochs = v }
@@ -89,8 +87,8 @@ public enum ZWMEMFlowStudy {
         }
         result.notes.append("lepton directions (measured exactly, a delta posterior): median |sample - truth| " + spreads.joined(separator: ", "))
         let plotted = try ZWStudySupport.calibration(truth: truth, unfolded: unfolded, events: min(1500, calibrationEvents), columns: calibrated)
-        result.plots += try ZWStudySupport.calibrationPlots(plotted, columns: calibrated, title: "MEMFlow calibration, \(min(1500, calibrationEvents)) events x \(k)",
-                                                            prefix: "memflow-calibration", gnuplot: gnuplot, folder: context.folder)
+        result.figures += try ZWStudySupport.calibrationPlots(plotted, columns: calibrated, title: "MEMFlow calibration, \(min(1500, calibrationEvents)) events x \(k)",
+                                                            prefix: "memflow-calibration")
 
         // The W peak per jet multiplicity.
         let groups: [(name: String, label: String, rows: [Int], gated: Bool)] = [
@@ -112,10 +110,9 @@ public enum ZWMEMFlowStudy {
             var unfoldedHistogram = try Histogram1D(edges: truthHistogram.edges)
             for m in truthMasses { truthHistogram.fill(m) }
             for m in unfoldedMasses { unfoldedHistogram.fill(m, weight: 1 / Double(k)) }
-            result.plots.append(try gnuplot.render(try Plot.massPeak(title: "MEMFlow, \(group.label): m_{qq}", xLabel: "m_{qq} [GeV]",
+            result.add(try Plot.massPeak(title: "MEMFlow, \(group.label): m_{qq}", xLabel: "m_{qq} [GeV]",
                                                                      series: [("truth", truthHistogram), ("MEMFlow unfolded", unfoldedHistogram)],
-                                                                     peakMass: ZWParameters().wMass, normalise: true),
-                                                   name: "memflow-mqq-\(group.name)", in: context.folder))
+                                                                     peakMass: ZWParameters().wMass, normalise: true), name: "memflow-mqq-\(group.name)")
         }
 
         // The CMS bias plots: mean over samples against the truth, in bins of true pT and eta, per
@@ -126,9 +123,8 @@ public enum ZWMEMFlowStudy {
                      BiasPlot(variable: "eta", offset: 1, edges: ZWStudySupport.uniformEdges(-4, 4, 8), relative: false)] {
             let series = bias.series(truth: truth, unfolded: unfolded, notes: &result.notes)
             guard !series.isEmpty else { continue }
-            result.plots.append(try gnuplot.render(try Plot.fit(title: "MEMFlow bias in bins of the true \(bias.label)", xLabel: "true \(bias.label)",
-                                                                yLabel: bias.relative ? "mean sample / truth - 1" : "mean sample - truth", series: series),
-                                                   name: "memflow-bias-\(bias.variable.lowercased())", in: context.folder))
+            result.add(try Plot.fit(title: "MEMFlow bias in bins of the true \(bias.label)", xLabel: "true \(bias.label)",
+                                                                yLabel: bias.relative ? "mean sample / truth - 1" : "mean sample - truth", series: series), name: "memflow-bias-\(bias.variable.lowercased())")
         }
 
         if net.parameters["compare_cinn"]?.bool == true {
@@ -147,10 +143,9 @@ public enum ZWMEMFlowStudy {
             let samples = UnfoldedSamples(columns: MEMFlowSamples.columns, events: 1, samplesPerEvent: cloudDraws, values: cloud.values)
             let points = (0..<cloudDraws).compactMap { j in ZWISRStudy.massJJ(samples, event: 0, sample: j).map { ($0, samples[event: 0, sample: j, column: 6]) } }
             guard let trueMass = Physics.Observable.mJJ.value(truth, row: i), !points.isEmpty else { continue }
-            result.plots.append(try gnuplot.render(try Plot.posterior(title: "MEMFlow, test event \(i) (\(label)): \(cloudDraws) samples", xLabel: "m_{qq} [GeV]",
+            result.add(try Plot.posterior(title: "MEMFlow, test event \(i) (\(label)): \(cloudDraws) samples", xLabel: "m_{qq} [GeV]",
                                                                       yLabel: "p_{T,q1} [GeV]", samples: points.map { (x: $0.0, y: $0.1) },
-                                                                      truth: (x: trueMass, y: truth[i, 6])),
-                                                   name: "memflow-cloud-\(n)j", in: context.folder))
+                                                                      truth: (x: trueMass, y: truth[i, 6])), name: "memflow-cloud-\(n)j")
         }
         return result
     }

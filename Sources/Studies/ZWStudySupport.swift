@@ -1,7 +1,6 @@
 import Flows
 import Foundation
 import Physics
-import Reporting
 import Tensor
 import Unfolders
 import Validation
@@ -190,11 +189,11 @@ enum ZWStudySupport {
 
     /// The histogram plot with a ratio panel (detector level drawn when given).
     static func plot(_ c: SpectrumComparison, title: String, detector: Histogram1D? = nil, label: String = "unfolded",
-                     name: String, gnuplot: Gnuplot, folder: URL) throws -> PlotRecord {
+                     name: String) throws -> Figure {
         let plot = try Plot.histogram(title: title, xLabel: c.spectrum.label, truth: c.truth, detector: detector,
                                       unfolded: c.unfolded, normalise: true, ratioRange: 0.3,
                                       labels: ("parton-level truth", "detector level", label))
-        return try gnuplot.render(plot, name: name, in: folder)
+        return Figure(name: name, plot: plot)
     }
 
     /// Detector-level counterpart of a parton spectrum (jets for quarks), or nil.
@@ -241,9 +240,8 @@ enum ZWStudySupport {
     }
 
     /// Calibration plots, one per particle (3 coordinates each).
-    static func calibrationPlots(_ curves: [CalibrationCurve], columns: [String], title: String, prefix: String,
-                                 gnuplot: Gnuplot, folder: URL) throws -> [PlotRecord] {
-        var records: [PlotRecord] = []
+    static func calibrationPlots(_ curves: [CalibrationCurve], columns: [String], title: String, prefix: String) throws -> [Figure] {
+        var records: [Figure] = []
         func particleOf(_ column: String) -> String { column.split(separator: "_").dropFirst().joined(separator: "_") }
         var particles: [String] = []
         for column in columns where !particles.contains(particleOf(column)) { particles.append(particleOf(column)) }
@@ -251,7 +249,7 @@ enum ZWStudySupport {
             let group = columns.indices.filter { particleOf(columns[$0]) == particle }
             let fileName = particle.replacingOccurrences(of: "+", with: "plus").replacingOccurrences(of: "-", with: "minus")
             let plot = try Plot.calibration(title: "\(title): \(particle)", curves: group.map { (axisLabel(columns[$0]), curves[$0]) })
-            records.append(try gnuplot.render(plot, name: "\(prefix)-\(fileName)", in: folder))
+            records.append(Figure(name: "\(prefix)-\(fileName)", plot: plot))
         }
         return records
     }

@@ -183,6 +183,13 @@ public enum StudyStatus: Equatable, Sendable, Codable {
 
 /// A plot a study rendered: PNG and PDF, the data behind it and the gnuplot body that draws it
 /// (loadable under any terminal, used again for the multi-page report).
+/// A figure a runner describes: the plot and its file name (without extension).
+public struct Figure: Sendable {
+    public var name: String
+    public var plot: Plot
+    public init(name: String, plot: Plot) { self.name = name; self.plot = plot }
+}
+
 public struct PlotRecord: Equatable, Sendable, Codable {
     public var title: String
     /// What the figure shows, for the report's caption (after the title).
@@ -211,8 +218,15 @@ public struct PlotRecord: Equatable, Sendable, Codable {
 /// What a runner returns: measurements (keyed by gate name), plots, data files and notes.
 /// `refold validate` turns the measurements into `gates` with the spec's tolerances.
 public struct StudyResult: Equatable, Sendable, Codable {
+    /// Values keyed by the name of the spec's gate they are compared with.
     public var measurements: [String: Measured] = [:]
+    /// Further reported values (with their noise where known), keyed by name: the numbers a note
+    /// explains, typed for tests and summary.json.
+    public var quantities: [String: Measured] = [:]
     public var gates: [Gate] = []
+    /// The figures the runner described, not yet drawn (Reporting renders them into `plots`).
+    public var figures: [Figure] = []
+    /// Rendered figures (files in the study's report folder).
     public var plots: [PlotRecord] = []
     /// Data files (relative to the study folder) that are not plot data: samples, fit tables.
     public var dataFiles: [String] = []
@@ -220,6 +234,35 @@ public struct StudyResult: Equatable, Sendable, Codable {
     public var status: StudyStatus = .passed
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey { case measurements, quantities, gates, plots, dataFiles, notes, status }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        measurements = try c.decode([String: Measured].self, forKey: .measurements)
+        quantities = try c.decodeIfPresent([String: Measured].self, forKey: .quantities) ?? [:]
+        gates = try c.decode([Gate].self, forKey: .gates)
+        plots = try c.decode([PlotRecord].self, forKey: .plots)
+        dataFiles = try c.decode([String].self, forKey: .dataFiles)
+        notes = try c.decode([String].self, forKey: .notes)
+        status = try c.decode(StudyStatus.self, forKey: .status)
+    }
+
+    /// Equal measurements, gates, rendered plots, files, notes and status; undrawn figures by name.
+    public static func == (a: StudyResult, b: StudyResult) -> Bool {
+        a.measurements == b.measurements && a.quantities == b.quantities && a.gates == b.gates && a.plots == b.plots
+            && a.dataFiles == b.dataFiles && a.notes == b.notes && a.status == b.status && a.figures.map(\.name) == b.figures.map(\.name)
+    }
+
+    /// Describes a figure for Reporting to draw as `<name>.png` / `.pdf` in the study folder.
+    public mutating func add(_ plot: Plot, name: String) {
+        figures.append(Figure(name: name, plot: plot))
+    }
+
+    /// Records a reported value that is not compared with a gate.
+    public mutating func record(_ name: String, _ value: Double, noise: Double = 0) {
+        quantities[name] = Measured(value, noise: noise)
+    }
 
     /// Records the value of the gate called `gateName` in the spec and its measurement noise
     /// (the standard deviation of the value over repetitions of the measurement alone).

@@ -39,8 +39,31 @@ final class ValidationSuiteTests: XCTestCase {
         """, file: "\(name).toml")
     }
 
+    /// Runners measure and Reporting draws: without gnuplot the gates are still measured and
+    /// evaluated, and the study is an error that says why its figures are missing.
+    func testGatesAreMeasuredWithoutGnuplot() throws {
+        let registry = StudyRegistry()
+        registry.register(.wedge) { _, _ in
+            var result = StudyResult()
+            result.measure("mean", 0.5, noise: 0.01)
+            result.add(try Plot.histogram(title: "x", xLabel: "x", truth: try Histogram1D([0.5], bins: 2, low: 0, high: 1),
+                                          unfolded: try Histogram1D([0.5], bins: 2, low: 0, high: 1)), name: "x")
+            return result
+        }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        setenv("PATH", "/nonexistent", 1)
+        defer { setenv("PATH", path, 1) }
+        let summaries = try ValidationSuite(registry: registry, profile: .quick, seed: 7, out: temporaryFolder(), refoldVersion: "9.9",
+                                            showProgress: false) { _ in }.run([try spec("wedge-ok", kind: .wedge, tolerance: 0.03)])
+        let result = summaries[0].result
+        XCTAssertEqual(result.gates.first?.value, 0.5)
+        XCTAssertTrue(result.gates.first?.pass == true)
+        guard case .error(let message) = result.status else { return XCTFail("expected an error, got \(result.status)") }
+        XCTAssertTrue(message.contains("plots") && message.contains("gnuplot"), message)
+    }
+
     func testRegisteredPendingAndFailingStudies() throws {
-        let gnuplot = try gnuplotOrSkip()
+        _ = try gnuplotOrSkip()
         let registry = StudyRegistry()
         // Uniform events: the mean 0.5 with error 1/sqrt(12 N) = 0.0065 for N = 2000.
         registry.register(.wedge) { spec, context in
@@ -52,8 +75,8 @@ final class ValidationSuiteTests: XCTestCase {
             result.measure("mean-paper", mean, noise: noise)
             let truth = try Histogram1D(values, bins: 10, low: 0, high: 1)
             let unfolded = try Histogram1D(values.map { min($0 * 1.01, 0.999) }, bins: 10, low: 0, high: 1)
-            result.plots.append(try gnuplot.render(try Plot.histogram(title: "x", xLabel: "x", truth: truth, unfolded: unfolded),
-                                                   name: "x", in: context.folder))
+            // The runner only describes the figure; the suite draws it.
+            result.add(try Plot.histogram(title: "x", xLabel: "x", truth: truth, unfolded: unfolded), name: "x")
             return result
         }
         registry.register(.kicker) { _, _ in throw RefoldError("kicker exploded") }
@@ -90,6 +113,7 @@ final class ValidationSuiteTests: XCTestCase {
         XCTAssertTrue(ok.result.gates[1].note?.contains("needs 10^8 events") == true, "\(ok.result.gates[1].note ?? "")")
         XCTAssertEqual(ok.result.gates[0].value, summaries[0].result.measurements["mean"]?.value)
         XCTAssertEqual(ok.result.plots.map(\.png), ["x.png"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("wedge-ok/x.png").path))
         let tight = try StudySummary.read(from: out.appendingPathComponent("wedge-tight/summary.json"))
         XCTAssertFalse(tight.result.gates[0].pass)
         let pending = try StudySummary.read(from: out.appendingPathComponent("ring/summary.json"))

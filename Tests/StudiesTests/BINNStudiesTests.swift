@@ -27,32 +27,31 @@ final class BINNStudiesTests: XCTestCase {
         return (result, folder)
     }
 
-    private func files(_ folder: URL, _ names: [String]) {
-        for name in names { XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), name) }
-    }
-
     func testWedgeRunner() throws {
         let (result, folder) = try run("wedge", quick: "events = 6000\nepochs = 4\nblocks = 4\nlayers_per_block = 2\nbatch_size = 256\nsamples_per_event = 10")
         let band = try XCTUnwrap(result.measurements["density-in-band"]?.value)
         XCTAssertTrue((0...1).contains(band), "seed 2026: \(band)")
         try checkExtremum(result, "sigma-minimum", sign: 1, window: 0.15...0.85, folder: folder, file: "lines.csv")
-        XCTAssertTrue(result.notes.contains { $0.contains("eq. 6.23 fit: Δa = ") })
+        XCTAssertNotNil(result.quantities["uncertainty-fit Δa"])
         XCTAssertEqual(result.gates.count, 2)
-        files(folder, ["lines.csv", "grid.csv", "density.png", "sigma-pred.png", "sigma-fit.png"])
-        // The shipped quick profile learns logit(x), logit(y): no event leaves the box; the diagnostics are noted.
-        XCTAssertTrue(result.notes.contains { $0.hasPrefix("boundaries: the flow learns u = logit(") }, "\(result.notes)")
-        XCTAssertTrue(result.notes.contains { $0.hasPrefix("outside [0,1]^2: 0 ± 0 % of BINN events") }, "\(result.notes)")
-        XCTAssertTrue(result.notes.contains { $0.hasPrefix("interior p_BINN / p_true = ") })
-        XCTAssertTrue(result.notes.contains { $0.contains("KL / N = ") && $0.contains("(N = 6000)") })
+        assertFiles(folder, ["lines.csv", "grid.csv"])
+        assertFigures(result, ["density", "sigma-pred", "sigma-fit"])
+        // The shipped quick profile learns logit(x), logit(y): no event leaves the box.
+        XCTAssertEqual(result.quantities["boundary-map"]?.value, 1)
+        XCTAssertEqual(result.quantities["outside-box-fraction"], Measured(0, noise: 0))
+        let ratio = try XCTUnwrap(result.quantities["interior-density-ratio"]?.value)
+        XCTAssertTrue(ratio > 0 && ratio.isFinite, "\(ratio)")
+        let kl = try XCTUnwrap(result.quantities["kl-per-event"]?.value)
+        XCTAssertTrue(kl > 0 && kl.isFinite, "\(kl)")
     }
 
     /// Hard boundaries (the thesis' coordinates) leak events out of the box; an unknown map is an error naming the key.
     func testWedgeBoundaryChoices() throws {
         let quick = "events = 3000\nepochs = 2\nblocks = 3\nlayers_per_block = 1\nunits = 16\nbatch_size = 256\nsamples_per_event = 4"
         let (hard, _) = try run("wedge", quick: quick, replacing: [("quick_boundaries = \"logit\"", "quick_boundaries = \"hard\"")])
-        let leak = try XCTUnwrap(hard.notes.first { $0.hasPrefix("outside [0,1]^2: ") })
-        XCTAssertFalse(leak.hasPrefix("outside [0,1]^2: 0 ± 0 %"), leak)
-        XCTAssertFalse(hard.notes.contains { $0.hasPrefix("boundaries: ") })
+        let leak = try XCTUnwrap(hard.quantities["outside-box-fraction"])
+        XCTAssertGreaterThan(leak.value, 0, "\(leak)")
+        XCTAssertNil(hard.quantities["boundary-map"])
         let (bad, _) = try run("wedge", quick: quick, replacing: [("quick_boundaries = \"logit\"", "quick_boundaries = \"box\"")], expectError: true)
         guard case .error(let message) = bad.status else { return XCTFail("expected an error, got \(bad.status)") }
         XCTAssertTrue(message.contains("boundaries") && message.contains("box"), message)
@@ -84,12 +83,13 @@ final class BINNStudiesTests: XCTestCase {
     func testKickerRunner() throws {
         let (result, folder) = try run("kicker", quick: "events = 6000\nepochs = 3\nblocks = 4\nlayers_per_block = 2\nbatch_size = 256\nsamples_per_event = 10")
         try checkExtremum(result, "sigma-minimum", sign: 1, window: 0.4...0.9, folder: folder, file: "lines.csv")
-        XCTAssertTrue(result.notes.contains { $0.contains("eq. 6.27 fit: Δx0 = ") })
+        XCTAssertNotNil(result.quantities["uncertainty-fit Δx0"])
         // The fit's chi2/ndf (36 points, 2 parameters) with the non-central noise, at least sqrt(2/34).
         let fit = try XCTUnwrap(result.measurements["uncertainty-fit-chi2"])
         XCTAssertTrue(fit.value > 0 && fit.noise >= (2.0 / 34).squareRoot() - 1e-12, "\(fit)")
         XCTAssertEqual(result.gates.first { $0.name == "sigma-minimum" }?.verdict, .notGated)
-        files(folder, ["lines.csv", "sigma-fit.png"])
+        assertFiles(folder, ["lines.csv"])
+        assertFigures(result, ["sigma-fit"])
     }
 
     func testRingRunner() throws {
@@ -101,7 +101,8 @@ final class BINNStudiesTests: XCTestCase {
         try checkExtremum(result, "sigma-maximum-inner", sign: -1, window: 2.2...3.6, folder: folder, file: "rays.csv")
         try checkExtremum(result, "sigma-maximum-outer", sign: -1, window: 4.4...5.8, folder: folder, file: "rays.csv")
         XCTAssertEqual(result.gates.count, 5)
-        files(folder, ["rays.csv", "grid.csv", "sigma-fit.png", "density-fit.png"])
+        assertFiles(folder, ["rays.csv", "grid.csv"])
+        assertFigures(result, ["sigma-fit", "density-fit"])
         // The extrema of sigma_pred are located on the ray grid: its step must lie well below the gates' 0.1.
         let rows = try String(contentsOf: folder.appendingPathComponent("rays.csv"), encoding: .utf8)
             .split(separator: "\n").dropFirst().compactMap { Double($0.split(separator: ",")[0]) }
@@ -116,14 +117,14 @@ final class BINNStudiesTests: XCTestCase {
         XCTAssertNotNil(result.measurements["sigma-falls-monotonically"])
         let ratio = try XCTUnwrap(result.measurements["sigma-ratio"])
         XCTAssertTrue(ratio.value > 0 && ratio.noise.isFinite, "\(ratio)")
-        XCTAssertEqual(result.notes.filter { $0.contains("sigma_pred(0.5) = ") }.count, 3)
-        files(folder, ["sigma-vs-statistics.csv"])
+        for n in [500, 2000, 8000] { XCTAssertNotNil(result.quantities["sigma-pred(0.5), N = \(n)"], "N = \(n)") }
+        assertFiles(folder, ["sigma-vs-statistics.csv"])
     }
 
     func testDrellYanRunner() throws {
         let (result, folder) = try run("drell-yan", quick: "events = 5000\nepochs = 2\nblocks = 3\nlayers_per_block = 1\nunits = 16\nbatch_size = 256\nsamples_per_event = 4")
         XCTAssertTrue((0...1).contains(try XCTUnwrap(result.measurements["marginals-in-band"]?.value)))
         XCTAssertNotNil(result.measurements["z-mass"])
-        files(folder, ["marginal-E_e.csv", "marginal-m_ee.csv"])
+        assertFiles(folder, ["marginal-E_e.csv", "marginal-m_ee.csv"])
     }
 }

@@ -21,6 +21,6 @@ final class BinnedSmearingStudyTests: XCTestCase {
         for gate in result.gates { XCTAssertTrue(gate.noiseIsSmall, "\(gate.name): noise \(gate.noise), margin \(gate.margin)") }
         XCTAssertEqual(result.gates.count, 3)
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("unfolded.csv").path))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("response.png").path))
+        assertFigures(result, ["response"])
     }
 }

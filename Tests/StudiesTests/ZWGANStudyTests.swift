@@ -50,12 +50,12 @@ final class ZWGANStudyTests: XCTestCase {
             XCTAssertTrue(gate.gated && gate.value > 0 && gate.noise > 0 && gate.noise.isFinite, "\(gate)")
             XCTAssertLessThan(gate.value, fcgan.value, "a naive GAN chi2/ndf above 1: the ratio is below the FCGAN's chi2/ndf")
         }
-        XCTAssertTrue(result.notes.contains { $0.hasPrefix("W' m_ZW peak") || $0.contains("m_ZW fit failed") }, "\(result.notes)")
-        XCTAssertTrue(result.notes.contains { $0.hasPrefix("FCGAN calibration, 300 events x 20 samples") }, "\(result.notes)")
-        for file in ["cut-I-pT_q1-fcgan.png", "cut-IV-m_jj-gan.png", "calibration-fcgan.png", "chi2.csv", "calibration.csv",
-                     "model-fcgan/gan.json", "model-gan/checkpoint.safetensors"] {
-            XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path), "missing \(file)")
-        }
+        XCTAssertTrue(result.quantities["wprime truth peak mu"] != nil || result.quantities.keys.contains { $0.hasSuffix("fit failed") },
+                      "\(result.quantities.keys.sorted())")
+        XCTAssertEqual(result.quantities["fcgan-calibration events"]?.value, 300)
+        XCTAssertEqual(result.quantities["fcgan-calibration samples"]?.value, 20)
+        assertFigures(result, ["cut-I-pT_q1-fcgan", "cut-IV-m_jj-gan", "calibration-fcgan"])
+        assertFiles(folder, ["chi2.csv", "calibration.csv", "model-fcgan/gan.json", "model-gan/checkpoint.safetensors"])
         let rows = try String(contentsOf: folder.appendingPathComponent("chi2.csv"), encoding: .utf8).split(separator: "\n")
         let header = rows[0].split(separator: ",").map(String.init)
         let row = try XCTUnwrap(rows.first { $0.hasPrefix("I,") && $0.contains(",pT_q1,") }).split(separator: ",").map(String.init)

@@ -51,10 +51,9 @@ final class ZWStudyTests: XCTestCase {
         XCTAssertLessThan(result.measurements["calibration-quick"]!.value, 0.4, "seed 2026")
         // 6 epochs on 6000 events: the spectra are far from the gate; this only catches broken units.
         XCTAssertLessThan(result.measurements["pT_q1-max-deviation"]!.value, 2, "seed 2026")
-        XCTAssertTrue(result.notes.contains { $0.hasPrefix("INN (1 epochs") }, "\(result.notes)")
-        for plot in ["cinn-m_jj.png", "cinn-calibration-q1.png", "inn-pT_q1.png"] {
-            XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(plot).path), plot)
-        }
+        XCTAssertEqual(result.quantities["inn epochs"]?.value, 1)
+        XCTAssertNotNil(result.quantities["inn pT_q1 max deviation"])
+        assertFigures(result, ["cinn-m_jj", "cinn-calibration-q1", "inn-pT_q1"])
     }
 
     /// 3000 zw-isr events, 3 epochs (64 units), 800 test events x 10 samples. The spec's decay
@@ -70,7 +69,7 @@ final class ZWStudyTests: XCTestCase {
         }
         XCTAssertLessThan(result.measurements["transverse-imbalance"]!.value, 1e-9, "seed 2026")
         for jets in ["2j", "3j"] { XCTAssertLessThan(abs(result.measurements["m-jj-median-shift-\(jets)"]!.value), 3, "\(jets), seed 2026") }
-        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("isr-2j-m_jj.png").path))
+        assertFigures(result, ["isr-2j-m_jj"])
     }
 
     /// 6000 SM events, 5 epochs, 2000 test events with 10 % W' (200 W' events): the fit runs
@@ -78,9 +77,8 @@ final class ZWStudyTests: XCTestCase {
     /// Gaussian sigma ~15 GeV over sqrt(200) events, a 10-sigma bound for fit bias).
     func testWPrimeStudy() throws {
         let (result, folder) = try run("wprime.toml") { small(&$0, events: 6000, testEvents: 2000, epochs: 5, samples: 2) }
-        let note = try XCTUnwrap(result.notes.first { $0.hasPrefix("m_ZW peak: truth mu = ") })
-        let mu = Double(note.dropFirst("m_ZW peak: truth mu = ".count).prefix { $0 != " " })!
-        XCTAssertEqual(mu, 1300, accuracy: 15, note)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("wprime-mzw.png").path))
+        let mu = try XCTUnwrap(result.quantities["truth-peak-mu"])
+        XCTAssertEqual(mu.value, 1300, accuracy: 15, "\(mu)")
+        assertFigures(result, ["wprime-mzw"])
     }
 }

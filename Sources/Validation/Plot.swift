@@ -1,6 +1,5 @@
 import Foundation
 import Tensor
-import Validation
 
 /// A gnuplot template in `Plots/` (one per plot kind).
 public enum PlotTemplate: String, CaseIterable, Sendable {
@@ -8,7 +7,8 @@ public enum PlotTemplate: String, CaseIterable, Sendable {
 }
 
 /// A plot: its template, the data files it reads and the variables it sets. Build one with the
-/// factories below and render it with `Gnuplot.render(_:name:in:)`.
+/// factories below; a study runner adds it to its result (`StudyResult.add(_:name:)`) and
+/// Reporting renders it (`Gnuplot.render(_:name:in:)`): runners measure, Reporting draws.
 public struct Plot: Sendable {
     public var template: PlotTemplate
     public var title: String
@@ -29,7 +29,7 @@ public struct Plot: Sendable {
 }
 
 /// A gnuplot string literal (double quotes, escaped).
-func quoted(_ text: String) -> String {
+public func quoted(_ text: String) -> String {
     "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
 }
 
