@@ -16,7 +16,7 @@ public struct ValidationSuite {
     /// Where tables and progress go (stdout by default).
     public var print: (String) -> Void
 
-    public init(registry: StudyRegistry = .shared, profile: ProfileName, seed: UInt64, out: URL,
+    public init(registry: StudyRegistry, profile: ProfileName, seed: UInt64, out: URL,
                 refoldVersion: String, showProgress: Bool? = nil, print: @escaping (String) -> Void = { Swift.print($0) }) {
         self.registry = registry; self.profile = profile; self.seed = seed; self.out = out
         self.refoldVersion = refoldVersion

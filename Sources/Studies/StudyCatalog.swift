@@ -6,7 +6,9 @@ import Validation
 /// Every study runner Refold ships, registered with the validation suite. A study kind missing
 /// here is reported as pending with the reason its spec gives.
 public enum StudyCatalog {
-    public static func registerAll(in registry: StudyRegistry = .shared) {
+    /// The registry of every shipped study.
+    public static func registry() -> StudyRegistry {
+        var registry = StudyRegistry()
         registry.register(.binnedSmearing, BinnedSmearingStudy.run)
         registry.register(.zwDetector, ZWDetectorStudy.run)
         registry.register(.zwISR, ZWISRStudy.run)
@@ -22,6 +24,7 @@ public enum StudyCatalog {
         registry.register(.qcdInference, singleThreaded(QCDInferenceStudy.run))
         registry.register(.generator, GeneratorStudy.run)
         registry.register(.zwMEMFlow, ZWMEMFlowStudy.run)
+        return registry
     }
 
     /// A runner on single-threaded BLAS: the skinny products of the small networks gain nothing

@@ -48,36 +48,22 @@ public final class StudyContext {
 /// the spec (whatever the profile) with `result.measure(gateName, value, noise:)`.
 public typealias StudyRunner = (StudySpec, StudyContext) throws -> StudyResult
 
-/// Study kind -> runner. A kind without a runner is reported as pending with
-/// `spec.network.variant.pendingReason` (or the reason given at registration of a placeholder).
-public final class StudyRegistry: @unchecked Sendable {
-    /// The registry `refold validate` uses.
-    public static let shared = StudyRegistry()
-
+/// Study kind -> runner, a plain value: Studies builds the one `refold validate` uses
+/// (`StudyCatalog.registry()`), tests build their own. A kind without a runner is reported as
+/// pending with `spec.network.variant.pendingReason`.
+public struct StudyRegistry {
     private var runners: [StudyKind: StudyRunner] = [:]
-    private let lock = NSLock()
 
     public init() {}
 
-    /// Registers `runner` for `kind` in the shared registry (replacing any earlier one).
-    public static func register(_ kind: StudyKind, _ runner: @escaping StudyRunner) {
-        shared.register(kind, runner)
-    }
-
-    public func register(_ kind: StudyKind, _ runner: @escaping StudyRunner) {
-        lock.lock(); defer { lock.unlock() }
+    /// Registers `runner` for `kind` (replacing any earlier one).
+    public mutating func register(_ kind: StudyKind, _ runner: @escaping StudyRunner) {
         runners[kind] = runner
     }
 
-    public func runner(for kind: StudyKind) -> StudyRunner? {
-        lock.lock(); defer { lock.unlock() }
-        return runners[kind]
-    }
+    public func runner(for kind: StudyKind) -> StudyRunner? { runners[kind] }
 
-    public var registeredKinds: [StudyKind] {
-        lock.lock(); defer { lock.unlock() }
-        return StudyKind.allCases.filter { runners[$0] != nil }
-    }
+    public var registeredKinds: [StudyKind] { StudyKind.allCases.filter { runners[$0] != nil } }
 
     /// Runs the study (pending if no runner; error if it throws), evaluates its gates and
     /// returns the result with the wall time in seconds.

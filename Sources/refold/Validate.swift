@@ -21,10 +21,9 @@ struct Validate: ParsableCommand {
     @Flag(help: .hidden) var summaryOnly = false
 
     func run() throws {
-        StudyCatalog.registerAll()
         let studies = try StudySpec.load(URL(fileURLWithPath: specs))
         let outFolder = URL(fileURLWithPath: out)
-        let suite = ValidationSuite(profile: profile, seed: seed, out: outFolder, refoldVersion: RefoldVersion.string)
+        let suite = ValidationSuite(registry: StudyCatalog.registry(), profile: profile, seed: seed, out: outFolder, refoldVersion: RefoldVersion.string)
         if summaryOnly {
             // One part of a parallel run: the parent writes index.md and report.pdf.
             let summaries = try suite.run(studies, writeIndex: false)

@@ -42,7 +42,7 @@ final class ValidationSuiteTests: XCTestCase {
     /// Runners measure and Reporting draws: without gnuplot the gates are still measured and
     /// evaluated, and the study is an error that says why its figures are missing.
     func testGatesAreMeasuredWithoutGnuplot() throws {
-        let registry = StudyRegistry()
+        var registry = StudyRegistry()
         registry.register(.wedge) { _, _ in
             var result = StudyResult()
             result.measure("mean", 0.5, noise: 0.01)
@@ -64,7 +64,7 @@ final class ValidationSuiteTests: XCTestCase {
 
     func testRegisteredPendingAndFailingStudies() throws {
         _ = try gnuplotOrSkip()
-        let registry = StudyRegistry()
+        var registry = StudyRegistry()
         // Uniform events: the mean 0.5 with error 1/sqrt(12 N) = 0.0065 for N = 2000.
         registry.register(.wedge) { spec, context in
             let rng = context.rng.child("generator")
@@ -179,7 +179,7 @@ final class ValidationSuiteTests: XCTestCase {
     /// the summary an in-process run wrote, or crashes for "kicker"), the longest study started
     /// first, a crash turned into an error study naming its status and log, index.md over all.
     func testStudiesInProcesses() throws {
-        let registry = StudyRegistry()
+        var registry = StudyRegistry()
         registry.register(.wedge) { _, _ in
             var result = StudyResult()
             result.measure("mean", 0.5, noise: 0.01)

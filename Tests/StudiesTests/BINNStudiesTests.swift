@@ -19,8 +19,7 @@ final class BINNStudiesTests: XCTestCase {
         let end = text.range(of: "\n[", range: start.upperBound..<text.endIndex)?.lowerBound ?? text.endIndex
         text.replaceSubrange(start.lowerBound..<end, with: "[profile.quick]\n" + quick + "\n")
         let spec = try StudySpec(text: text, file: toys.path)
-        let registry = StudyRegistry()
-        StudyCatalog.registerAll(in: registry)
+        let registry = StudyCatalog.registry()
         let folder = temporaryFolder("binn-\(file)")
         let (result, _) = registry.run(StudyContext(spec: spec, profile: .quick, seed: seed, folder: folder))
         if case .error(let message) = result.status, !expectError { XCTFail("\(file), seed \(seed): \(message)") }
@@ -59,7 +58,7 @@ final class BINNStudiesTests: XCTestCase {
 
     /// The measured sigma_pred extremum `name` is the mean of the parabola-refined extrema of
     /// `BINNStudy.minimumSets` independent sets of draws, so it lies strictly inside `window`, its
-    /// noise is their standard error (finite, non-negative), and the plotted curve (`file`: x, ...,
+    /// noise is their jackknife standard error (non-negative, or NaN when undefined), and the plotted curve (`file`: x, ...,
     /// sigma_pred; the first set) has an interior extremum of that sign in the window. A tiny
     /// network's curve may have none in some set: then the value is NaN, a note says so and the gate fails.
     private func checkExtremum(_ result: StudyResult, _ name: String, sign: Double, window: ClosedRange<Double>,
@@ -71,7 +70,10 @@ final class BINNStudiesTests: XCTestCase {
             return
         }
         XCTAssertTrue(window.contains(measurement.value), "\(name) = \(measurement.value) outside \(window)")
-        XCTAssertTrue(measurement.noise.isFinite && measurement.noise >= 0, "\(name) noise \(measurement.noise)")
+        // The jackknife is undefined when leaving one set out removes the extremum from the window
+        // (a tiny network's flat curve: seen for the ring's minimum at 3 epochs, seed 2026): the
+        // noise is then NaN, "not estimated", never a made-up number.
+        XCTAssertTrue(measurement.noise.isNaN || measurement.noise >= 0, "\(name) noise \(measurement.noise)")
         let rows = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8).split(separator: "\n")
         let header = rows[0].split(separator: ",").map(String.init)
         let column = try XCTUnwrap(header.firstIndex(of: "sigma_pred"))

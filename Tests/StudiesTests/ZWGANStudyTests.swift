@@ -30,8 +30,7 @@ final class ZWGANStudyTests: XCTestCase {
         // 1280 generator steps: too few for the toml's cosine decay to 0 (it stops the generator
         // before it has learnt the shift), so the tiny run keeps a constant rate.
         spec.network.parameters["lr_schedule"] = .string("constant")
-        let registry = StudyRegistry()
-        StudyCatalog.registerAll(in: registry)
+        let registry = StudyCatalog.registry()
         let folder = temporaryFolder()
         let (result, _) = registry.run(StudyContext(spec: spec, profile: .quick, seed: Self.seed, folder: folder))
         if case .error(let message) = result.status { XCTFail("seed \(Self.seed): \(message)") }

@@ -13,8 +13,7 @@ final class ZWStudyTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("Toys/\(file)")
         var spec = try XCTUnwrap(StudySpec.load(toys).first)
         adjust(&spec)
-        let registry = StudyRegistry()
-        StudyCatalog.registerAll(in: registry)
+        let registry = StudyCatalog.registry()
         let folder = temporaryFolder(file)
         let (result, _) = registry.run(StudyContext(spec: spec, profile: .quick, seed: seed, folder: folder))
         if case .error(let message) = result.status { XCTFail("\(file), seed \(seed): \(message)") }
