@@ -10,7 +10,7 @@ enum BINNStudy {
     struct Settings {
         var events: Int, epochs: Int, blocks: Int, hiddenLayers: Int, units: Int, batchSize: Int
         var learningRate: Float, priorWidth: Float, draws: Int
-        /// `[network.parameters] boundaries` (in the quick profile `quick_boundaries` if given): "hard"
+        /// `[network.parameters] boundaries` (a profile sets its own in `[profile.<name>.network.parameters]`): "hard"
         /// (default; the thesis' coordinates), "logit" or "probit" (a `BoxMap` of the toy's support
         /// before the standardiser); checked by `boundaryMap()`.
         var boundaries: SpecParameter?
@@ -24,11 +24,9 @@ enum BINNStudy {
             units = n.units ?? 32
             batchSize = n.batchSize ?? 512
             learningRate = Float(n.learningRate ?? 1e-3)
-            // The quick profile's shorter training takes a larger step: [network.parameters] quick_learning_rate.
-            if context.profile == .quick, let quick = n.parameters["quick_learning_rate"]?.number { learningRate = Float(quick) }
             priorWidth = Float(n.priorWidth ?? 1)
             draws = n.samplesPerEvent ?? 30
-            boundaries = n.parameters[context.profile == .quick && n.parameters["quick_boundaries"] != nil ? "quick_boundaries" : "boundaries"]
+            boundaries = n.parameters["boundaries"]
         }
 
         /// nil: hard boundaries (no map).

@@ -10,7 +10,7 @@ import Validation
 /// x = 0.5 (mean over lines y = 0.2 ... 0.8) must fall monotonically.
 ///
 /// `[generator.parameters]`: `sizes` (paper: 10k, 100k, 1M) and `updates` (weight updates per
-/// training), `quick_sizes` and `quick_updates` for the quick profile.
+/// training); the quick profile sets its own in `[profile.quick.generator.parameters]`.
 public enum ErrorsVsStatisticsStudy {
     static func numbers(_ g: GeneratorSpec, _ name: String, default fallback: [Double]) throws -> [Double] {
         guard let value = g.parameters[name] else { return fallback }
@@ -24,9 +24,8 @@ public enum ErrorsVsStatisticsStudy {
 
     public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
         let g = context.generator
-        let quick = context.profile == .quick
-        let sizes = try numbers(g, quick ? "quick_sizes" : "sizes", default: quick ? [2_000, 20_000, 200_000] : [10_000, 100_000, 1_000_000]).map { Int($0) }
-        let updates = Int(try g.number(quick ? "quick_updates" : "updates", default: quick ? 1_500 : 175_000))
+        let sizes = try numbers(g, "sizes", default: [10_000, 100_000, 1_000_000]).map { Int($0) }
+        let updates = Int(try g.number("updates", default: 175_000))
         guard sizes.count >= 2, sizes.allSatisfy({ $0 >= 100 }), updates >= 1 else {
             throw RefoldError.value("errors-vs-statistics sizes, updates", expected: ">= 2 sizes of >= 100 events, updates >= 1", actual: "\(sizes), \(updates)")
         }

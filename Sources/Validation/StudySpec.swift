@@ -145,18 +145,15 @@ public struct NetworkSpec: Equatable, Sendable, Codable {
     public var parameters: [String: SpecParameter]
 }
 
-/// `[profile.quick]`, `[profile.paper]`: size overrides.
-public struct ProfileOverrides: Equatable, Sendable, Codable {
-    public var events: Int?
-    public var testEvents: Int?
-    public var epochs: Int?
-    public var blocks: Int?
-    public var layersPerBlock: Int?
-    public var units: Int?
-    public var batchSize: Int?
-    public var samplesPerEvent: Int?
-    public var calibrationEvents: Int?
-    public init() {}
+/// The generator and network settings of one profile: the base sections with
+/// `[profile.<name>.generator]`, `[profile.<name>.generator.parameters]`, `[profile.<name>.network]`
+/// and `[profile.<name>.network.parameters]` applied. A profile may set any key those sections
+/// allow (checked as strictly); a parameters table is merged key by key. A profile that sets
+/// `events` but not `test_events` gets `events / 10` test events.
+public struct ProfileSettings: Equatable, Sendable, Codable {
+    public var generator: GeneratorSpec
+    public var network: NetworkSpec
+    public init(generator: GeneratorSpec, network: NetworkSpec) { self.generator = generator; self.network = network }
 }
 
 /// `[[gate]]`: one check with its tolerance.
@@ -193,13 +190,14 @@ public struct StudySpec: Equatable, Sendable, Codable {
     public var description: String
     public var generator: GeneratorSpec
     public var network: NetworkSpec
-    public var profiles: [ProfileName: ProfileOverrides]
+    /// The settings of each profile the file declares (`[profile.quick]`, `[profile.paper]`).
+    public var profiles: [ProfileName: ProfileSettings]
     public var gates: [GateSpec]
     /// The file it was read from (empty for specs built in code).
     public var file: String
 
     public init(name: String, kind: StudyKind, description: String = "", generator: GeneratorSpec,
-                network: NetworkSpec, profiles: [ProfileName: ProfileOverrides] = [:], gates: [GateSpec] = [],
+                network: NetworkSpec, profiles: [ProfileName: ProfileSettings] = [:], gates: [GateSpec] = [],
                 file: String = "") {
         self.name = name; self.kind = kind; self.description = description; self.generator = generator
         self.network = network; self.profiles = profiles; self.gates = gates; self.file = file
@@ -232,50 +230,19 @@ public struct StudySpec: Equatable, Sendable, Codable {
         try study.finish()
 
         guard var gen = try top.optionalTable("generator") else { throw top.error("generator", "missing required table [generator]") }
-        let events = try gen.optionalInt("events", in: 1...100_000_000) ?? 100_000
-        generator = GeneratorSpec(
-            name: try gen.enumeration("name", GeneratorName.self),
-            events: events,
-            testEvents: try gen.optionalInt("test_events", in: 1...100_000_000) ?? max(1, events / 10),
-            seedOffset: try gen.optionalInt("seed_offset", in: 0...1_000_000) ?? 0,
-            parameters: try gen.optionalTable("parameters")?.parameters() ?? [:])
-        try gen.finish()
-
+        generator = try Self.readGenerator(&gen, base: nil)
         guard var net = try top.optionalTable("network") else { throw top.error("network", "missing required table [network]") }
-        network = NetworkSpec(
-            variant: try net.enumeration("variant", NetworkVariant.self),
-            blocks: try net.optionalInt("blocks", in: 1...256),
-            layersPerBlock: try net.optionalInt("layers_per_block", in: 1...64),
-            units: try net.optionalInt("units", in: 1...65_536),
-            conditionLayers: try net.optionalInt("condition_layers", in: 0...64),
-            conditionUnits: try net.optionalInt("condition_units", in: 1...65_536),
-            conditionOutput: try net.optionalInt("condition_output", in: 1...65_536),
-            epochs: try net.optionalInt("epochs", in: 1...100_000),
-            batchSize: try net.optionalInt("batch_size", in: 1...1_000_000),
-            learningRate: try net.optionalDouble("learning_rate", in: 1e-8...1),
-            priorWidth: try net.optionalDouble("prior_width", in: 1e-6...1e6),
-            mmdWidths: try net.optionalDoubles("mmd_widths", in: 1e-9...1e9),
-            samplesPerEvent: try net.optionalInt("samples_per_event", in: 1...100_000),
-            calibrationEvents: try net.optionalInt("calibration_events", in: 1...10_000_000),
-            parameters: try net.optionalTable("parameters")?.parameters() ?? [:])
-        try net.finish()
+        network = try Self.readNetwork(&net, base: nil)
 
         profiles = [:]
         if var profileTable = try top.optionalTable("profile") {
             for profile in ProfileName.allCases {
                 guard var table = try profileTable.optionalTable(profile.rawValue) else { continue }
-                var overrides = ProfileOverrides()
-                overrides.events = try table.optionalInt("events", in: 1...100_000_000)
-                overrides.testEvents = try table.optionalInt("test_events", in: 1...100_000_000)
-                overrides.epochs = try table.optionalInt("epochs", in: 1...100_000)
-                overrides.blocks = try table.optionalInt("blocks", in: 1...256)
-                overrides.layersPerBlock = try table.optionalInt("layers_per_block", in: 1...64)
-                overrides.units = try table.optionalInt("units", in: 1...65_536)
-                overrides.batchSize = try table.optionalInt("batch_size", in: 1...1_000_000)
-                overrides.samplesPerEvent = try table.optionalInt("samples_per_event", in: 1...100_000)
-                overrides.calibrationEvents = try table.optionalInt("calibration_events", in: 1...10_000_000)
+                var settings = ProfileSettings(generator: generator, network: network)
+                if var g = try table.optionalTable("generator") { settings.generator = try Self.readGenerator(&g, base: generator) }
+                if var n = try table.optionalTable("network") { settings.network = try Self.readNetwork(&n, base: network) }
                 try table.finish()
-                profiles[profile] = overrides
+                profiles[profile] = settings
             }
             try profileTable.finish()
         }
@@ -314,19 +281,51 @@ public struct StudySpec: Equatable, Sendable, Codable {
 
     /// Generator and network settings with the profile's overrides applied.
     public func settings(for profile: ProfileName) -> (generator: GeneratorSpec, network: NetworkSpec) {
-        var generator = self.generator
-        var network = self.network
-        guard let o = profiles[profile] else { return (generator, network) }
-        if let v = o.events { generator.events = v; if o.testEvents == nil { generator.testEvents = max(1, v / 10) } }
-        if let v = o.testEvents { generator.testEvents = v }
-        if let v = o.epochs { network.epochs = v }
-        if let v = o.blocks { network.blocks = v }
-        if let v = o.layersPerBlock { network.layersPerBlock = v }
-        if let v = o.units { network.units = v }
-        if let v = o.batchSize { network.batchSize = v }
-        if let v = o.samplesPerEvent { network.samplesPerEvent = v }
-        if let v = o.calibrationEvents { network.calibrationEvents = v }
-        return (generator, network)
+        guard let p = profiles[profile] else { return (generator, network) }
+        return (p.generator, p.network)
+    }
+
+    /// `[generator]` (base nil) or a profile's `[profile.<name>.generator]` over `base`.
+    static func readGenerator(_ gen: inout SpecReader, base: GeneratorSpec?) throws -> GeneratorSpec {
+        let events = try gen.optionalInt("events", in: 1...100_000_000)
+        let name: GeneratorName
+        if let base { name = try gen.optionalEnum("name", GeneratorName.self) ?? base.name } else { name = try gen.enumeration("name", GeneratorName.self) }
+        let resolvedEvents = events ?? base?.events ?? 100_000
+        let testEvents = try gen.optionalInt("test_events", in: 1...100_000_000)
+            ?? (events != nil || base == nil ? max(1, resolvedEvents / 10) : base!.testEvents)
+        var parameters = base?.parameters ?? [:]
+        for (key, value) in try gen.optionalTable("parameters")?.parameters() ?? [:] { parameters[key] = value }
+        let spec = GeneratorSpec(name: name, events: resolvedEvents, testEvents: testEvents,
+                                 seedOffset: try gen.optionalInt("seed_offset", in: 0...1_000_000) ?? base?.seedOffset ?? 0,
+                                 parameters: parameters)
+        try gen.finish()
+        return spec
+    }
+
+    /// `[network]` (base nil) or a profile's `[profile.<name>.network]` over `base`.
+    static func readNetwork(_ net: inout SpecReader, base: NetworkSpec?) throws -> NetworkSpec {
+        let variant: NetworkVariant
+        if let base { variant = try net.optionalEnum("variant", NetworkVariant.self) ?? base.variant } else { variant = try net.enumeration("variant", NetworkVariant.self) }
+        var parameters = base?.parameters ?? [:]
+        for (key, value) in try net.optionalTable("parameters")?.parameters() ?? [:] { parameters[key] = value }
+        let spec = NetworkSpec(
+            variant: variant,
+            blocks: try net.optionalInt("blocks", in: 1...256) ?? base?.blocks,
+            layersPerBlock: try net.optionalInt("layers_per_block", in: 1...64) ?? base?.layersPerBlock,
+            units: try net.optionalInt("units", in: 1...65_536) ?? base?.units,
+            conditionLayers: try net.optionalInt("condition_layers", in: 0...64) ?? base?.conditionLayers,
+            conditionUnits: try net.optionalInt("condition_units", in: 1...65_536) ?? base?.conditionUnits,
+            conditionOutput: try net.optionalInt("condition_output", in: 1...65_536) ?? base?.conditionOutput,
+            epochs: try net.optionalInt("epochs", in: 1...100_000) ?? base?.epochs,
+            batchSize: try net.optionalInt("batch_size", in: 1...1_000_000) ?? base?.batchSize,
+            learningRate: try net.optionalDouble("learning_rate", in: 1e-8...1) ?? base?.learningRate,
+            priorWidth: try net.optionalDouble("prior_width", in: 1e-6...1e6) ?? base?.priorWidth,
+            mmdWidths: try net.optionalDoubles("mmd_widths", in: 1e-9...1e9) ?? base?.mmdWidths,
+            samplesPerEvent: try net.optionalInt("samples_per_event", in: 1...100_000) ?? base?.samplesPerEvent,
+            calibrationEvents: try net.optionalInt("calibration_events", in: 1...10_000_000) ?? base?.calibrationEvents,
+            parameters: parameters)
+        try net.finish()
+        return spec
     }
 
     /// Every `*.toml` in `folder` (sorted by file name) or the single file `path`.

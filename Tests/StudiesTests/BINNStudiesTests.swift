@@ -8,16 +8,24 @@ import Validation
 /// epochs): they run end to end, report every gate's value in its range, and write their data and
 /// plots. The physics gates themselves are measured by `refold validate` (docs/binn.md).
 final class BINNStudiesTests: XCTestCase {
-    /// The shipped spec with a tiny quick profile appended in place of its own.
+    /// The shipped spec with a tiny quick profile in place of its own sizes.
     private func run(_ file: String, quick: String, replacing: [(String, String)] = [], seed: UInt64 = 2026,
                      expectError: Bool = false) throws -> (StudyResult, URL) {
         let toys = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Toys/\(file).toml")
         var text = try String(contentsOf: toys, encoding: .utf8)
         for (old, new) in replacing { text = text.replacingOccurrences(of: old, with: new) }
-        let start = try XCTUnwrap(text.range(of: "[profile.quick]"))
-        let end = text.range(of: "\n[", range: start.upperBound..<text.endIndex)?.lowerBound ?? text.endIndex
-        text.replaceSubrange(start.lowerBound..<end, with: "[profile.quick]\n" + quick + "\n")
+        // The tiny sizes replace the shipped [profile.quick.generator] and [profile.quick.network]
+        // (their parameters tables stay): events go to the generator, the rest to the network.
+        for header in ["[profile.quick.generator]", "[profile.quick.network]"] {
+            guard let start = text.range(of: header + "\n") else { continue }
+            let end = text.range(of: "\n[", range: start.upperBound..<text.endIndex)?.lowerBound ?? text.endIndex
+            text.removeSubrange(start.lowerBound..<end)
+        }
+        let lines = quick.split(separator: "\n").map(String.init)
+        let isGenerator = { (line: String) in line.hasPrefix("events") || line.hasPrefix("test_events") }
+        text += "\n[profile.quick.generator]\n" + lines.filter(isGenerator).joined(separator: "\n")
+            + "\n[profile.quick.network]\n" + lines.filter { !isGenerator($0) }.joined(separator: "\n") + "\n"
         let spec = try StudySpec(text: text, file: toys.path)
         let registry = StudyCatalog.registry()
         let folder = temporaryFolder("binn-\(file)")
@@ -47,11 +55,11 @@ final class BINNStudiesTests: XCTestCase {
     /// Hard boundaries (the thesis' coordinates) leak events out of the box; an unknown map is an error naming the key.
     func testWedgeBoundaryChoices() throws {
         let quick = "events = 3000\nepochs = 2\nblocks = 3\nlayers_per_block = 1\nunits = 16\nbatch_size = 256\nsamples_per_event = 4"
-        let (hard, _) = try run("wedge", quick: quick, replacing: [("quick_boundaries = \"logit\"", "quick_boundaries = \"hard\"")])
+        let (hard, _) = try run("wedge", quick: quick, replacing: [("boundaries = \"logit\"", "boundaries = \"hard\"")])
         let leak = try XCTUnwrap(hard.quantities["outside-box-fraction"])
         XCTAssertGreaterThan(leak.value, 0, "\(leak)")
         XCTAssertNil(hard.quantities["boundary-map"])
-        let (bad, _) = try run("wedge", quick: quick, replacing: [("quick_boundaries = \"logit\"", "quick_boundaries = \"box\"")], expectError: true)
+        let (bad, _) = try run("wedge", quick: quick, replacing: [("boundaries = \"logit\"", "boundaries = \"box\"")], expectError: true)
         guard case .error(let message) = bad.status else { return XCTFail("expected an error, got \(bad.status)") }
         XCTAssertTrue(message.contains("boundaries") && message.contains("box"), message)
     }
@@ -115,7 +123,7 @@ final class BINNStudiesTests: XCTestCase {
     func testErrorsVsStatisticsRunner() throws {
         let toys = "blocks = 3\nlayers_per_block = 1\nunits = 16\nbatch_size = 256\nsamples_per_event = 8"
         let (result, folder) = try run("errors-vs-statistics", quick: toys, replacing: [
-            ("quick_sizes = [2000, 20000, 200000]", "quick_sizes = [500, 2000, 8000]"), ("quick_updates = 3000", "quick_updates = 40")])
+            ("sizes = [2000, 20000, 200000]", "sizes = [500, 2000, 8000]"), ("updates = 3000", "updates = 40")])
         XCTAssertNotNil(result.measurements["sigma-falls-monotonically"])
         let ratio = try XCTUnwrap(result.measurements["sigma-ratio"])
         XCTAssertTrue(ratio.value > 0 && ratio.noise.isFinite, "\(ratio)")

@@ -23,13 +23,14 @@ final class ZWGANStudyTests: XCTestCase {
         let toys = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Toys/zw-cuts.toml")
         var spec = try XCTUnwrap(StudySpec.load(toys).first)
-        var quick = spec.profiles[.quick] ?? ProfileOverrides()
-        quick.events = 8000; quick.testEvents = 6000; quick.epochs = 40; quick.units = 64; quick.layersPerBlock = 3
-        quick.samplesPerEvent = 20; quick.calibrationEvents = 300; quick.batchSize = 256
-        spec.profiles[.quick] = quick
+        var quick = try XCTUnwrap(spec.profiles[.quick])
+        quick.generator.events = 8000; quick.generator.testEvents = 6000
+        quick.network.epochs = 40; quick.network.units = 64; quick.network.layersPerBlock = 3
+        quick.network.samplesPerEvent = 20; quick.network.calibrationEvents = 300; quick.network.batchSize = 256
         // 1280 generator steps: too few for the toml's cosine decay to 0 (it stops the generator
         // before it has learnt the shift), so the tiny run keeps a constant rate.
-        spec.network.parameters["lr_schedule"] = .string("constant")
+        quick.network.parameters["lr_schedule"] = .string("constant")
+        spec.profiles[.quick] = quick
         let registry = StudyCatalog.registry()
         let folder = temporaryFolder()
         let (result, _) = registry.run(StudyContext(spec: spec, profile: .quick, seed: Self.seed, folder: folder))

@@ -22,8 +22,9 @@ final class ZWStudyTests: XCTestCase {
     }
 
     func small(_ spec: inout StudySpec, events: Int, testEvents: Int, epochs: Int, samples: Int) {
-        var o = spec.profiles[.quick] ?? ProfileOverrides()
-        o.events = events; o.testEvents = testEvents; o.epochs = epochs; o.samplesPerEvent = samples; o.calibrationEvents = testEvents
+        var o = spec.profiles[.quick] ?? ProfileSettings(generator: spec.generator, network: spec.network)
+        o.generator.events = events; o.generator.testEvents = testEvents
+        o.network.epochs = epochs; o.network.samplesPerEvent = samples; o.network.calibrationEvents = testEvents
         spec.profiles[.quick] = o
     }
 
@@ -35,11 +36,11 @@ final class ZWStudyTests: XCTestCase {
     func testZWDetectorStudy() throws {
         let (result, folder) = try run("zw-detector.toml") { spec in
             small(&spec, events: 6000, testEvents: 1500, epochs: 6, samples: 20)
-            spec.profiles[.quick]?.units = 64
-            spec.network.parameters["compare"] = .strings(["inn"])
-            spec.network.parameters["compare_training_events"] = .int(600)
-            spec.network.parameters["compare_events"] = .int(300)
-            spec.network.parameters["compare_epochs"] = .int(1)
+            spec.profiles[.quick]?.network.units = 64
+            spec.profiles[.quick]?.network.parameters["compare"] = .strings(["inn"])
+            spec.profiles[.quick]?.network.parameters["compare_training_events"] = .int(600)
+            spec.profiles[.quick]?.network.parameters["compare_events"] = .int(300)
+            spec.profiles[.quick]?.network.parameters["compare_epochs"] = .int(1)
         }
         XCTAssertEqual(Set(result.gates.map(\.name)), ["pT_q1-max-deviation", "pT_q2-max-deviation", "m_jj-max-deviation",
                                                        "dphi_jj-max-deviation", "calibration-quick", "calibration"])
@@ -64,7 +65,7 @@ final class ZWStudyTests: XCTestCase {
     func testZWISRStudy() throws {
         let (result, folder) = try run("zw-isr.toml") { spec in
             small(&spec, events: 3000, testEvents: 800, epochs: 3, samples: 10)
-            spec.profiles[.quick]?.units = 64
+            spec.profiles[.quick]?.network.units = 64
         }
         XCTAssertLessThan(result.measurements["transverse-imbalance"]!.value, 1e-9, "seed 2026")
         for jets in ["2j", "3j"] { XCTAssertLessThan(abs(result.measurements["m-jj-median-shift-\(jets)"]!.value), 3, "\(jets), seed 2026") }

@@ -22,9 +22,15 @@ final class StudySpecTests: XCTestCase {
     blocks = 20
     learning_rate = 1e-3
 
-    [profile.quick]
+    [profile.quick.generator]
     events = 20000
+
+    [profile.quick.network]
     epochs = 5
+    learning_rate = 5e-3
+
+    [profile.quick.network.parameters]
+    boundaries = "logit"
 
     [[gate]]
     name = "density-chi2"
@@ -52,7 +58,14 @@ final class StudySpecTests: XCTestCase {
         XCTAssertEqual(quick.generator.events, 20_000)
         XCTAssertEqual(quick.generator.testEvents, 2_000)
         XCTAssertEqual(quick.network.epochs, 5)
+        XCTAssertEqual(quick.network.learningRate, 5e-3, "a profile overrides any network key")
+        XCTAssertEqual(quick.network.blocks, 20, "keys the profile leaves keep the base value")
+        XCTAssertEqual(quick.network.parameters["boundaries"], .string("logit"))
+        XCTAssertEqual(quick.generator.parameters["radius"], .double(1), "parameters merge key by key")
+        XCTAssertEqual(quick.generator.seedOffset, 3)
         XCTAssertEqual(paper.generator.events, 300_000)
+        XCTAssertEqual(paper.network.learningRate, 1e-3)
+        XCTAssertNil(paper.network.parameters["boundaries"])
         XCTAssertEqual(spec.gates(for: .quick).map(\.name), ["density-chi2"])
         XCTAssertEqual(spec.gates(for: .paper).count, 2)
         XCTAssertEqual(spec.gates[1].profileReason, "the width needs the paper's statistics")
@@ -60,7 +73,7 @@ final class StudySpecTests: XCTestCase {
 
     /// A gate restricted to some profiles must say why it is not gated in the others.
     func testProfileRestrictedGateNeedsItsReason() {
-        assertFails("profile_reason = \"the width needs the paper's statistics\"", "", line: 29, key: "gate[1].profile_reason",
+        assertFails("profile_reason = \"the width needs the paper's statistics\"", "", line: 35, key: "gate[1].profile_reason",
                     "expected the reason why \"width-fit\" is not gated")
     }
 
@@ -79,22 +92,24 @@ final class StudySpecTests: XCTestCase {
     func testUnknownKeyNamesLineAndKey() {
         assertFails("blocks = 20", "blocks = 20\nblokcs = 3", line: 17, key: "network.blokcs", "unknown key")
         assertFails("seed_offset = 3", "seed_offset = 3\ncolour = \"red\"", line: 10, key: "generator.colour", "unknown key")
-        assertFails("epochs = 5", "epochs = 5\nwarp = 1", line: 22, key: "profile.quick.warp", "unknown key")
-        assertFails("comparison = \"within\"", "comparison = \"within\"\nsigma = 2", line: 35, key: "gate[1].sigma", "unknown key")
+        assertFails("epochs = 5", "epochs = 5\nwarp = 1", line: 24, key: "profile.quick.network.warp", "unknown key")
+        assertFails("[profile.quick.generator]", "[profile.quick.generator]\nepochs = 3", line: 20, key: "profile.quick.generator.epochs", "unknown key")
+        assertFails("comparison = \"within\"", "comparison = \"within\"\nsigma = 2", line: 41, key: "gate[1].sigma", "unknown key")
     }
 
     func testWrongTypeNamesLineAndKey() {
         assertFails("events = 300000", "events = \"many\"", line: 8, key: "generator.events", "expected an integer, got string")
-        assertFails("tolerance = 2.0", "tolerance = \"two\"", line: 26, key: "gate[0].tolerance", "expected a number")
+        assertFails("tolerance = 2.0", "tolerance = \"two\"", line: 32, key: "gate[0].tolerance", "expected a number")
         assertFails("kind = \"ring\"", "kind = 3", line: 3, key: "study.kind", "expected a string")
     }
 
     func testOutOfRangeAndBadEnumNameLineAndKey() {
         assertFails("blocks = 20", "blocks = 0", line: 16, key: "network.blocks", "expected an integer in 1...256, got 0")
         assertFails("learning_rate = 1e-3", "learning_rate = 5.0", line: 17, key: "network.learning_rate", "got 5.0")
+        assertFails("learning_rate = 5e-3", "learning_rate = 5.0", line: 24, key: "profile.quick.network.learning_rate", "got 5.0")
         assertFails("variant = \"binn\"", "variant = \"transformer\"", line: 15, key: "network.variant", "expected one of none, inn")
-        assertFails("comparison = \"lessThan\"", "comparison = \"below\"", line: 27, key: "gate[0].comparison", "lessThan")
-        assertFails("tolerance = 0.1", "tolerance = -0.1", line: 32, key: "gate[1].tolerance", "non-negative")
+        assertFails("comparison = \"lessThan\"", "comparison = \"below\"", line: 33, key: "gate[0].comparison", "lessThan")
+        assertFails("tolerance = 0.1", "tolerance = -0.1", line: 38, key: "gate[1].tolerance", "non-negative")
     }
 
     func testMissingTableAndSyntaxError() {
