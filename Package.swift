@@ -59,7 +59,7 @@ let package = Package(
         // MARK: Tests
         // Each source target's dependencies are exactly the modules its files import
         // (Tests/TensorTests/PackageEdgeTests.swift checks it).
-        .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Tensor", "Autograd"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "ParallelTests", dependencies: ["Parallel", "Tensor", "TestSupport"]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"]),

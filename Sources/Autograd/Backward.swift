@@ -33,13 +33,29 @@ func topologicalOrder(_ root: Variable) -> [Variable] {
     return order
 }
 
-/// The reverse pass: seeds the last node of `order` and hands every node that received a
-/// gradient to `visit` (which runs its pullback or keeps the gradient), in reverse order, with
-/// grad mode set to `createGraph` and restored afterwards.
-private func run(_ order: [Variable], seed: Variable, createGraph: Bool, visit: (_ node: Variable, _ gradient: Variable) -> Void) {
+/// The reverse pass of `backward` and `gradients`: marks `needsGrad` on every node of `order`
+/// (`towards` nil) or on the nodes on a path to one of `towards`, seeds the last node of `order`,
+/// and hands every node that received a gradient to `visit` (which runs its pullback or keeps the
+/// gradient), in reverse order, with grad mode set to `createGraph`. Its defer restores grad mode
+/// and clears the marks and pending gradients, so the tape is left clean however the pass ends.
+private func run(_ order: [Variable], towards inputs: [Variable]?, seed: Variable, createGraph: Bool,
+                 visit: (_ node: Variable, _ gradient: Variable) -> Void) {
     let saved = GradMode.isEnabled
+    defer {
+        GradMode.isEnabled = saved
+        for node in order { node.needsGrad = false; node.pending = nil }
+        for v in inputs ?? [] { v.needsGrad = false }
+    }
+    if let inputs {
+        for node in order { node.needsGrad = false }
+        for v in inputs { v.needsGrad = true }
+        for node in order where !node.needsGrad {
+            node.needsGrad = node.parents.contains { $0.needsGrad && $0.requiresGrad }
+        }
+    } else {
+        for node in order { node.needsGrad = true }
+    }
     GradMode.isEnabled = createGraph
-    defer { GradMode.isEnabled = saved }
     order.last!.pending = seed
     for node in order.reversed() {
         guard let g = node.pending else { continue }
@@ -53,13 +69,10 @@ private func run(_ order: [Variable], seed: Variable, createGraph: Bool, visit: 
 public func backward(_ loss: Variable) {
     precondition(loss.value.count == 1, "backward: expected a one-element loss, got shape \(loss.shape)")
     guard loss.requiresGrad else { return }
-    let order = topologicalOrder(loss)
-    for node in order { node.needsGrad = true }
-    run(order, seed: Variable(Tensor(shape: loss.shape, repeating: 1)), createGraph: false) { node, g in
+    run(topologicalOrder(loss), towards: nil, seed: Variable(Tensor(shape: loss.shape, repeating: 1)), createGraph: false) { node, g in
         if let pullback = node.pullback { pullback(node, g); return }
         if node.grad == nil { node.grad = g.value } else { node.grad!.addInPlace(g.value) }
     }
-    for node in order { node.needsGrad = false }
 }
 
 /// d output / d v for each v in `inputs` (zeros where output does not depend on v), seeded with
@@ -70,20 +83,11 @@ public func gradients(of output: Variable, withRespectTo inputs: [Variable],
     let seedValue = seed ?? Variable(Tensor(shape: output.shape, repeating: 1))
     precondition(seedValue.shape == output.shape, "gradients: seed shape \(seedValue.shape) differs from output shape \(output.shape)")
     guard output.requiresGrad else { return inputs.map { Variable(Tensor(shape: $0.shape)) } }
-    let order = topologicalOrder(output)
-    // needsGrad: the node lies on a path to one of the inputs.
-    for node in order { node.needsGrad = false }
-    for v in inputs { v.needsGrad = true }
-    for node in order where !node.needsGrad {
-        node.needsGrad = node.parents.contains { $0.needsGrad && $0.requiresGrad }
-    }
     var found: [ObjectIdentifier: Variable] = [:]
     let targets = Set(inputs.map(ObjectIdentifier.init))
-    run(order, seed: seedValue, createGraph: createGraph) { node, g in
+    run(topologicalOrder(output), towards: inputs, seed: seedValue, createGraph: createGraph) { node, g in
         if targets.contains(ObjectIdentifier(node)) { found[ObjectIdentifier(node)] = g }
         if let pullback = node.pullback, node.parents.contains(where: { $0.needsGrad }) { pullback(node, g) }
     }
-    for node in order { node.needsGrad = false }
-    for v in inputs { v.needsGrad = false }
     return inputs.map { found[ObjectIdentifier($0)] ?? Variable(Tensor(shape: $0.shape)) }
 }

@@ -20,6 +20,24 @@ public enum FlowBenchmarks {
         }
     }
 
+    /// Seconds for one training epoch of a BINN (loss NLL + KL / N with local reparametrisation,
+    /// batch 512, Adam) on `config.trainingEvents` events, extrapolated from `batches` timed steps.
+    public static func binnEpoch(config: BINNConfig = .drellYanPaper(), seed: UInt64 = 1, batches: Int = 50,
+                                 batchSize: Int = 512) -> Double {
+        let rng = RNGStream(seed: seed)
+        let model = BayesianINN(config: config, rng: rng.child("model"))
+        let optimizer = Adam(model.parameters, learningRate: 1e-3)
+        let x = Variable(Tensor.normal([batchSize, config.dimension], rng: rng.child("data")))
+        let none = Variable(Tensor(shape: [batchSize, 0]))
+        let noise = rng.child("noise")
+        return epochSeconds(events: config.trainingEvents, batchSize: batchSize, batches: batches) {
+            optimizer.zeroGrad()
+            backward(model.loss(partonLevel: x, detectorLevel: none, epoch: 0, rng: noise).total)
+            clipGradNorm(model.parameterVariables, maxNorm: 10)
+            optimizer.step()
+        }
+    }
+
     /// Seconds for an epoch of `events` events in batches of `batchSize`, extrapolated from
     /// `batches` timed calls of `step` after 3 warm-up ones.
     static func epochSeconds(events: Int, batchSize: Int, batches: Int, step: () -> Void) -> Double {

@@ -16,7 +16,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed steps per workload (after 10 warm-up steps).") var steps: Int = 200
     @Option(help: "Products with fewer multiply-adds run on one BLAS thread.") var singleThreadBelow: Int = BLAS.singleThreadBelow
     @Option(help: "Seed of the random weights and batches.") var seed: UInt64 = 2026
-    @Option(help: "Run only this workload (a, b, c, mem or memflow; for profiling).") var only: String?
+    @Option(help: "Run only this workload (a, b, c, mem, memflow or flows; for profiling).") var only: String?
     @Flag(help: "Only the engine workloads (a)-(c), not the generators and networks.") var engineOnly = false
 
     func validate() throws {
@@ -31,8 +31,9 @@ struct Bench: ParsableCommand {
         let wide = [12, 256, 256, 256, 12], deep = [12] + Array(repeating: 32, count: 8) + [12]
         if only == "memflow" { memflowWorkload(); return }
         if only == "mem" { memWorkload(); return }
+        if only == "flows" { flowWorkloads(); return }
         if let only {
-            guard ["a", "b", "c"].contains(only) else { throw ValidationError("--only: expected a, b, c, mem or memflow, got \(only)") }
+            guard ["a", "b", "c"].contains(only) else { throw ValidationError("--only: expected a, b, c, mem, memflow or flows, got \(only)") }
             let sizes = only == "b" ? deep : wide
             let step = only == "c" ? gemmRoofline(sizes: wide, batch: 512, rng: rng.child("roofline"))
                 : trainStep(sizes: sizes, batch: 512, rng: rng.child(only == "a" ? "wide" : "deep"))
@@ -65,10 +66,7 @@ struct Bench: ParsableCommand {
         let transfer = ColliderBenchmarks.transferDensity(evaluations: 100_000, seed: seed)
         record("transfer_density_zw_1e5", ["seconds": transfer.seconds, "microseconds_per_evaluation": transfer.seconds / Double(transfer.evaluations) * 1e6])
         memWorkload()
-        let cinn = FlowBenchmarks.cinnEpoch(events: 290_000, config: .paper, seed: seed, batches: 20)
-        record("cinn_paper_epoch_290k", ["seconds": cinn, "timed_batches": 20])
-        let sampling = FlowBenchmarks.sampling(events: 200, samples: 60, config: .paper, seed: seed)
-        record("cinn_paper_sampling_60_per_event", ["events_per_second": sampling, "samples_per_second": 60 * sampling])
+        flowWorkloads()
         let fcgan = GANBenchmarks.fcganEpoch(events: 290_000, config: .paper, seed: seed, batches: 10)
         record("fcgan_paper_epoch_290k", ["seconds": fcgan, "timed_batches": 10])
         let subtraction = GANBenchmarks.subtractionEpoch(events: 50_000, config: GANConfig(generatorLayers: 4, discriminatorLayers: 4, unitsPerLayer: 64,
@@ -98,11 +96,23 @@ struct Bench: ParsableCommand {
         record("qcd_inference_quick_epoch_4000_sets", ["seconds": qcd.epochSeconds, "posterior_samples_per_second": qcd.samplesPerSecond])
         let precision = ColliderBenchmarks.precisionSamples(events: 1_000_000, seed: seed)
         record("z_jets_and_ttbar_truth_1e6", ["z_jets_events_per_second": 1e6 / precision.zJetsSeconds, "ttbar_events_per_second": 1e6 / precision.ttbarSeconds])
+        parallelWorkloads(record)
+        memflowWorkload()
+    }
+
+    /// The coupling-block networks: one epoch of the paper cINN (table 5.2) on 290k events and its
+    /// sampling speed, the Z+jets INN generator's epoch and sampling rate, and one epoch of the
+    /// Drell-Yan BINN (table 6.2) on 10^6 events (epochs extrapolated from timed batches).
+    func flowWorkloads() {
+        let cinn = FlowBenchmarks.cinnEpoch(events: 290_000, config: .paper, seed: seed, batches: 20)
+        record("cinn_paper_epoch_290k", ["seconds": cinn, "timed_batches": 20])
+        let sampling = FlowBenchmarks.sampling(events: 200, samples: 60, config: .paper, seed: seed)
+        record("cinn_paper_sampling_60_per_event", ["events_per_second": sampling, "samples_per_second": 60 * sampling])
         let generator = FlowBenchmarks.densityFlowEpochAndSampling(config: DensityFlowConfig(dimension: 14, blocks: 10, layersPerBlock: 2, unitsPerLayer: 64),
                                                                    events: 60_000, seed: seed)
         record("inn_generator_3jet_quick_epoch_60k", ["seconds": generator.epochSeconds, "generated_events_per_second": generator.samplesPerSecond])
-        parallelWorkloads(record)
-        memflowWorkload()
+        let binn = FlowBenchmarks.binnEpoch(config: .drellYanPaper(), seed: seed, batches: 20)
+        record("binn_drell_yan_paper_epoch_1e6", ["seconds": binn, "timed_batches": 20])
     }
 
     /// The MEM's per-event likelihoods at 1 %: VEGAS, and flow importance sampling with a quick

@@ -4,15 +4,17 @@ import TestSupport
 
 final class BayesianINNTests: XCTestCase {
     /// The transform harness on the Bayesian coupling in both evaluation modes (one fixed weight
-    /// draw, posterior means): shape, round trip, log-det symmetry and finite-difference Jacobian.
+    /// draw, posterior means): shape, round trip, log-det symmetry and finite-difference Jacobian;
+    /// unconditional as in the BINN, and conditional (the shared coupling reads a condition too).
     func testBayesianCouplingPassesTheHarness() {
-        for (d, seed) in [(2, UInt64(31)), (5, 32)] {
-            let block = BayesianCoupling(dimension: d, layers: 3, units: 16, initialization: .kaiming, rng: RNGStream(seed: seed))
+        for (d, c, seed) in [(2, 0, UInt64(31)), (5, 0, 32), (4, 3, 34)] {
+            let block = BayesianCoupling(dimension: d, conditionDimension: c, layers: 3, units: 16, initialization: .kaiming,
+                                         rng: RNGStream(seed: seed))
             for layer in block.subnet.layers { for i in 0..<layer.logVariance.value.count { layer.logVariance.value.storage[i] = -2 } }
             block.subnet.layers.forEach { $0.resample(rng: RNGStream(seed: seed).child(index: $0.inputs)) }
-            TransformHarness(step: 1e-3).check(block, seed: seed)
+            TransformHarness(step: 1e-3).check(block, conditionColumns: c, seed: seed)
             block.subnet.layers.forEach { $0.mode = .mean }
-            TransformHarness(step: 1e-3).check(block, seed: seed)
+            TransformHarness(step: 1e-3).check(block, conditionColumns: c, seed: seed)
         }
     }
 

@@ -60,27 +60,19 @@ final class MMDTests: XCTestCase {
         XCTAssertGreaterThan(shifted.min()!, nullMean + 5 * nullSD, "seed 22: shifted MMD at least 5 null sd above the null mean")
     }
 
-    /// d MMD / dx along a random direction against a central difference (h = 1e-2 on O(1) data,
-    /// relative tolerance 1e-2: truncation ~ h^2 = 1e-4, Float round-off ~ 1e-5 / h).
+    /// d MMD / dx for every element of x through the shared `GradientCheck`, h = 1e-2 on O(1)
+    /// data: the MMD sums ~10^3 kernel values of size <= 1 in Float32 (round-off ~1e-6, divided by
+    /// 2h: 5e-5), truncation h^2 |f'''| / 6 ~ 2e-5 |f'''|; so 2e-4 + 1e-2 |fd|.
     func testGradientMatchesFiniteDifferences() {
         let rng = RNGStream(seed: 23)
         let x = Tensor.normal([24, 2], rng: rng.child("x"))
-        let y = Tensor.normal([20, 2], mean: 0.5, rng: rng.child("y"))
-        let v = Tensor.normal([24, 2], rng: rng.child("v"))
+        let y = Variable(Tensor.normal([20, 2], mean: 0.5, rng: rng.child("y")))
         for kernel in [MMDKernel.gaussian, .breitWigner] {
             let loss = MMDLoss(kernel: kernel, widths: [0.5, 1, 2])
             for joint in [true, false] {
-                func f(_ t: Tensor) -> Variable {
-                    let xv = Variable(t, requiresGrad: true)
-                    return joint ? loss(xv, Variable(y)) : loss.marginals(xv, Variable(y))
+                GradientCheck.check("MMD \(kernel), joint \(joint)", [x], seed: 23, step: 1e-2, rel: 1e-2, abs: 2e-4) { v in
+                    joint ? loss(v[0], y) : loss.marginals(v[0], y)
                 }
-                let xv = Variable(x, requiresGrad: true)
-                let out = joint ? loss(xv, Variable(y)) : loss.marginals(xv, Variable(y))
-                let g = gradients(of: out, withRespectTo: [xv])[0].value
-                let analytic = zip(g.storage, v.storage).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-                let h: Float = 1e-2
-                let numeric = (Double(f(x + v * h).scalar) - Double(f(x - v * h).scalar)) / (2 * Double(h))
-                assertClose(analytic, numeric, rel: 1e-2, abs: 1e-4, "\(kernel), joint \(joint), seed 23")
             }
         }
     }

@@ -13,18 +13,15 @@ func splineKnots(_ raw: ArraySlice<Float>, bound: Double, minimum: Double) -> [D
     return knots
 }
 
-/// The fused spline op against finite differences (the method of AutogradTests' GradientCheck,
-/// which lives in a test target FlowsTests cannot import), with a five-point stencil.
-///
-/// L = sum_i w_i out_i with fixed random w, accumulated in Double; reference
-/// (8 (L(v+h) - L(v-h)) - (L(v+2h) - L(v-2h))) / 12h, h = 3e-3. The op works in Double and
-/// rounds its outputs to Float32 (|out| <= 4: 2.4e-7 each); one perturbation touches one value
-/// and one log-det, about 5e-7 per L, which the stencil weighs by 18 / 12h: 2.5e-4. Its
-/// truncation h^4 |f^(5)| / 30 = 3e-12 |f^(5)|. (The two-point stencil at this h was off by up to
-/// 3 % over 120 seeds: the inverse x(y) has x'' = -f'' / f'^3, large where the slope is small;
-/// with smaller h the difference converged to the analytic value as h^2.) Tolerance
-/// 1e-3 + 1e-3 |fd|, as in GradientCheck. Inputs stay 0.05 away from every knot and from +-B (the
-/// spline is C^1 there, its log-slope only C^0): the stencil moves a knot by at most
+/// The fused spline op against finite differences through the shared `GradientCheck` (first
+/// order; the op stops its pullback under createGraph), with the five-point stencil, h = 3e-3.
+/// The op works in Double and rounds its outputs to Float32 (|out| <= 4: 2.4e-7 each); one
+/// perturbation touches one value and one log-det, about 5e-7 per L, which the stencil weighs by
+/// 18 / 12h: 2.5e-4. Its truncation h^4 |f^(5)| / 30 = 3e-12 |f^(5)|. (The two-point stencil at
+/// this h was off by up to 3 % over 120 seeds: the inverse x(y) has x'' = -f'' / f'^3, large where
+/// the slope is small; with smaller h the difference converged to the analytic value as h^2.)
+/// Tolerance 1e-3 + 1e-3 |fd|, the harness default. Inputs stay 0.05 away from every knot and from
+/// +-B (the spline is C^1 there, its log-slope only C^0): the stencil moves a knot by at most
 /// 2B 2h / 4 = 0.009.
 final class SplineTests: XCTestCase {
     // MARK: The fused op against central differences
@@ -57,33 +54,10 @@ final class SplineTests: XCTestCase {
     func checkOpGradient(_ direction: SplineDirection, seed: UInt64) {
         let (x, theta) = opInputs(seed: seed, direction: direction)
         XCTAssertLessThan(opSpline.tailCount(x), x.count, "expected some inputs inside [-B, B] (seed \(seed))")
-        let w = Tensor.uniform([rows, features + 1], low: -1, high: 1, rng: RNGStream(seed: seed).child("w"))
-        func loss(_ x: Tensor, _ theta: Tensor) -> Double {
-            let out = withNoGrad { rationalQuadraticSpline(Variable(x), parameters: Variable(theta), spline: opSpline, direction: direction) }
-            return zip(out.value.storage, w.storage).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-        }
-        let xv = Variable(x, requiresGrad: true), tv = Variable(theta, requiresGrad: true)
-        let out = rationalQuadraticSpline(xv, parameters: tv, spline: opSpline, direction: direction)
-        XCTAssertEqual(out.shape, [rows, features + 1])
-        backward(sum(out * Variable(w)))
-        let step: Float = 3e-3
-        for (input, analytic) in [(0, xv.grad!), (1, tv.grad!)] {
-            for k in analytic.storage.indices {
-                var shifted = [x, theta]
-                func l(_ multiple: Float) -> Double {
-                    shifted[input].storage[k] = [x, theta][input].storage[k] + multiple * step
-                    return loss(shifted[0], shifted[1])
-                }
-                // Five-point stencil; the step as the representable difference of the +-h inputs.
-                let h = (Double([x, theta][input].storage[k] + step) - Double([x, theta][input].storage[k] - step)) / 2
-                let fd = (8 * (l(1) - l(-1)) - (l(2) - l(-2))) / (12 * h)
-                let a = Double(analytic.storage[k])
-                if !isClose(a, fd, rel: 1e-3, abs: 1e-3) {
-                    XCTFail("\(direction): input \(input == 0 ? "x" : "theta") element \(k): analytic \(a) vs finite difference \(fd) (seed \(seed))")
-                    return
-                }
-            }
-        }
+        let spline = opSpline
+        func op(_ v: [Variable]) -> Variable { rationalQuadraticSpline(v[0], parameters: v[1], spline: spline, direction: direction) }
+        XCTAssertEqual(withNoGrad { op([Variable(x), Variable(theta)]) }.shape, [rows, features + 1])
+        GradientCheck.check("spline \(direction) (x, theta)", [x, theta], seed: seed, stencil: .fivePoint, op)
     }
 
     func testForwardGradient() { checkOpGradient(.forward, seed: 41) }
