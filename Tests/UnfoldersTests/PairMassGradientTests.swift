@@ -1,7 +1,7 @@
 import XCTest
 import Autograd
 import Physics
-@testable import Studies
+@testable import Unfolders
 import Tensor
 import TestSupport
 
