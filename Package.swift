@@ -33,14 +33,16 @@ let package = Package(
         .target(name: "GAN", dependencies: ["Tensor", "NN", "Flows"], swiftSettings: optimised),
 
         // MARK: Physics and toys
-        .target(name: "Physics", dependencies: ["Tensor", "CGSL", "TOMLKit"], swiftSettings: optimised),
+        // The one strict TOML reader (study specs, detector cards): errors at file:line: key.path.
+        .target(name: "Config", dependencies: ["Tensor", "TOMLKit"]),
+        .target(name: "Physics", dependencies: ["Tensor", "CGSL", "Config"], swiftSettings: optimised),
         .target(name: "ToyModels", dependencies: ["Tensor", "Unfolding", "CGSL", "CFFTW"], swiftSettings: optimised),
         .target(name: "Unfolding", dependencies: ["Tensor", "CGSL"], swiftSettings: optimised),
         // Per-event likelihoods p(x_d | theta) for the matrix element method.
         .target(name: "Inference", dependencies: ["Physics", "Tensor", "Parallel", "Autograd", "NN", "Flows", "CGSL"], swiftSettings: optimised),
 
         // MARK: Validation and reports
-        .target(name: "Validation", dependencies: ["Tensor", "CGSL", "TOMLKit"]),
+        .target(name: "Validation", dependencies: ["Tensor", "CGSL", "Config"]),
         .target(name: "Reporting", dependencies: ["Tensor", "Parallel", "Validation"]),
         // Every trainable unfolding or density model behind one `ModelFolder` protocol, the event
         // coordinate maps behind one `EventCoordinateMap` protocol, and the training entry points.
@@ -48,7 +50,7 @@ let package = Package(
                 dependencies: ["Tensor", "Parallel", "Autograd", "Flows", "GAN", "Physics", "Inference", "Validation"]),
         // The study runners: generators + networks + checks + plots, one file per study.
         .target(name: "Studies",
-                dependencies: ["Tensor", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Unfolders", "Validation", "CGSL"]),
+                dependencies: ["Config", "Tensor", "Flows", "GAN", "Physics", "Inference", "ToyModels", "Unfolding", "Unfolders", "Validation", "CGSL"]),
 
         // MARK: Command line
         .executableTarget(name: "refold", dependencies: [

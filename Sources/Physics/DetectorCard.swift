@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 import Tensor
 
 /// Every number of the parametrised fast detector, ATLAS-like defaults (Delphes ATLAS card,

@@ -1,4 +1,5 @@
 import Flows
+import Config
 import Foundation
 import Tensor
 import Unfolders

@@ -260,8 +260,7 @@ public final class UnfoldingModel {
         var round = 0
         while !outside.isEmpty, round < Self.supportRounds {
             let events = outside.map { $0 / samples }
-            let subset = EventSample.Block(columns: detector.columns, rows: events.count,
-                                           values: events.flatMap { detector.values[($0 * detector.columns.count)..<(($0 + 1) * detector.columns.count)] })
+            let subset = detector.rows(events)
             let redrawn = try draw(detector: subset, njets: njets.map { counts in events.map { counts[$0] } }, samples: 1,
                                    rng: rng.child("support").child(index: round))
             let still = Set(try config.support!.violations(redrawn))

@@ -1,6 +1,6 @@
 import Foundation
 import Tensor
-import TOMLKit
+import Config
 
 /// The validation studies of issue 4, one `Toys/*.toml` each.
 public enum StudyKind: String, CaseIterable, Codable, Sendable {
@@ -212,13 +212,7 @@ public struct StudySpec: Equatable, Sendable, Codable {
     }
 
     public init(text: String, file: String = "<string>") throws {
-        let root: TOMLTable
-        try TOMLGuard.checkTableHeaders(text, path: file)
-        do { root = try TOMLTable(string: text) } catch let parse as TOMLParseError {
-            throw RefoldError.file(file, line: parse.source.begin.line, "TOML syntax: \(parse.description)")
-        }
-        let locator = SpecLocator(text: text)
-        var top = SpecReader(table: root, path: "", file: file, locator: locator)
+        var top = try TOMLReader.parse(text, file: file)
 
         guard var study = try top.optionalTable("study") else { throw top.error("study", "missing required table [study]") }
         name = try study.string("name")
@@ -286,7 +280,7 @@ public struct StudySpec: Equatable, Sendable, Codable {
     }
 
     /// `[generator]` (base nil) or a profile's `[profile.<name>.generator]` over `base`.
-    static func readGenerator(_ gen: inout SpecReader, base: GeneratorSpec?) throws -> GeneratorSpec {
+    static func readGenerator(_ gen: inout TOMLReader, base: GeneratorSpec?) throws -> GeneratorSpec {
         let events = try gen.optionalInt("events", in: 1...100_000_000)
         let name: GeneratorName
         if let base { name = try gen.optionalEnum("name", GeneratorName.self) ?? base.name } else { name = try gen.enumeration("name", GeneratorName.self) }
@@ -303,7 +297,7 @@ public struct StudySpec: Equatable, Sendable, Codable {
     }
 
     /// `[network]` (base nil) or a profile's `[profile.<name>.network]` over `base`.
-    static func readNetwork(_ net: inout SpecReader, base: NetworkSpec?) throws -> NetworkSpec {
+    static func readNetwork(_ net: inout TOMLReader, base: NetworkSpec?) throws -> NetworkSpec {
         let variant: NetworkVariant
         if let base { variant = try net.optionalEnum("variant", NetworkVariant.self) ?? base.variant } else { variant = try net.enumeration("variant", NetworkVariant.self) }
         var parameters = base?.parameters ?? [:]

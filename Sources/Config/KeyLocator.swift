@@ -1,10 +1,10 @@
 import Foundation
 
 /// Maps TOML key paths (`study.kind`, `gate[1].tolerance`) to their line in the source text.
-/// TOMLKit does not expose source positions of values, so the spec parser scans the text for
+/// TOMLKit does not expose source positions of values, so the reader scans the text for
 /// `[table]`, `[[array]]` headers and `key =` lines. Dotted keys and inline tables resolve to
 /// the line of their first segment.
-struct SpecLocator {
+struct KeyLocator {
     private var lines: [String: Int] = [:]
 
     init(text: String) {

@@ -2,25 +2,36 @@ import Foundation
 import Tensor
 import TOMLKit
 
-/// Strict, typed access to one TOML table of a study spec: every read names its key path,
-/// `finish()` rejects keys nobody read. Errors are `RefoldError.file(path, line:, "key: ...")`.
-struct SpecReader {
+/// The one strict TOML reader of Refold (study specs, detector cards): typed access to one table,
+/// every read names its key path, `finish()` rejects keys nobody read. Errors are
+/// `RefoldError.file(file, line:, "key.path: ...")`.
+public struct TOMLReader {
     let table: TOMLTable
     let path: String
-    let file: String
-    let locator: SpecLocator
+    public let file: String
+    let locator: KeyLocator
     private var read: Set<String> = []
 
-    init(table: TOMLTable, path: String, file: String, locator: SpecLocator) {
+    init(table: TOMLTable, path: String, file: String, locator: KeyLocator) {
         self.table = table
         self.path = path
         self.file = file
         self.locator = locator
     }
 
-    func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    /// The root table of `text` (syntax errors and the table-header guard name the file and line).
+    public static func parse(_ text: String, file: String) throws -> TOMLReader {
+        try TOMLGuard.checkTableHeaders(text, path: file)
+        let root: TOMLTable
+        do { root = try TOMLTable(string: text) } catch let parse as TOMLParseError {
+            throw RefoldError.file(file, line: parse.source.begin.line, "TOML syntax: \(parse.description)")
+        }
+        return TOMLReader(table: root, path: "", file: file, locator: KeyLocator(text: text))
+    }
 
-    func error(_ key: String, _ message: String) -> RefoldError {
+    public func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    public func error(_ key: String, _ message: String) -> RefoldError {
         let full = keyPath(key)
         return RefoldError.file(file, line: locator.line(of: full), "\(full): \(message)")
     }
@@ -34,18 +45,24 @@ struct SpecReader {
         error(key, "expected \(expected), got \(value.type) \(value.debugDescription)")
     }
 
-    mutating func optionalString(_ key: String) throws -> String? {
+    public mutating func optionalBool(_ key: String) throws -> Bool? {
+        guard let value = value(key) else { return nil }
+        guard let bool = value.bool else { throw wrongType(key, "a boolean", value) }
+        return bool
+    }
+
+    public mutating func optionalString(_ key: String) throws -> String? {
         guard let value = value(key) else { return nil }
         guard let string = value.string else { throw wrongType(key, "a string", value) }
         return string
     }
 
-    mutating func string(_ key: String) throws -> String {
+    public mutating func string(_ key: String) throws -> String {
         guard let string = try optionalString(key) else { throw error(key, "missing required key") }
         return string
     }
 
-    mutating func optionalEnum<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E?
+    public mutating func optionalEnum<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E?
     where E.RawValue == String {
         guard let raw = try optionalString(key) else { return nil }
         guard let value = E(rawValue: raw) else {
@@ -54,14 +71,14 @@ struct SpecReader {
         return value
     }
 
-    mutating func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E
+    public mutating func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E
     where E.RawValue == String {
         guard let value = try optionalEnum(key, type) else { throw error(key, "missing required key") }
         return value
     }
 
     /// An integer in `range` (inclusive).
-    mutating func optionalInt(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+    public mutating func optionalInt(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let value = value(key) else { return nil }
         guard let int = value.int else { throw wrongType(key, "an integer", value) }
         guard range.contains(int) else { throw error(key, "expected an integer in \(range), got \(int)") }
@@ -69,7 +86,7 @@ struct SpecReader {
     }
 
     /// A number (integer or float) in `range` (inclusive).
-    mutating func optionalDouble(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
+    public mutating func optionalDouble(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let value = value(key) else { return nil }
         guard let number = value.double ?? value.int.map(Double.init) else { throw wrongType(key, "a number", value) }
         guard number.isFinite, range.contains(number) else {
@@ -78,12 +95,12 @@ struct SpecReader {
         return number
     }
 
-    mutating func double(_ key: String, in range: ClosedRange<Double>) throws -> Double {
+    public mutating func double(_ key: String, in range: ClosedRange<Double>) throws -> Double {
         guard let number = try optionalDouble(key, in: range) else { throw error(key, "missing required key") }
         return number
     }
 
-    mutating func optionalDoubles(_ key: String, in range: ClosedRange<Double>) throws -> [Double]? {
+    public mutating func optionalDoubles(_ key: String, in range: ClosedRange<Double>) throws -> [Double]? {
         guard let value = value(key) else { return nil }
         guard let array = value.array else { throw wrongType(key, "an array of numbers", value) }
         return try array.enumerated().map { index, element in
@@ -97,7 +114,7 @@ struct SpecReader {
         }
     }
 
-    mutating func optionalEnums<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> [E]?
+    public mutating func optionalEnums<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> [E]?
     where E.RawValue == String {
         guard let value = value(key) else { return nil }
         guard let array = value.array else { throw wrongType(key, "an array of strings", value) }
@@ -110,25 +127,25 @@ struct SpecReader {
         }
     }
 
-    mutating func optionalTable(_ key: String) throws -> SpecReader? {
+    public mutating func optionalTable(_ key: String) throws -> TOMLReader? {
         guard let value = value(key) else { return nil }
         guard let table = value.table else { throw wrongType(key, "a table", value) }
-        return SpecReader(table: table, path: keyPath(key), file: file, locator: locator)
+        return TOMLReader(table: table, path: keyPath(key), file: file, locator: locator)
     }
 
-    mutating func tableArray(_ key: String) throws -> [SpecReader] {
+    public mutating func tableArray(_ key: String) throws -> [TOMLReader] {
         guard let value = value(key) else { return [] }
         guard let array = value.array else { throw wrongType(key, "an array of tables ([[\(key)]])", value) }
         return try array.enumerated().map { index, element in
             guard let table = element.table else {
                 throw error("\(key)[\(index)]", "expected a table, got \(element.type)")
             }
-            return SpecReader(table: table, path: "\(keyPath(key))[\(index)]", file: file, locator: locator)
+            return TOMLReader(table: table, path: "\(keyPath(key))[\(index)]", file: file, locator: locator)
         }
     }
 
     /// Free-form `key = value` parameters (numbers, strings, booleans, arrays of numbers or strings).
-    func parameters() throws -> [String: SpecParameter] {
+    public func parameters() throws -> [String: SpecParameter] {
         var result: [String: SpecParameter] = [:]
         for key in table.keys {
             let value = table[key]!
@@ -150,7 +167,7 @@ struct SpecReader {
     }
 
     /// Throws for the first key (in file order) that was never read.
-    func finish() throws {
+    public func finish() throws {
         let unknown = table.keys.filter { !read.contains($0) }
         guard !unknown.isEmpty else { return }
         let first = unknown.min { (locator.line(of: keyPath($0)) ?? .max) < (locator.line(of: keyPath($1)) ?? .max) }!
