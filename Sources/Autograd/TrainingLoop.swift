@@ -68,7 +68,7 @@ public final class TrainingLoop {
             throw RefoldError.file(url.path, "missing metadata '\(epochKey)' (expected a \(name) checkpoint)")
         }
         if let seed = metadata[seedKey], seed != String(rng.seed) {
-            throw RefoldError.file(url.path, "'\(seedKey)' is \(seed), this run's stream has \(rng.seed): resume with the seed the checkpoint was trained with")
+            throw RefoldError.file(url.path, "trained from another seed ('\(seedKey)' \(seed), this run's stream \(rng.seed)): resume with the seed it was trained with")
         }
         completedEpochs = done
     }
@@ -193,42 +193,5 @@ public final class TrainingEpoch {
         let seconds = Date().timeIntervalSince(start)
         return EpochTiming(seconds: seconds, eventsPerSecond: Double(events) / max(seconds, 1e-9),
                            secondsRemaining: seconds * Double(loop.epochs - (index + 1)))
-    }
-}
-
-/// A training command's progress on a terminal: each line overwrites the one before ("\r", then
-/// erase to the end of the line) and `finish` ends the last. Quiet when the stream is not a
-/// terminal or `CI` is set, so logs and CI output keep only the command's summary.
-public final class TrainingProgress {
-    public let isLive: Bool
-    let fileDescriptor: Int32
-    private var written = false
-
-    /// Progress on standard output (1) or standard error (2).
-    public init(fileDescriptor: Int32 = 1, environment: [String: String] = ProcessInfo.processInfo.environment) {
-        self.fileDescriptor = fileDescriptor
-        isLive = environment["CI"] == nil && isatty(fileDescriptor) != 0
-    }
-
-    public func update(_ line: String) {
-        guard isLive else { return }
-        write("\r" + line + "\u{1B}[K")
-        written = true
-    }
-
-    /// Ends the progress line (if one was written).
-    public func finish() {
-        guard written else { return }
-        write("\n")
-        written = false
-    }
-
-    private func write(_ text: String) {
-        if fileDescriptor == 1 {
-            print(text, terminator: "")
-            fflush(stdout)
-        } else {
-            FileHandle(fileDescriptor: fileDescriptor, closeOnDealloc: false).write(Data(text.utf8))
-        }
     }
 }
