@@ -128,6 +128,20 @@ public final class TrainingLoop {
     }
 }
 
+/// A trainer that runs a `TrainingLoop`: its stream, checkpoint, ranks and epoch count are the loop's.
+public protocol EpochTrainer: AnyObject {
+    var loop: TrainingLoop { get }
+}
+
+extension EpochTrainer {
+    public var rng: RNGStream { loop.rng }
+    public var checkpoint: URL? { loop.checkpoint }
+    /// The ranks this trainer shares its batches with (one process without mpirun).
+    public var parallel: DataParallel { loop.parallel }
+    /// Epochs finished so far (the next epoch's index).
+    public var completedEpochs: Int { loop.completedEpochs }
+}
+
 /// Where a step stands: the epoch and the batch (0-based) and the epoch's number of batches.
 public struct BatchPosition: Equatable, Sendable {
     public var epoch: Int, batch: Int, batches: Int

@@ -48,7 +48,7 @@ public struct EpochReport: Codable, Equatable {
 /// Under mpirun the ranks train data-parallel (see `DataParallel`): rank 0's initial weights go to
 /// every rank, each rank takes its shard of every global batch of `config.batchSize` events, the
 /// gradients are averaged in one allreduce per step, and each rank draws its own loss noise.
-public final class FlowTrainer<Model: UnfoldingFlow> {
+public final class FlowTrainer<Model: UnfoldingFlow>: EpochTrainer {
     public let model: Model
     public let config: TrainingConfig
     public let optimizer: Adam
@@ -57,13 +57,6 @@ public final class FlowTrainer<Model: UnfoldingFlow> {
     /// Extra metadata written into every checkpoint (model config, column names, ...).
     public var metadata: [String: String]
     public private(set) var history: [EpochReport] = []
-
-    public var rng: RNGStream { loop.rng }
-    public var checkpoint: URL? { loop.checkpoint }
-    /// The ranks this trainer shares its batches with (one process without mpirun).
-    public var parallel: DataParallel { loop.parallel }
-    /// Epochs finished so far (the next epoch's index).
-    public var completedEpochs: Int { loop.completedEpochs }
 
     /// Metadata keys of a checkpoint.
     public static var epochKey: String { TrainingLoop.epochKey("flows") }

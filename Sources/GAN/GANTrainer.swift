@@ -48,7 +48,7 @@ private func format(_ x: Double, _ digits: Int = 4) -> String { String(format: "
 /// Under mpirun the ranks train data-parallel (see `DataParallel`): rank 0's weights go to every
 /// rank, each rank takes its shard of every global batch, each network's gradients are averaged in
 /// one allreduce per step, and each rank draws its own noise.
-public final class GANTrainer<Model: AdversarialModel> {
+public final class GANTrainer<Model: AdversarialModel>: EpochTrainer {
     public let model: Model
     public let config: GANTrainingConfig
     public let generatorOptimizer: Adam
@@ -62,13 +62,6 @@ public final class GANTrainer<Model: AdversarialModel> {
     private var average: [Tensor]?
     /// The raw generator weights while the model holds theta_avg (after `train`).
     private var rawGenerator: [Tensor]?
-
-    public var rng: RNGStream { loop.rng }
-    public var checkpoint: URL? { loop.checkpoint }
-    /// The ranks this trainer shares its batches with (one process without mpirun).
-    public var parallel: DataParallel { loop.parallel }
-    /// Epochs finished so far (the next epoch's index).
-    public var completedEpochs: Int { loop.completedEpochs }
 
     /// Metadata keys of a checkpoint.
     public static var epochKey: String { TrainingLoop.epochKey("gan") }
