@@ -131,9 +131,18 @@ public final class TrainingLoop {
 /// A trainer that runs a `TrainingLoop`: its stream, checkpoint, ranks and epoch count are the loop's.
 public protocol EpochTrainer: AnyObject {
     var loop: TrainingLoop { get }
+    /// Restores the weights, the optimizer state and the epoch count from a checkpoint it wrote.
+    func resume(from url: URL) throws
 }
 
 extension EpochTrainer {
+    /// With `resume`, continues from the trainer's checkpoint if one exists (a run stopped before
+    /// this trainer's first epoch left none) and otherwise starts afresh.
+    public func resumeIfCheckpointed(_ resume: Bool) throws {
+        guard resume, let checkpoint, FileManager.default.fileExists(atPath: checkpoint.path) else { return }
+        try self.resume(from: checkpoint)
+    }
+
     public var rng: RNGStream { loop.rng }
     public var checkpoint: URL? { loop.checkpoint }
     /// The ranks this trainer shares its batches with (one process without mpirun).
