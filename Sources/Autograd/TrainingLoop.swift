@@ -26,13 +26,15 @@ public final class TrainingLoop {
     public let parallel: DataParallel
     /// The prefix of the checkpoint metadata keys ("flows" -> "flows.completedEpochs").
     public let keyPrefix: String
+    /// Extra metadata written into every checkpoint (model config, column names, ...).
+    public var metadata: [String: String]
     /// Epochs finished so far (the next epoch's index).
     public private(set) var completedEpochs = 0
 
     public init(name: String, epochs: Int, batchSize: Int, rng: RNGStream, checkpoint: URL? = nil, keyPrefix: String = "training",
-                parallel: DataParallel = DataParallel()) {
+                metadata: [String: String] = [:], parallel: DataParallel = DataParallel()) {
         self.name = name; self.epochs = epochs; self.batchSize = batchSize; self.rng = rng
-        self.checkpoint = checkpoint; self.keyPrefix = keyPrefix; self.parallel = parallel
+        self.checkpoint = checkpoint; self.keyPrefix = keyPrefix; self.metadata = metadata; self.parallel = parallel
     }
 
     /// Metadata keys of a checkpoint: the epochs finished and the seed of the loop's stream.
@@ -52,9 +54,9 @@ public final class TrainingLoop {
                                                stepsPerEpoch: max(1, batchesPerEpoch / every))
     }
 
-    /// `extra` with the epochs finished and the loop's seed, for the checkpoint of this epoch.
-    public func checkpointMetadata(_ extra: [String: String]) -> [String: String] {
-        var meta = extra
+    /// `metadata` with the epochs finished and the loop's seed, for the checkpoint of this epoch.
+    public var checkpointMetadata: [String: String] {
+        var meta = metadata
         meta[epochKey] = String(completedEpochs)
         meta[seedKey] = String(rng.seed)
         return meta
@@ -149,6 +151,11 @@ extension EpochTrainer {
     public var parallel: DataParallel { loop.parallel }
     /// Epochs finished so far (the next epoch's index).
     public var completedEpochs: Int { loop.completedEpochs }
+    /// Extra metadata written into every checkpoint (model config, column names, ...).
+    public var metadata: [String: String] {
+        get { loop.metadata }
+        set { loop.metadata = newValue }
+    }
 }
 
 /// Where a step stands: the epoch and the batch (0-based) and the epoch's number of batches.

@@ -54,8 +54,6 @@ public final class FlowTrainer<Model: UnfoldingFlow>: EpochTrainer {
     public let optimizer: Adam
     /// The epochs, streams, NaN guard and checkpoints.
     public let loop: TrainingLoop
-    /// Extra metadata written into every checkpoint (model config, column names, ...).
-    public var metadata: [String: String]
     public private(set) var history: [EpochReport] = []
 
     /// Metadata keys of a checkpoint.
@@ -70,9 +68,8 @@ public final class FlowTrainer<Model: UnfoldingFlow>: EpochTrainer {
         }
         self.model = model
         self.config = config
-        self.metadata = metadata
         loop = TrainingLoop(name: "FlowTrainer", epochs: config.epochs, batchSize: config.batchSize, rng: rng, checkpoint: checkpoint,
-                            keyPrefix: "flows", parallel: parallel)
+                            keyPrefix: "flows", metadata: metadata, parallel: parallel)
         optimizer = Adam(model.parameters, learningRate: config.learningRate, weightDecay: config.weightDecay,
                          decoupled: config.weightDecay > 0)
     }
@@ -96,7 +93,7 @@ public final class FlowTrainer<Model: UnfoldingFlow>: EpochTrainer {
         parallel.broadcastParameters(parameters)
         let events = (partonLevel: partonLevel, detectorLevel: detectorLevel)
         return try loop.run(events: n, until: until, save: { url in
-            try Checkpoint.save(module: model, optimizer: optimizer, metadata: loop.checkpointMetadata(metadata), to: url)
+            try Checkpoint.save(module: model, optimizer: optimizer, metadata: loop.checkpointMetadata, to: url)
         }, progress: { history.append($0); progress($0) }) { epoch in
             var lossSum = 0.0
             var termSums: [LossTerm: Double] = [:]

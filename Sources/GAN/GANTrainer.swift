@@ -55,8 +55,6 @@ public final class GANTrainer<Model: AdversarialModel>: EpochTrainer {
     public let discriminatorOptimizer: Adam
     /// The epochs, streams, NaN guard and checkpoints.
     public let loop: TrainingLoop
-    /// Extra metadata written into every checkpoint (model config, column names, ...).
-    public var metadata: [String: String]
     public private(set) var history: [GANEpochReport] = []
     /// theta_avg of the generator while training with `generatorAverage`.
     private var average: [Tensor]?
@@ -73,9 +71,8 @@ public final class GANTrainer<Model: AdversarialModel>: EpochTrainer {
         try config.validate()
         self.model = model
         self.config = config
-        self.metadata = metadata
         loop = TrainingLoop(name: "GANTrainer", epochs: config.epochs, batchSize: config.batchSize, rng: rng, checkpoint: checkpoint,
-                            keyPrefix: "gan", parallel: parallel)
+                            keyPrefix: "gan", metadata: metadata, parallel: parallel)
         generatorOptimizer = Adam(model.generatorParameters, learningRate: config.generatorLearningRate,
                                   beta1: config.beta1, beta2: config.beta2)
         discriminatorOptimizer = Adam(model.discriminatorParameters, learningRate: config.discriminatorLearningRate,
@@ -112,7 +109,7 @@ public final class GANTrainer<Model: AdversarialModel>: EpochTrainer {
     }
 
     private func saveCheckpoint(_ url: URL) throws {
-        var meta = loop.checkpointMetadata(metadata)
+        var meta = loop.checkpointMetadata
         meta[Self.discriminatorStepKey] = String(discriminatorOptimizer.stepCount)
         let pair = OptimizerPair(generatorOptimizer, discriminatorOptimizer, discriminatorSteps: discriminatorOptimizer.stepCount)
         guard let average else { return try Checkpoint.save(module: model, optimizer: pair, metadata: meta, to: url) }

@@ -29,7 +29,7 @@ final class TrainingLoopTests: XCTestCase {
         let n = events.x.rows
         loop.install(.cosine, rate: 0.05, on: optimizer, batchesPerEpoch: loop.batches(events: n))
         return try loop.run(events: n, until: until, save: { url in
-            try Checkpoint.save(module: model, optimizer: optimizer, metadata: loop.checkpointMetadata([:]), to: url)
+            try Checkpoint.save(module: model, optimizer: optimizer, metadata: loop.checkpointMetadata, to: url)
         }) { epoch in
             var total = 0.0
             try epoch.forEachBatch { b in
