@@ -53,3 +53,27 @@ public struct OneCycleLR: LRSchedule {
         return cosine(maximum, end, (s - warm) / max(1, Double(totalSteps - 1) - warm))
     }
 }
+
+/// The learning-rate schedule over the whole run (steps = epochs x batches per epoch).
+public enum LearningRateSchedule: Codable, Equatable {
+    case constant
+    /// Cosine annealing to 0 (CosineLR).
+    case cosine
+    /// One-cycle with the configured rate as maximum (OneCycleLR).
+    case oneCycle
+    /// lr0 gamma^epoch, applied per step as gamma^(step / batches per epoch).
+    case exponential(gammaPerEpoch: Float)
+
+    /// The per-step schedule for a run of `totalSteps` optimizer steps, `stepsPerEpoch` of them an
+    /// epoch, peaking at (or starting from) `rate`; nil for a constant rate.
+    public func schedule(rate: Float, totalSteps: Int, stepsPerEpoch: Int) -> LRSchedule? {
+        let total = max(2, totalSteps)
+        switch self {
+        case .constant: return nil
+        case .cosine: return CosineLR(initial: rate, totalSteps: total)
+        case .oneCycle: return OneCycleLR(maximum: rate, totalSteps: total)
+        case .exponential(let gamma):
+            return ExponentialLR(initial: rate, gamma: Float(Foundation.pow(Double(gamma), 1 / Double(max(1, stepsPerEpoch)))))
+        }
+    }
+}

@@ -13,9 +13,7 @@ public enum BINNTraining {
         }
         let trainer = try FlowTrainer(model: model.network, config: config, rng: RNGStream(seed: model.seed).child("binn.train"),
                                       checkpoint: checkpoint, metadata: model.metadata)
-        if resume, let checkpoint, FileManager.default.fileExists(atPath: checkpoint.path) {
-            try trainer.resume(from: checkpoint)
-        }
+        try trainer.resumeIfCheckpointed(resume)
         let x = try model.networkCoordinates(events)
         try trainer.train(partonLevel: x, detectorLevel: Tensor(shape: [events.rows, 0]), until: until, progress: progress)
         return trainer

@@ -19,8 +19,8 @@ extension ConditionalINN {
     /// Trains the condition network f(x_d) as the encoder of an autoencoder: a decoder
     /// MLP(conditionOutput -> conditionUnits -> D_d, ReLU) reconstructs x_d from f(x_d), loss the
     /// mean squared error, Adam with a constant rate. The decoder is discarded; f keeps the
-    /// trained weights as the cINN's starting point. Returns the mean loss of each epoch. A
-    /// non-finite loss throws, naming the epoch and batch.
+    /// trained weights as the cINN's starting point. Returns the mean loss of each epoch.
+    /// `TrainingLoop` runs the epochs: a non-finite loss throws, naming the epoch and batch.
     @discardableResult
     public func pretrainCondition(detectorLevel: Tensor, settings: EncoderPretraining, rng: RNGStream,
                                   progress: (Int, Double) -> Void = { _, _ in }) throws -> [Double] {
@@ -33,28 +33,21 @@ extension ConditionalINN {
                           rng: rng.child("decoder"))
         let parameters = prefixed("encoder", conditionNetwork) + prefixed("decoder", decoder)
         let optimizer = Adam(parameters, learningRate: settings.learningRate)
-        let n = detectorLevel.rows, batches = (n + settings.batchSize - 1) / settings.batchSize
-        var losses: [Double] = []
-        for epoch in 0..<settings.epochs {
-            let order = rng.child("shuffle").child(index: epoch).permutation(n)
+        let loop = TrainingLoop(name: "encoder pre-training", epochs: settings.epochs, batchSize: settings.batchSize, rng: rng)
+        let n = detectorLevel.rows
+        return try loop.run(events: n, progress: { progress($0.epoch, $0.loss) }) { epoch in
             var sum = 0.0
-            for b in 0..<batches {
-                let rows = order[(b * settings.batchSize)..<min(n, (b + 1) * settings.batchSize)]
+            try epoch.forEachBatch { b in
+                let rows = epoch.rows(b)
                 let x = Variable(gatherRows(detectorLevel, rows))
                 optimizer.zeroGrad()
                 let loss = mean(square(decoder(conditionNetwork(x)) - x))
                 let value = loss.scalar
-                guard value.isFinite else {
-                    throw RefoldError.value("encoder pre-training loss (epoch \(epoch + 1), batch \(b + 1) of \(batches))",
-                                            expected: "a finite value", actual: value)
-                }
-                backward(loss)
-                optimizer.step()
+                if value.isFinite { backward(loss) }
+                try epoch.step(optimizer, parameters: parameters.map(\.variable), loss: value, clip: nil, batch: b)
                 sum += Double(value) * Double(rows.count)
             }
-            losses.append(sum / Double(n))
-            progress(epoch, losses[epoch])
-        }
-        return losses
+            return (epoch: epoch.index, loss: sum / Double(n))
+        }.map(\.loss)
     }
 }

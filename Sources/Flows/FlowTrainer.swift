@@ -1,52 +1,5 @@
 import Foundation
 
-/// The learning-rate schedule over the whole run (steps = epochs x batches per epoch).
-public enum LearningRateSchedule: Codable, Equatable {
-    case constant
-    /// Cosine annealing to 0 (CosineLR).
-    case cosine
-    /// One-cycle with the configured rate as maximum (OneCycleLR).
-    case oneCycle
-    /// lr0 gamma^epoch, applied per step as gamma^(step / batches per epoch).
-    case exponential(gammaPerEpoch: Float)
-
-    /// The per-step schedule for a run of `totalSteps` optimizer steps, `stepsPerEpoch` of them an
-    /// epoch, peaking at (or starting from) `rate`; nil for a constant rate.
-    public func schedule(rate: Float, totalSteps: Int, stepsPerEpoch: Int) -> LRSchedule? {
-        let total = max(2, totalSteps)
-        switch self {
-        case .constant: return nil
-        case .cosine: return CosineLR(initial: rate, totalSteps: total)
-        case .oneCycle: return OneCycleLR(maximum: rate, totalSteps: total)
-        case .exponential(let gamma):
-            return ExponentialLR(initial: rate, gamma: Float(Foundation.pow(Double(gamma), 1 / Double(max(1, stepsPerEpoch)))))
-        }
-    }
-}
-
-/// The error that stops a training run on a NaN or infinite loss or gradient: names the trainer,
-/// what went wrong, the epoch and batch, and what the last good checkpoint holds.
-/// Throws `Interrupted` if SIGINT or SIGTERM arrived (see `Interruption`): the batch is abandoned,
-/// the last checkpoint stays, and the message says where it is and how to resume.
-public func checkInterruption(_ trainer: String, epoch: Int, batch: Int, of batches: Int, checkpoint: URL?, completedEpochs: Int) throws {
-    guard let signal = Interruption.signal else { return }
-    let name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"
-    let stopped = trainingStopped(trainer, "\(name) received", epoch: epoch, batch: batch, of: batches, checkpoint: checkpoint,
-                                  completedEpochs: completedEpochs)
-    throw Interrupted(signal: signal, message: stopped.message + (completedEpochs > 0 && checkpoint != nil ? "; continue it with --resume" : ""))
-}
-
-public func trainingStopped(_ trainer: String, _ what: String, epoch: Int, batch: Int, of batches: Int,
-                            checkpoint: URL?, completedEpochs: Int) -> RefoldError {
-    let kept: String
-    if let checkpoint, completedEpochs > 0 {
-        kept = "the last good checkpoint \(checkpoint.path) holds \(completedEpochs) epoch(s)"
-    } else {
-        kept = "no checkpoint was written yet"
-    }
-    return RefoldError("\(trainer): \(what) at epoch \(epoch), batch \(batch) of \(batches); training stopped, \(kept)")
-}
-
 /// Optimisation settings of FlowTrainer. Adam, or AdamW when `weightDecay` > 0 (the cINN's
 /// weight regularisation -log p(theta), eq. 5.18).
 public struct TrainingConfig: Codable, Equatable {
@@ -87,33 +40,25 @@ public struct EpochReport: Codable, Equatable {
 }
 
 /// Trains an UnfoldingFlow on paired events x_p [N, D_p], x_d [N, D_d] (Float32, standardised by
-/// the caller). Epoch e shuffles with `rng.child("shuffle").child(index: e)` and draws loss noise
-/// from `rng.child("noise").child(index: e)`, so a run resumed from the checkpoint of epoch e - 1
-/// continues bit for bit. After every epoch the model, the optimizer state and the epoch go to
-/// `checkpoint` atomically; a NaN or infinite loss or gradient throws a RefoldError naming the
-/// epoch and batch, and the last good checkpoint stays.
+/// the caller) with one Adam, through `TrainingLoop`: epoch e shuffles with
+/// `rng.child("shuffle").child(index: e)` and draws loss noise from `rng.child("noise").child(index: e)`,
+/// so a run resumed from the checkpoint of epoch e - 1 continues bit for bit; after every epoch the
+/// model, the optimizer state and the epoch go to `checkpoint` atomically; a NaN or infinite loss
+/// or gradient throws a RefoldError naming the epoch and batch, and the last good checkpoint stays.
 /// Under mpirun the ranks train data-parallel (see `DataParallel`): rank 0's initial weights go to
-/// every rank, each rank takes its shard of every global batch of `config.batchSize` events (the
-/// shuffle is the same on all ranks), the gradients are averaged in one allreduce per step, the
-/// loss noise comes from `noise.child("rank").child(index: rank)`, and only rank 0 writes the
-/// checkpoint.
-public final class FlowTrainer<Model: UnfoldingFlow> {
+/// every rank, each rank takes its shard of every global batch of `config.batchSize` events, the
+/// gradients are averaged in one allreduce per step, and each rank draws its own loss noise.
+public final class FlowTrainer<Model: UnfoldingFlow>: EpochTrainer {
     public let model: Model
     public let config: TrainingConfig
     public let optimizer: Adam
-    public let rng: RNGStream
-    public let checkpoint: URL?
-    /// The ranks this trainer shares its batches with (one process without mpirun).
-    public let parallel: DataParallel
-    /// Extra metadata written into every checkpoint (model config, column names, ...).
-    public var metadata: [String: String]
-    /// Epochs finished so far (the next epoch's index).
-    public private(set) var completedEpochs = 0
+    /// The epochs, streams, NaN guard and checkpoints.
+    public let loop: TrainingLoop
     public private(set) var history: [EpochReport] = []
 
     /// Metadata keys of a checkpoint.
-    public static var epochKey: String { "flows.completedEpochs" }
-    public static var seedKey: String { "flows.seed" }
+    public static var epochKey: String { TrainingLoop.epochKey("flows") }
+    public static var seedKey: String { TrainingLoop.seedKey("flows") }
 
     public init(model: Model, config: TrainingConfig, rng: RNGStream, checkpoint: URL? = nil, metadata: [String: String] = [:],
                 parallel: DataParallel = DataParallel()) throws {
@@ -123,26 +68,15 @@ public final class FlowTrainer<Model: UnfoldingFlow> {
         }
         self.model = model
         self.config = config
-        self.rng = rng
-        self.checkpoint = checkpoint
-        self.metadata = metadata
-        self.parallel = parallel
+        loop = TrainingLoop(name: "FlowTrainer", epochs: config.epochs, batchSize: config.batchSize, rng: rng, checkpoint: checkpoint,
+                            keyPrefix: "flows", metadata: metadata, parallel: parallel)
         optimizer = Adam(model.parameters, learningRate: config.learningRate, weightDecay: config.weightDecay,
                          decoupled: config.weightDecay > 0)
     }
 
     /// Restores model, optimizer and epoch count from a checkpoint written by `train`.
     public func resume(from url: URL) throws {
-        let meta = try Checkpoint.load(into: model, optimizer: optimizer, from: url)
-        guard let done = meta[Self.epochKey].flatMap(Int.init) else {
-            throw RefoldError.file(url.path, "missing metadata '\(Self.epochKey)' (expected a FlowTrainer checkpoint)")
-        }
-        completedEpochs = done
-    }
-
-    private func installSchedule(batchesPerEpoch: Int) {
-        optimizer.schedule = config.schedule.schedule(rate: config.learningRate, totalSteps: config.epochs * batchesPerEpoch,
-                                                      stepsPerEpoch: batchesPerEpoch)
+        try loop.resume(from: try Checkpoint.load(into: model, optimizer: optimizer, from: url), file: url)
     }
 
     /// Trains from `completedEpochs` to `config.epochs` (or to `until`, for a run cut in parts;
@@ -154,52 +88,31 @@ public final class FlowTrainer<Model: UnfoldingFlow> {
         if let validation { try model.checkBatch(partonLevel: validation.partonLevel, detectorLevel: validation.detectorLevel) }
         let n = partonLevel.rows
         guard n >= 1 else { throw RefoldError.value("training events", expected: ">= 1", actual: n) }
-        let batches = (n + config.batchSize - 1) / config.batchSize
-        installSchedule(batchesPerEpoch: batches)
+        loop.install(config.schedule, rate: config.learningRate, on: optimizer, batchesPerEpoch: loop.batches(events: n))
         let parameters = model.parameterVariables
         parallel.broadcastParameters(parameters)
-        var reports: [EpochReport] = []
-        let last = min(config.epochs, until ?? config.epochs)
-        for epoch in completedEpochs..<max(completedEpochs, last) {
-            let start = Date()
-            let order = rng.child("shuffle").child(index: epoch).permutation(n)
-            let epochNoise = rng.child("noise").child(index: epoch)
-            let noise = parallel.isDistributed ? epochNoise.child("rank").child(index: parallel.group.rank) : epochNoise
+        let events = (partonLevel: partonLevel, detectorLevel: detectorLevel)
+        return try loop.run(events: n, until: until, save: { url in
+            try Checkpoint.save(module: model, optimizer: optimizer, metadata: loop.checkpointMetadata, to: url)
+        }, progress: { history.append($0); progress($0) }) { epoch in
             var lossSum = 0.0
             var termSums: [LossTerm: Double] = [:]
-            for b in 0..<batches {
-                try checkInterruption("FlowTrainer", epoch: epoch, batch: b, of: batches, checkpoint: checkpoint, completedEpochs: completedEpochs)
-                let rows = order[(b * config.batchSize)..<min(n, (b + 1) * config.batchSize)]
+            try epoch.forEachBatch { b in
+                let rows = epoch.rows(b)
                 optimizer.zeroGrad()
-                let events = (partonLevel: partonLevel, detectorLevel: detectorLevel)
                 let (value, terms) = parallel.isDistributed
-                    ? shardLossAndGradient(events, rows, epoch: epoch, noise: noise, parameters: parameters)
-                    : lossAndGradient(events, rows, epoch: epoch, noise: noise)
-                guard value.isFinite else { throw stopped("loss is \(value)", epoch: epoch, batch: b, of: batches) }
-                let norm = clipGradNorm(parameters, maxNorm: config.gradientClip ?? .greatestFiniteMagnitude)
-                guard norm.isFinite else { throw stopped("gradient norm is \(norm)", epoch: epoch, batch: b, of: batches) }
-                optimizer.step()
+                    ? shardLossAndGradient(events, rows, epoch: epoch.index, noise: epoch.noise, parameters: parameters)
+                    : lossAndGradient(events, rows, epoch: epoch.index, noise: epoch.noise)
+                try epoch.step(optimizer, parameters: parameters, loss: value, clip: config.gradientClip, batch: b)
                 lossSum += Double(value) * Double(rows.count)
                 for (k, v) in terms { termSums[k, default: 0] += Double(v) * Double(rows.count) }
             }
-            let validationLoss = try validation.map { try evaluate(partonLevel: $0.partonLevel, detectorLevel: $0.detectorLevel, epoch: epoch) }
-            completedEpochs = epoch + 1
-            if let checkpoint, parallel.group.isRoot {
-                var meta = metadata
-                meta[Self.epochKey] = String(completedEpochs)
-                meta[Self.seedKey] = String(rng.seed)
-                try Checkpoint.save(module: model, optimizer: optimizer, metadata: meta, to: checkpoint)
-            }
-            let seconds = Date().timeIntervalSince(start)
-            let report = EpochReport(epoch: epoch, trainLoss: lossSum / Double(n), validationLoss: validationLoss,
-                                     terms: termSums.mapValues { $0 / Double(n) }, learningRate: optimizer.learningRate,
-                                     seconds: seconds, eventsPerSecond: Double(n) / max(seconds, 1e-9),
-                                     secondsRemaining: seconds * Double(config.epochs - completedEpochs))
-            reports.append(report)
-            history.append(report)
-            progress(report)
+            let validationLoss = try validation.map { try evaluate(partonLevel: $0.partonLevel, detectorLevel: $0.detectorLevel, epoch: epoch.index) }
+            let timing = epoch.timing()
+            return EpochReport(epoch: epoch.index, trainLoss: lossSum / Double(n), validationLoss: validationLoss,
+                               terms: termSums.mapValues { $0 / Double(n) }, learningRate: optimizer.learningRate,
+                               seconds: timing.seconds, eventsPerSecond: timing.eventsPerSecond, secondsRemaining: timing.secondsRemaining)
         }
-        return reports
     }
 
     /// Mean loss over `partonLevel`, `detectorLevel` in batches, without a graph (noise from
@@ -259,9 +172,5 @@ public final class FlowTrainer<Model: UnfoldingFlow> {
         var terms: [LossTerm: Float] = [:]
         for (i, term) in allTerms.enumerated() where sums[1 + allTerms.count + i] > 0 { terms[term] = sums[1 + i] / total }
         return (sums[0] / total, terms)
-    }
-
-    private func stopped(_ what: String, epoch: Int, batch: Int, of batches: Int) -> RefoldError {
-        trainingStopped("FlowTrainer", what, epoch: epoch, batch: batch, of: batches, checkpoint: checkpoint, completedEpochs: completedEpochs)
     }
 }

@@ -33,8 +33,9 @@ public struct ClassifierConfig: Codable, Equatable {
 /// whose minimiser is D = p_truth / (p_truth + p_generated), so the event weight
 /// w = D / (1 - D) = exp(phi) turns the generated density into the truth's where the classifier has
 /// converged. The generated events may carry weights w_g (the generator's own event weights): the
-/// classifier then compares the truth with the weighted generated density. Inputs are standardised with the union of both training sets. Adam with a cosine
-/// schedule; each epoch draws batches of B/2 truth and B/2 generated rows (epoch e shuffles with
+/// classifier then compares the truth with the weighted generated density. Inputs are standardised
+/// with the union of both training sets. Adam with a cosine schedule through `TrainingLoop`; each
+/// epoch draws batches of B/2 truth and B/2 generated rows (epoch e shuffles with
 /// `rng.child("shuffle").child(index: e)`), as many as the larger set needs.
 public final class EventClassifier: Module {
     public let config: ClassifierConfig
@@ -70,31 +71,27 @@ public final class EventClassifier: Module {
         standardizer = try Standardizer(fitting: concat([truth, generated], axis: 0))
         let x1 = try standardizer.transform(truth), x0 = try standardizer.transform(generated)
         let half = config.batchSize / 2
-        let steps = (max(x1.rows, x0.rows) + half - 1) / half
+        // An epoch is as many batches of B/2 + B/2 rows as the larger set needs.
+        let loop = TrainingLoop(name: "EventClassifier", epochs: config.epochs, batchSize: half, rng: rng)
+        let events = max(x1.rows, x0.rows)
         let optimizer = Adam(parameters, learningRate: config.learningRate)
-        optimizer.schedule = CosineLR(initial: config.learningRate, totalSteps: max(2, steps * config.epochs))
-        for epoch in 0..<config.epochs {
-            let shuffle = rng.child("shuffle").child(index: epoch)
-            let order1 = shuffle.child("truth").permutation(x1.rows), order0 = shuffle.child("generated").permutation(x0.rows)
+        loop.install(.cosine, rate: config.learningRate, on: optimizer, batchesPerEpoch: loop.batches(events: events))
+        try loop.run(events: events, progress: { history.append($0.loss); progress($0.epoch, $0.loss) }) { epoch -> (epoch: Int, loss: Double) in
+            let order1 = epoch.shuffle.child("truth").permutation(x1.rows), order0 = epoch.shuffle.child("generated").permutation(x0.rows)
             var total = 0.0
-            for s in 0..<steps {
+            try epoch.forEachBatch { s in
                 func batch(_ order: [Int]) -> [Int] { (0..<half).map { order[(s * half + $0) % order.count] } }
                 optimizer.zeroGrad()
                 let rows0 = batch(order0)
                 let weights0 = rows0.map { Float(w[$0]) }, total0 = weights0.reduce(0, +)
-                guard total0 > 0 else { continue }
+                guard total0 > 0 else { return }
                 let phi1 = network(Variable(gatherRows(x1, batch(order1)))), phi0 = network(Variable(gatherRows(x0, rows0)))
                 let loss = mean(softplus(-phi1)) + sum(softplus(phi0) * Variable(Tensor(shape: [half, 1], storage: weights0))) * (1 / total0)
-                guard loss.scalar.isFinite else {
-                    throw RefoldError("EventClassifier: loss is \(loss.scalar) at epoch \(epoch), step \(s) of \(steps)")
-                }
-                backward(loss)
-                _ = clipGradNorm(parameterVariables, maxNorm: 10)
-                optimizer.step()
+                if loss.scalar.isFinite { backward(loss) }
+                try epoch.step(optimizer, parameters: parameterVariables, loss: loss.scalar, clip: 10, batch: s)
                 total += Double(loss.scalar)
             }
-            history.append(total / Double(steps))
-            progress(epoch, total / Double(steps))
+            return (epoch: epoch.index, loss: total / Double(epoch.batches))
         }
     }
 

@@ -34,35 +34,27 @@ public struct GANEpochReport: Codable, Equatable {
 
 private func format(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
 
-/// Trains an AdversarialModel (the unfolding GANs, the subtraction GAN) by alternating updates: for every batch of x_p (one epoch =
-/// one pass over the parton-level events) one discriminator step on eq. 4.3 / 4.10, and after
-/// every `discriminatorSteps` discriminator steps one generator step on eq. 4.4 / 4.11 (+ MMD),
-/// each with its own Adam. The naive GAN draws its detector batches from an independent
-/// permutation (`rng.child("detectorShuffle")`), the FCGAN uses the rows of its x_p batch.
-/// Epoch e shuffles with `rng.child("shuffle").child(index: e)` and draws noise from
-/// `rng.child("noise").child(index: e)`, so a resumed run continues bit for bit. After every epoch
-/// both networks, both optimizer states and the epoch go to `checkpoint` atomically; a NaN or
-/// infinite loss or gradient throws a RefoldError naming the epoch and batch, and the last good
-/// checkpoint stays. With `generatorAverage` the generator's moving average is what the
-/// checkpoint's generator tensors and, after `train`, the model hold; the raw weights travel in
-/// the checkpoint as "gan.rawGenerator.*" and training continues from them.
+/// Trains an AdversarialModel (the unfolding GANs, the subtraction GAN) by alternating updates: for
+/// every batch of x_p (one epoch = one pass over the parton-level events) one discriminator step on
+/// eq. 4.3 / 4.10, and after every `discriminatorSteps` discriminator steps one generator step on
+/// eq. 4.4 / 4.11 (+ MMD), each with its own Adam. The naive GAN draws its detector batches from an
+/// independent permutation (`rng.child("detectorShuffle").child(index: e)`), the FCGAN uses the
+/// rows of its x_p batch. `TrainingLoop` runs the epochs: shuffling and noise per epoch (a resumed
+/// run continues bit for bit), both networks, both optimizer states and the epoch in `checkpoint`
+/// after every epoch, and a NaN or infinite loss or gradient stops with the last good checkpoint.
+/// With `generatorAverage` the generator's moving average is what the checkpoint's generator
+/// tensors and, after `train`, the model hold; the raw weights travel in the checkpoint as
+/// "gan.rawGenerator.*" and training continues from them.
 /// Under mpirun the ranks train data-parallel (see `DataParallel`): rank 0's weights go to every
 /// rank, each rank takes its shard of every global batch, each network's gradients are averaged in
-/// one allreduce per step, the noise comes from `noise.child("rank").child(index: rank)`, and only
-/// rank 0 writes the checkpoint.
-public final class GANTrainer<Model: AdversarialModel> {
+/// one allreduce per step, and each rank draws its own noise.
+public final class GANTrainer<Model: AdversarialModel>: EpochTrainer {
     public let model: Model
     public let config: GANTrainingConfig
     public let generatorOptimizer: Adam
     public let discriminatorOptimizer: Adam
-    public let rng: RNGStream
-    public let checkpoint: URL?
-    /// The ranks this trainer shares its batches with (one process without mpirun).
-    public let parallel: DataParallel
-    /// Extra metadata written into every checkpoint (model config, column names, ...).
-    public var metadata: [String: String]
-    /// Epochs finished so far (the next epoch's index).
-    public private(set) var completedEpochs = 0
+    /// The epochs, streams, NaN guard and checkpoints.
+    public let loop: TrainingLoop
     public private(set) var history: [GANEpochReport] = []
     /// theta_avg of the generator while training with `generatorAverage`.
     private var average: [Tensor]?
@@ -70,8 +62,8 @@ public final class GANTrainer<Model: AdversarialModel> {
     private var rawGenerator: [Tensor]?
 
     /// Metadata keys of a checkpoint.
-    public static var epochKey: String { "gan.completedEpochs" }
-    public static var seedKey: String { "gan.seed" }
+    public static var epochKey: String { TrainingLoop.epochKey("gan") }
+    public static var seedKey: String { TrainingLoop.seedKey("gan") }
     public static var discriminatorStepKey: String { "gan.discriminatorOptimizerSteps" }
 
     public init(model: Model, config: GANTrainingConfig, rng: RNGStream, checkpoint: URL? = nil,
@@ -79,10 +71,8 @@ public final class GANTrainer<Model: AdversarialModel> {
         try config.validate()
         self.model = model
         self.config = config
-        self.rng = rng
-        self.checkpoint = checkpoint
-        self.metadata = metadata
-        self.parallel = parallel
+        loop = TrainingLoop(name: "GANTrainer", epochs: config.epochs, batchSize: config.batchSize, rng: rng, checkpoint: checkpoint,
+                            keyPrefix: "gan", metadata: metadata, parallel: parallel)
         generatorOptimizer = Adam(model.generatorParameters, learningRate: config.generatorLearningRate,
                                   beta1: config.beta1, beta2: config.beta2)
         discriminatorOptimizer = Adam(model.discriminatorParameters, learningRate: config.discriminatorLearningRate,
@@ -92,12 +82,12 @@ public final class GANTrainer<Model: AdversarialModel> {
     /// Restores both networks, both optimizers and the epoch count from a checkpoint written by `train`.
     public func resume(from url: URL) throws {
         let meta = try SafeTensors.read(url).metadata
-        guard let done = meta[Self.epochKey].flatMap(Int.init), let dSteps = meta[Self.discriminatorStepKey].flatMap(Int.init) else {
-            throw RefoldError.file(url.path, "missing metadata '\(Self.epochKey)' or '\(Self.discriminatorStepKey)' (expected a GANTrainer checkpoint)")
+        guard let dSteps = meta[Self.discriminatorStepKey].flatMap(Int.init) else {
+            throw RefoldError.file(url.path, "missing metadata '\(Self.discriminatorStepKey)' (expected a GANTrainer checkpoint)")
         }
         let pair = OptimizerPair(generatorOptimizer, discriminatorOptimizer, discriminatorSteps: dSteps)
         try Checkpoint.load(into: model, optimizer: pair, from: url)
-        completedEpochs = done
+        try loop.resume(from: meta, file: url)
         average = nil; rawGenerator = nil
         if let raw = pair.loadedRawGenerator {
             average = generatorVariables.map(\.value)
@@ -119,9 +109,7 @@ public final class GANTrainer<Model: AdversarialModel> {
     }
 
     private func saveCheckpoint(_ url: URL) throws {
-        var meta = metadata
-        meta[Self.epochKey] = String(completedEpochs)
-        meta[Self.seedKey] = String(rng.seed)
+        var meta = loop.checkpointMetadata
         meta[Self.discriminatorStepKey] = String(discriminatorOptimizer.stepCount)
         let pair = OptimizerPair(generatorOptimizer, discriminatorOptimizer, discriminatorSteps: discriminatorOptimizer.stepCount)
         guard let average else { return try Checkpoint.save(module: model, optimizer: pair, metadata: meta, to: url) }
@@ -132,79 +120,61 @@ public final class GANTrainer<Model: AdversarialModel> {
         try Checkpoint.save(module: model, optimizer: pair, metadata: meta, to: url)
     }
 
-    private func installSchedules(batchesPerEpoch: Int) {
-        // The generator steps once every `discriminatorSteps` batches.
-        let generatorSteps = max(1, batchesPerEpoch / config.discriminatorSteps)
-        generatorOptimizer.schedule = config.schedule.schedule(rate: config.generatorLearningRate,
-                                                               totalSteps: config.epochs * batchesPerEpoch / config.discriminatorSteps,
-                                                               stepsPerEpoch: generatorSteps)
-        discriminatorOptimizer.schedule = config.schedule.schedule(rate: config.discriminatorLearningRate,
-                                                                   totalSteps: config.epochs * batchesPerEpoch, stepsPerEpoch: batchesPerEpoch)
-    }
-
-    /// Trains from `completedEpochs` to `config.epochs` on x_p [N_p, D_p] and x_d [N_d, D_d]
-    /// (N_d = N_p for the FCGAN; any N_d for the naive GAN); `progress` gets each epoch's report.
+    /// Trains from `completedEpochs` to `config.epochs` (or to `until`, for a run cut in parts; the
+    /// schedules always span `config.epochs`) on x_p [N_p, D_p] and x_d [N_d, D_d] (N_d = N_p for
+    /// the FCGAN; any N_d for the naive GAN); `progress` gets each epoch's report.
     @discardableResult
-    public func train(partonLevel: Tensor, detectorLevel: Tensor,
+    public func train(partonLevel: Tensor, detectorLevel: Tensor, until: Int? = nil,
                       progress: (GANEpochReport) -> Void = { _ in }) throws -> [GANEpochReport] {
         try model.checkTrainingEvents(partonLevel: partonLevel, detectorLevel: detectorLevel)
         let n = partonLevel.rows, nd = detectorLevel.rows
         guard n >= 1, nd >= 1 else { throw RefoldError.value("training events", expected: ">= 1", actual: "\(n), \(nd)") }
-        let batches = (n + config.batchSize - 1) / config.batchSize
-        installSchedules(batchesPerEpoch: batches)
+        let batches = loop.batches(events: n)
+        // The generator steps once every `discriminatorSteps` batches.
+        loop.install(config.schedule, rate: config.generatorLearningRate, on: generatorOptimizer, batchesPerEpoch: batches,
+                     every: config.discriminatorSteps)
+        loop.install(config.schedule, rate: config.discriminatorLearningRate, on: discriminatorOptimizer, batchesPerEpoch: batches)
         if let raw = rawGenerator { setGenerator(raw); rawGenerator = nil }
         parallel.broadcastParameters(generatorVariables + model.discriminatorParameters.map(\.variable))
         if config.generatorAverage != nil, average == nil { average = generatorVariables.map(\.value) }
         let generatorVariables = self.generatorVariables
         let discriminatorVariables = model.discriminatorParameters.map(\.variable)
-        var reports: [GANEpochReport] = []
-        for epoch in completedEpochs..<config.epochs {
-            let start = Date()
-            let order = rng.child("shuffle").child(index: epoch).permutation(n)
-            let detectorOrder = model.needsPairedEvents ? order : rng.child("detectorShuffle").child(index: epoch).permutation(nd)
-            let epochNoise = rng.child("noise").child(index: epoch)
-            let noise = parallel.isDistributed ? epochNoise.child("rank").child(index: parallel.group.rank) : epochNoise
+        let reports = try loop.run(events: n, until: until, save: saveCheckpoint, progress: { history.append($0); progress($0) }) { epoch in
+            let detectorOrder = model.needsPairedEvents ? epoch.order : epoch.stream("detectorShuffle").permutation(nd)
+            let noise = epoch.noise
             var sums = (d: 0.0, penalty: 0.0, real: 0.0, fake: 0.0, g: 0.0, mmd: 0.0), dCount = 0, gCount = 0
-            for b in 0..<batches {
-                try checkInterruption("GANTrainer", epoch: epoch, batch: b, of: batches, checkpoint: checkpoint, completedEpochs: completedEpochs)
-                let rows = Array(order[(b * config.batchSize)..<min(n, (b + 1) * config.batchSize)])
+            try epoch.forEachBatch { b in
+                let rows = Array(epoch.rows(b))
                 let detectorRows = model.needsPairedEvents ? rows : rows.indices.map { detectorOrder[(b * config.batchSize + $0) % nd] }
                 let shard = parallel.shard(rows.indices)
                 let xp = Variable(gatherRows(partonLevel, rows[shard])), xd = Variable(gatherRows(detectorLevel, detectorRows[shard]))
-                let position = (epoch: epoch, batch: b, of: batches)
 
                 let d = try step(discriminatorOptimizer, variables: discriminatorVariables, network: "discriminator",
-                                 events: shard.count, of: rows.count, at: position, reported: 3) {
+                                 events: shard.count, of: rows.count, epoch: epoch, batch: b, reported: 3) {
                     let loss = model.discriminatorLoss(partonLevel: xp, detectorLevel: xd, rng: noise)
                     return (loss.total, [loss.gradientPenalty, loss.meanReal, loss.meanFake])
                 }
                 sums.d += Double(d[0]); sums.penalty += Double(d[1])
                 sums.real += Double(d[2]); sums.fake += Double(d[3]); dCount += 1
 
-                guard (b + 1) % config.discriminatorSteps == 0 else { continue }
+                guard (b + 1) % config.discriminatorSteps == 0 else { return }
                 let g = try step(generatorOptimizer, variables: generatorVariables, network: "generator",
-                                 events: shard.count, of: rows.count, at: position, reported: 1) {
+                                 events: shard.count, of: rows.count, epoch: epoch, batch: b, reported: 1) {
                     let loss = model.generatorLoss(partonLevel: xp, detectorLevel: xd, rng: noise)
                     return (loss.total, [loss.mmd ?? 0])
                 }
                 updateAverage()
                 sums.g += Double(g[0]); sums.mmd += Double(g[1]); gCount += 1
             }
-            completedEpochs = epoch + 1
-            if let checkpoint, parallel.group.isRoot { try saveCheckpoint(checkpoint) }
-            let seconds = Date().timeIntervalSince(start)
+            let timing = epoch.timing()
             let dn = Double(max(dCount, 1)), gn = Double(max(gCount, 1))
-            let report = GANEpochReport(epoch: epoch, discriminatorLoss: sums.d / dn, generatorLoss: sums.g / gn,
-                                        gradientPenalty: sums.penalty / dn,
-                                        mmd: model.reportsMMD ? sums.mmd / gn : nil,
-                                        meanDiscriminatorReal: sums.real / dn, meanDiscriminatorFake: sums.fake / dn,
-                                        generatorLearningRate: generatorOptimizer.learningRate,
-                                        discriminatorLearningRate: discriminatorOptimizer.learningRate,
-                                        seconds: seconds, eventsPerSecond: Double(n) / max(seconds, 1e-9),
-                                        secondsRemaining: seconds * Double(config.epochs - completedEpochs))
-            reports.append(report)
-            history.append(report)
-            progress(report)
+            return GANEpochReport(epoch: epoch.index, discriminatorLoss: sums.d / dn, generatorLoss: sums.g / gn,
+                                  gradientPenalty: sums.penalty / dn,
+                                  mmd: model.reportsMMD ? sums.mmd / gn : nil,
+                                  meanDiscriminatorReal: sums.real / dn, meanDiscriminatorFake: sums.fake / dn,
+                                  generatorLearningRate: generatorOptimizer.learningRate,
+                                  discriminatorLearningRate: discriminatorOptimizer.learningRate,
+                                  seconds: timing.seconds, eventsPerSecond: timing.eventsPerSecond, secondsRemaining: timing.secondsRemaining)
         }
         if let average {
             rawGenerator = generatorVariables.map(\.value)
@@ -216,11 +186,10 @@ public final class GANTrainer<Model: AdversarialModel> {
     /// One update of one network: the loss of this rank's `events` (of `total` in the global batch)
     /// from `loss` (the differentiable total and `reported` values beside it), its gradients for
     /// `variables` only (the other network gets none), averaged over the ranks together with the
-    /// values [total, reported...] in one bucket, a finite loss and gradient-norm check, clipping,
-    /// and the optimizer step. Returns the global batch's [total, reported...].
+    /// values [total, reported...] in one bucket, then the loop's NaN guard, clipping and the
+    /// optimizer step. Returns the global batch's [total, reported...].
     private func step(_ optimizer: Adam, variables: [Variable], network: String, events: Int, of total: Int,
-                      at position: (epoch: Int, batch: Int, of: Int), reported: Int,
-                      loss: () -> (Variable, [Float])) throws -> [Float] {
+                      epoch: TrainingEpoch, batch: Int, reported: Int, loss: () -> (Variable, [Float])) throws -> [Float] {
         var values: [Float] = []
         if events > 0 {
             let (lossTotal, reported) = loss()
@@ -240,19 +209,8 @@ public final class GANTrainer<Model: AdversarialModel> {
             parallel.averageGradients(variables, localEvents: events, globalEvents: total, sums: &sums)
             values = sums
         }
-        guard values[0].isFinite else {
-            throw stopped("\(network) loss is \(values[0])", epoch: position.epoch, batch: position.batch, of: position.of)
-        }
-        let norm = clipGradNorm(variables, maxNorm: config.gradientClip ?? .greatestFiniteMagnitude)
-        guard norm.isFinite else {
-            throw stopped("\(network) gradient norm is \(norm)", epoch: position.epoch, batch: position.batch, of: position.of)
-        }
-        optimizer.step()
+        try epoch.step(optimizer, parameters: variables, loss: values[0], clip: config.gradientClip, network: network, batch: batch)
         return values
-    }
-
-    private func stopped(_ what: String, epoch: Int, batch: Int, of batches: Int) -> RefoldError {
-        trainingStopped("GANTrainer", what, epoch: epoch, batch: batch, of: batches, checkpoint: checkpoint, completedEpochs: completedEpochs)
     }
 }
 

@@ -123,7 +123,7 @@ public final class MEMFlowModel {
             model.network.stage = stage
             let trainer = try FlowTrainer(model: model.network, config: training, rng: rng.child(stage.rawValue), checkpoint: checkpoint,
                                           metadata: ["kind": kind, "stage": stage.rawValue])
-            if resume, FileManager.default.fileExists(atPath: checkpoint.path) { try trainer.resume(from: checkpoint) }
+            try trainer.resumeIfCheckpointed(resume)
             try trainer.train(partonLevel: standardised, detectorLevel: tokens) { progress(stage, $0) }
         }
         return model

@@ -165,7 +165,7 @@ extension UnfoldingModel {
         let trainer = try FlowTrainer(model: flow, config: model.config.network.training,
                                       rng: RNGStream(seed: model.config.seed).child("train"), checkpoint: model.checkpoint,
                                       metadata: ["refold.variant": model.config.network.variant.rawValue])
-        if resume, FileManager.default.fileExists(atPath: model.checkpoint.path) { try trainer.resume(from: model.checkpoint) }
+        try trainer.resumeIfCheckpointed(resume)
         try trainer.train(partonLevel: xp, detectorLevel: xd, validation: validation, progress: progress)
     }
 

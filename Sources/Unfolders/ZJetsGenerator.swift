@@ -111,7 +111,7 @@ public final class ZJetsGenerator {
             let checkpoint = folder?.appendingPathComponent(ZJetsGeneratorSettings.checkpoint(jets: k + 1))
             let trainer = try FlowTrainer(model: network, config: training, rng: RNGStream(seed: seed).child("generator.train").child(index: k + 1),
                                           checkpoint: checkpoint)
-            if resume, let checkpoint, FileManager.default.fileExists(atPath: checkpoint.path) { try trainer.resume(from: checkpoint) }
+            try trainer.resumeIfCheckpointed(resume)
             try trainer.train(partonLevel: inputs[k], detectorLevel: weights[k]) { progress(k + 1, $0) }
         }
         return generator

@@ -14,16 +14,16 @@ func trainMEMFlow(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?
     var config = profile == .paper ? MEMFlowConfig.paper : MEMFlowConfig.quick
     if let epochs { config.training.epochs = epochs }
     if let batchSize { config.pretraining.batchSize = batchSize; config.training.batchSize = batchSize }
-    let live = ProcessInfo.processInfo.environment["CI"] == nil && isatty(1) != 0
+    let terminal = TerminalProgress()
     let start = Date()
     var last: String?
     let model = try MEMFlowModel.train(sample: sample, config: config, seed: seed, folder: out, resume: resume, source: data.path) { stage, report in
         let total = stage == .regression ? config.pretraining.epochs : config.training.epochs
         let line = "\(stage.rawValue) " + progressLine(report, epochs: total)
-        if live { print("\r" + line, terminator: "\u{1B}[K"); fflush(stdout) }
+        terminal.update(line)
         last = line
     }
-    if live { print("") }
+    terminal.finish()
     print("trained MEMFlow on \(sample.count) events (\(model.description.trainingSlots) token slots), \(model.network.parameterCount) weights, "
           + String(format: "%.1f s", Date().timeIntervalSince(start)) + ": \(last ?? "nothing left to train"); model in \(out.path)")
 }

@@ -74,15 +74,14 @@ struct Mem: ParsableCommand {
         let selected = all.filter { $0.jets.count == 2 }
         guard !selected.isEmpty else { throw RefoldError.file(folder.path, "expected events with exactly two jets, got none of \(all.count)") }
         let used = Array(selected.prefix(events ?? selected.count))
-        let live = ProcessInfo.processInfo.environment["CI"] == nil && isatty(2) != 0
+        let terminal = TerminalProgress(fileDescriptor: 2)
         let start = Date()
         let output = try MEMScan.run(used, request: request, transfer: try TransferDensity(), proposal: proposal, rng: RNGStream(seed: seed).child("mem")) { done, total in
-            guard live else { return }
+            guard terminal.isLive else { return }
             let elapsed = Date().timeIntervalSince(start), eta = Int((elapsed / Double(done) * Double(total - done)).rounded())
-            FileHandle.standardError.write(Data(String(format: "\rmem %d/%d events  %.1f ev/s  ETA %d:%02d\u{1B}[K", done, total,
-                                                       Double(done) / max(elapsed, 1e-9), eta / 60, eta % 60).utf8))
+            terminal.update(String(format: "mem %d/%d events  %.1f ev/s  ETA %d:%02d", done, total, Double(done) / max(elapsed, 1e-9), eta / 60, eta % 60))
         }
-        if live { FileHandle.standardError.write(Data("\n".utf8)) }
+        terminal.finish()
         try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
         try NPYArray(shape: [used.count, request.grid.count], values: output.logLikelihoods.flatMap { $0 }, dtype: .float64)
             .write(to: outURL.appendingPathComponent("loglikelihood.npy"))
@@ -124,15 +123,15 @@ func trainMEMProposal(data: URL, profile: ProfileName, epochs: Int?, batchSize: 
     var training = TrainingConfig(epochs: profile == .paper ? 100 : 20, batchSize: 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine)
     if let epochs { training.epochs = epochs }
     if let batchSize { training.batchSize = batchSize }
-    let live = ProcessInfo.processInfo.environment["CI"] == nil && isatty(1) != 0
+    let terminal = TerminalProgress()
     let start = Date()
     var last: EpochReport?
     let (proposal, _) = try MEMProposal.train(events: events, matching: FastDetector(), config: config, training: training, seed: seed,
                                               folder: out, resume: resume) { report in
         last = report
-        if live { print("\r" + progressLine(report, epochs: training.epochs), terminator: "\u{1B}[K"); fflush(stdout) }
+        terminal.update(progressLine(report, epochs: training.epochs))
     }
-    if live { print("") }
+    terminal.finish()
     let summary: String = last.map { progressLine($0, epochs: training.epochs) } ?? "nothing left to train"
     let seconds = String(format: "%.1f s", Date().timeIntervalSince(start))
     print("trained the MEM proposal on \(events.count) events, \(proposal.model.parameterCount) weights, \(seconds): \(summary); model in \(out.path)")

@@ -96,15 +96,15 @@ struct Train: ParsableCommand {
         request.resume = resume
         request.pairCoordinates = pairCoordinates
         if pretrainEncoderEpochs > 0 { request.encoderPretraining = EncoderPretraining(epochs: pretrainEncoderEpochs) }
-        let live = ProcessInfo.processInfo.environment["CI"] == nil && isatty(1) != 0
+        let terminal = TerminalProgress()
         let total = network.training.epochs
         var last: EpochReport?
         let start = Date()
         let model = try UnfoldingModel.train(sample: sample, request: request, out: URL(fileURLWithPath: out)) { report in
             last = report
-            if live { print("\r" + progressLine(report, epochs: total), terminator: "\u{1B}[K"); fflush(stdout) }
+            terminal.update(progressLine(report, epochs: total))
         }
-        if live { print("") }
+        terminal.finish()
         let summary = last.map { progressLine($0, epochs: total) } ?? "no epoch left to train (already at \(total))"
         print("trained \(variant.rawValue) on \(model.config.trainingEvents) events (\(model.config.validationEvents) validation), "
               + "\(model.flow.parameterCount) weights, \(String(format: "%.1f", Date().timeIntervalSince(start))) s: \(summary); model in \(out)")

@@ -39,11 +39,13 @@ func trainBINN(data: URL, profile: ProfileName, epochs: Int?, seed: UInt64, resu
     let model = try BINNModel(config: config, standardizer: try Standardizer(fitting: events), columns: block.columns, seed: seed)
     try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
     progress("BINN: \(events.rows) events x \(block.columns.count) (\(block.columns.joined(separator: ", "))), \(config.blocks) blocks x \(config.hiddenLayers) hidden x \(config.units), \(model.network.bayesianWeightCount) Bayesian weights, \(training.epochs) epochs")
+    let terminal = TerminalProgress()
     try BINNTraining.train(model, events: events, config: training, checkpoint: out, resume: resume) { r in
         let nll = r.terms[.negativeLogLikelihood] ?? .nan
-        progress(String(format: "epoch %d/%d  loss %.4f (NLL %.4f, KL/N %.4f)  %.0f events/s  %.0f s left", r.epoch + 1, training.epochs,
+        terminal.update(String(format: "epoch %d/%d  loss %.4f (NLL %.4f, KL/N %.4f)  %.0f events/s  %.0f s left", r.epoch + 1, training.epochs,
                         r.trainLoss, nll, r.trainLoss - nll, r.eventsPerSecond, r.secondsRemaining))
     }
+    terminal.finish()
     progress("model written to \(out.path)")
 }
 

@@ -32,11 +32,13 @@ func trainGenerator(data: URL, profile: ProfileName, epochs: Int?, batchSize: In
     let separation = try SeparationWeight(lower: rMin, upper: separationUpper)
     try checkResumable(out.appendingPathComponent(ZJetsGeneratorSettings.checkpoint(jets: 1)), resume: resume)
     let start = Date()
+    let terminal = TerminalProgress()
     let generator = try ZJetsGenerator.train(sample: sample, source: data.path, flow: GeneratorPreset.flow(profile), training: training,
                                              separation: separation, seed: seed, folder: out, resume: resume) { jets, r in
-        print(String(format: "%d-jet flow: epoch %d/%d  weighted NLL %.4f  %.0f events/s  %.0f s left", jets, r.epoch + 1, training.epochs,
+        terminal.update(String(format: "%d-jet flow: epoch %d/%d  weighted NLL %.4f  %.0f events/s  %.0f s left", jets, r.epoch + 1, training.epochs,
                      r.trainLoss, r.eventsPerSecond, r.secondsRemaining))
     }
+    terminal.finish()
     let counts = generator.settings.trainingEvents.map(String.init).joined(separator: "/")
     print(String(format: "trained the Z+jets INN generator on %@ events (1/2/3 jets), Delta R weight on [%.2f, %.2f], %.1f s; model in %@",
                  counts, separation.lower, separation.upper, Date().timeIntervalSince(start), out.path))

@@ -26,14 +26,14 @@ func trainQCD(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, se
     var training = TrainingConfig(epochs: profile == .paper ? 150 : 30, batchSize: 128, learningRate: 1e-3, weightDecay: 1e-5, schedule: .oneCycle)
     if let epochs { training.epochs = epochs }
     if let batchSize { training.batchSize = batchSize }
-    let live = ProcessInfo.processInfo.environment["CI"] == nil && isatty(1) != 0
+    let terminal = TerminalProgress()
     let start = Date()
     var last: EpochReport?
     let (model, _) = try QCDInferenceModel.train(sets, config: config, prior: prior, optimisation: training, seed: seed, folder: out, resume: resume) { report in
         last = report
-        if live { print("\r" + progressLine(report, epochs: training.epochs), terminator: "\u{1B}[K"); fflush(stdout) }
+        terminal.update(progressLine(report, epochs: training.epochs))
     }
-    if live { print("") }
+    terminal.finish()
     let summary = last.map { progressLine($0, epochs: training.epochs) } ?? "nothing left to train"
     print("trained the QCD inference network for \(model.names.joined(separator: ", ")) on \(sets.count) sets of \(m) jets, \(model.network.parameterCount) weights, "
           + String(format: "%.1f s", Date().timeIntervalSince(start)) + ": \(summary); model in \(out.path)")

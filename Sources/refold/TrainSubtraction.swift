@@ -52,11 +52,12 @@ func trainSubtraction(background: URL, subtract: URL, box: String?, profile: Pro
                                             coordinates: try SubtractionCoordinates(box: boxMap, gaussianise: boxMap == nil, fitting: bEvents.tensor()),
                                             crossSectionB: sigmaB, crossSectionS: sigmaS, seed: seed,
                                             background: b.generator, subtract: s.generator)
-    let showProgress = ProcessInfo.processInfo.environment["CI"] == nil && isatty(2) != 0
+    let terminal = TerminalProgress(fileDescriptor: 2)
     let start = Date()
     _ = try settings.train(background: bEvents.tensor(), subtract: sEvents.tensor(), into: out, resume: resume) { report in
-        if showProgress { FileHandle.standardError.write(Data("subtraction \(report.progressLine)\n".utf8)) }
+        terminal.update("subtraction \(report.progressLine)")
     }
+    terminal.finish()
     print(String(format: "trained the subtraction GAN on %d B and %d S events (sigma_S / sigma_B = %.4f): %d epochs in %.1f s, model in %@",
                  bEvents.rows, sEvents.rows, sigmaS / sigmaB, training.epochs, Date().timeIntervalSince(start), out.path))
 }

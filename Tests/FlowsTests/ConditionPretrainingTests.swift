@@ -44,7 +44,7 @@ final class ConditionPretrainingTests: XCTestCase {
         var x = planar(100, rng: rng.child("data"))
         x[7, 3] = .nan
         XCTAssertThrowsError(try model.pretrainCondition(detectorLevel: x, settings: EncoderPretraining(epochs: 1), rng: rng)) {
-            XCTAssertTrue("\($0)".contains("encoder pre-training loss (epoch 1, batch 1 of 1)"), "\($0)")
+            XCTAssertTrue("\($0)".contains("encoder pre-training: loss is nan at epoch 0, batch 0 of 1"), "\($0)")
         }
     }
 }
