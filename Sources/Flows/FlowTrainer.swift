@@ -174,3 +174,11 @@ public final class FlowTrainer<Model: UnfoldingFlow>: EpochTrainer {
         return (sums[0] / total, terms)
     }
 }
+
+/// A one-line summary of an epoch: "epoch 3/20  train 1.234  val 1.301  12.3k ev/s  ETA 0:42".
+public func progressLine(_ r: EpochReport, epochs: Int) -> String {
+    let eta = Int(r.secondsRemaining.rounded())
+    let val = r.validationLoss.map { String(format: "  val %.4f", $0) } ?? ""
+    return String(format: "epoch %d/%d  train %.4f%@  %.1fk ev/s  ETA %d:%02d", r.epoch + 1, epochs, r.trainLoss, val,
+                  r.eventsPerSecond / 1000, eta / 60, eta % 60)
+}

@@ -181,8 +181,8 @@ public struct GateSpec: Equatable, Sendable, Codable {
 }
 
 /// A study spec, `Toys/<name>.toml`:
-/// `[study]` name, kind, description; `[generator]`; `[network]`; `[profile.quick]`,
-/// `[profile.paper]`; `[[gate]]`. Parsing is strict: unknown keys, wrong types and values out of
+/// `[study]` name, kind, description; `[generator]`; `[network]`; `[profile.quick.generator]`,
+/// `[profile.quick.network]`, ... (any key of those sections, see `ProfileSettings`); `[[gate]]`. Parsing is strict: unknown keys, wrong types and values out of
 /// range throw `RefoldError` naming the file, the line and the key path.
 public struct StudySpec: Equatable, Sendable, Codable {
     public var name: String

@@ -18,7 +18,7 @@ final class ValidationSuiteTests: XCTestCase {
         events = 1000
         [network]
         variant = "binn"
-        [profile.quick]
+        [profile.quick.generator]
         events = 2000
         [[gate]]
         name = "mean"
