@@ -62,6 +62,9 @@ public final class EventClassifier: Module {
             guard t.rank == 2, t.columns == inputs, t.rows >= 1 else {
                 throw RefoldError.shape("classifier \(name) events", expected: [t.rows, inputs], actual: t.shape)
             }
+            if let i = t.storage.firstIndex(where: { !$0.isFinite }) {
+                throw RefoldError.value("classifier \(name) event \(i / inputs) input \(i % inputs)", expected: "a finite value", actual: t.storage[i])
+            }
         }
         let w = generatedWeights ?? [Double](repeating: 1, count: generated.rows)
         guard w.count == generated.rows, w.allSatisfy({ $0 >= 0 && $0.isFinite }), w.contains(where: { $0 > 0 }) else {
