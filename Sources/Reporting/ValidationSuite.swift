@@ -20,7 +20,7 @@ public struct ValidationSuite {
                 refoldVersion: String, showProgress: Bool? = nil, print: @escaping (String) -> Void = { Swift.print($0) }) {
         self.registry = registry; self.profile = profile; self.seed = seed; self.out = out
         self.refoldVersion = refoldVersion
-        self.showProgress = showProgress ?? (ProcessInfo.processInfo.environment["CI"] == nil && isatty(1) != 0)
+        self.showProgress = showProgress ?? TerminalProgress().isLive
         self.print = print
     }
 
