@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"]),
         .testTarget(name: "ToyModelsTests", dependencies: ["ToyModels", "TestSupport"]),
         .testTarget(name: "UnfoldingTests", dependencies: ["Unfolding", "ToyModels", "TestSupport"]),
-        .testTarget(name: "ValidationTests", dependencies: ["Validation", "TestSupport"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation", "Config", "TestSupport"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "TestSupport"]),
         .testTarget(name: "UnfoldersTests", dependencies: ["Unfolders", "TestSupport"]),
         .testTarget(name: "StudiesTests", dependencies: ["Studies", "Unfolders", "TestSupport"]),

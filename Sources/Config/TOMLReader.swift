@@ -144,24 +144,27 @@ public struct TOMLReader {
         }
     }
 
-    /// Free-form `key = value` parameters (numbers, strings, booleans, arrays of numbers or strings).
-    public func parameters() throws -> [String: SpecParameter] {
-        var result: [String: SpecParameter] = [:]
+    /// Free-form `key = value` parameters (numbers, strings, booleans, arrays of numbers or strings),
+    /// each with where it was set (file, line, key path) for errors raised when a runner reads it.
+    public func parameters() throws -> SpecParameters {
+        var result = SpecParameters()
         for key in table.keys {
             let value = table[key]!
-            if let bool = value.bool { result[key] = .bool(bool) }
-            else if let int = value.int { result[key] = .int(int) }
-            else if let double = value.double { result[key] = .double(double) }
-            else if let string = value.string { result[key] = .string(string) }
+            let parameter: SpecParameter
+            if let bool = value.bool { parameter = .bool(bool) }
+            else if let int = value.int { parameter = .int(int) }
+            else if let double = value.double { parameter = .double(double) }
+            else if let string = value.string { parameter = .string(string) }
             else if let array = value.array {
                 let numbers = array.compactMap { $0.double ?? $0.int.map(Double.init) }
                 let strings = array.compactMap { $0.string }
-                if numbers.count == array.count { result[key] = .numbers(numbers) }
-                else if strings.count == array.count { result[key] = .strings(strings) }
+                if numbers.count == array.count { parameter = .numbers(numbers) }
+                else if strings.count == array.count { parameter = .strings(strings) }
                 else { throw error(key, "expected an array of numbers or of strings, got \(array.debugDescription)") }
             } else {
                 throw wrongType(key, "a number, string, boolean or array of numbers", value)
             }
+            result.set(key, parameter, origin: ParameterOrigin(file: file, line: locator.line(of: keyPath(key)), keyPath: keyPath(key)))
         }
         return result
     }
@@ -192,6 +195,104 @@ public enum SpecParameter: Equatable, Sendable, Codable {
         case .int(let value): return Double(value)
         case .double(let value): return value
         default: return nil
+        }
+    }
+}
+
+/// Where a parameter was set, for errors: `file:line: key.path`.
+public struct ParameterOrigin: Equatable, Sendable, Codable {
+    public var file: String
+    public var line: Int?
+    public var keyPath: String
+    public init(file: String, line: Int?, keyPath: String) { self.file = file; self.line = line; self.keyPath = keyPath }
+}
+
+/// A `[generator.parameters]` or `[network.parameters]` table: the values and where each was set,
+/// with typed reads whose errors name `file:line: key.path`.
+public struct SpecParameters: Equatable, Sendable, Codable, Sequence, ExpressibleByDictionaryLiteral {
+    public private(set) var values: [String: SpecParameter] = [:]
+    public private(set) var origins: [String: ParameterOrigin] = [:]
+    /// The table's key path for parameters set in code (`network.parameters`).
+    public var path: String = "parameters"
+
+    public init() {}
+    public init(dictionaryLiteral elements: (String, SpecParameter)...) {
+        for (key, value) in elements { values[key] = value }
+    }
+
+    /// The value of `key`; setting one in code drops its file origin.
+    public subscript(key: String) -> SpecParameter? {
+        get { values[key] }
+        set { values[key] = newValue; origins[key] = nil }
+    }
+
+    public mutating func set(_ key: String, _ value: SpecParameter, origin: ParameterOrigin) {
+        values[key] = value; origins[key] = origin
+    }
+
+    /// `other`'s keys over these (a profile's table over the base one), with their origins.
+    public mutating func merge(_ other: SpecParameters) {
+        for (key, value) in other.values { values[key] = value; origins[key] = other.origins[key] }
+    }
+
+    public var keys: Dictionary<String, SpecParameter>.Keys { values.keys }
+    public var isEmpty: Bool { values.isEmpty }
+    public func makeIterator() -> Dictionary<String, SpecParameter>.Iterator { values.makeIterator() }
+
+    /// An error about `key`, naming the file, line and key path where it was set.
+    public func error(_ key: String, _ message: String) -> RefoldError {
+        guard let origin = origins[key] else { return RefoldError("\(path).\(key): \(message)") }
+        return RefoldError.file(origin.file, line: origin.line, "\(origin.keyPath): \(message)")
+    }
+
+    /// A number (integers convert), nil when absent.
+    public func number(_ key: String) throws -> Double? {
+        guard let value = values[key] else { return nil }
+        guard let number = value.number else { throw error(key, "expected a number, got \(value)") }
+        return number
+    }
+
+    /// true or false, nil when absent.
+    public func flag(_ key: String) throws -> Bool? {
+        guard let value = values[key] else { return nil }
+        guard let bool = value.bool else { throw error(key, "expected true or false, got \(value)") }
+        return bool
+    }
+
+    /// One of `E`'s raw values, nil when absent.
+    public func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E? where E.RawValue == String {
+        guard let value = values[key] else { return nil }
+        guard case .string(let raw) = value, let parsed = E(rawValue: raw) else {
+            throw error(key, "expected one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), got \(Self.describe(value))")
+        }
+        return parsed
+    }
+
+    /// A list of `E`'s raw values (a single string is a list of one), nil when absent.
+    public func enumerations<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> [E]? where E.RawValue == String {
+        guard let value = values[key] else { return nil }
+        let names: [String]
+        switch value {
+        case .strings(let list): names = list
+        case .string(let one): names = [one]
+        default: throw error(key, "expected a list of \(E.allCases.map(\.rawValue).joined(separator: ", ")), got \(Self.describe(value))")
+        }
+        return try names.map { name in
+            guard let parsed = E(rawValue: name) else {
+                throw error(key, "expected one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(name)\"")
+            }
+            return parsed
+        }
+    }
+
+    static func describe(_ value: SpecParameter) -> String {
+        switch value {
+        case .string(let s): return "\"\(s)\""
+        case .int(let i): return "\(i)"
+        case .double(let d): return "\(d)"
+        case .bool(let b): return "\(b)"
+        case .numbers(let n): return "\(n)"
+        case .strings(let s): return "\(s)"
         }
     }
 }

@@ -6,6 +6,9 @@ import Unfolders
 import ToyModels
 import Validation
 
+/// `[network.parameters] boundaries` of the BINN studies.
+enum Boundaries: String, CaseIterable { case hard, logit, probit }
+
 /// Shared steps of the BINN studies (thesis ch. 6): settings from the spec, training, grids and lines.
 enum BINNStudy {
     struct Settings {
@@ -14,7 +17,7 @@ enum BINNStudy {
         /// `[network.parameters] boundaries` (a profile sets its own in `[profile.<name>.network.parameters]`): "hard"
         /// (default; the thesis' coordinates), "logit" or "probit" (a `BoxMap` of the toy's support
         /// before the standardiser); checked by `boundaryMap()`.
-        var boundaries: SpecParameter?
+        var parameters: SpecParameters
 
         init(_ context: StudyContext) {
             let n = context.network
@@ -27,16 +30,16 @@ enum BINNStudy {
             learningRate = Float(n.learningRate ?? 1e-3)
             priorWidth = Float(n.priorWidth ?? 1)
             draws = n.samplesPerEvent ?? 30
-            boundaries = n.parameters["boundaries"]
+            parameters = n.parameters
         }
 
         /// nil: hard boundaries (no map).
         func boundaryMap() throws -> BoxMap.Kind? {
-            guard let boundaries, boundaries != .string("hard") else { return nil }
-            guard case .string(let name) = boundaries, let kind = BoxMap.Kind(rawValue: name) else {
-                throw RefoldError.value("[network.parameters] boundaries", expected: "\"hard\", \"logit\" or \"probit\"", actual: "\(boundaries)")
+            switch try parameters.enumeration("boundaries", Boundaries.self) {
+            case nil, .hard?: return nil
+            case .logit?: return .logit
+            case .probit?: return .probit
             }
-            return kind
         }
 
         var description: String {

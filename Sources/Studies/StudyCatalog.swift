@@ -37,23 +37,23 @@ public enum StudyCatalog {
 extension GeneratorSpec {
     /// A numeric generator parameter, or `fallback` when the spec does not set it.
     func number(_ name: String, default fallback: Double) throws -> Double {
-        guard let value = parameters[name] else { return fallback }
-        guard let number = value.number else {
-            throw RefoldError.value("generator.parameters.\(name)", expected: "a number", actual: value)
-        }
-        return number
+        try parameters.number(name) ?? fallback
     }
 }
 
 extension NetworkSpec {
     /// `[network.parameters] lr_schedule`: "constant", "cosine" or "oneCycle" (nil when not set).
     func learningRateSchedule() throws -> LearningRateSchedule? {
-        guard let value = parameters["lr_schedule"] else { return nil }
-        switch value {
-        case .string("constant"): return .constant
-        case .string("cosine"): return .cosine
-        case .string("oneCycle"): return .oneCycle
-        default: throw RefoldError.value("network.parameters.lr_schedule", expected: "constant, cosine or oneCycle", actual: value)
+        switch try parameters.enumeration("lr_schedule", ScheduleName.self) {
+        case nil: return nil
+        case .constant: return .constant
+        case .cosine: return .cosine
+        case .oneCycle: return .oneCycle
         }
     }
+}
+
+/// The schedules a study file may name in `lr_schedule`.
+enum ScheduleName: String, CaseIterable {
+    case constant, cosine, oneCycle
 }

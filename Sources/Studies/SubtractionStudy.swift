@@ -16,6 +16,9 @@ import Validation
 /// deviation of the replica mean, and the bin-by-bin spread over the replicas of both methods
 /// (the seed's "statistical fluctuations reduced": the ratio GAN / binned, whatever it is).
 public enum SubtractionStudy {
+    /// `[network.parameters] coordinates`: quantile Gaussianisation of B's columns or the box map.
+    enum Coordinates: String, CaseIterable { case quantile, box }
+
     struct Settings {
         var events: Int, replicas: Int, dyReplicas: Int, generated: Int
         var network: GANConfig, training: GANTrainingConfig
@@ -40,11 +43,7 @@ public enum SubtractionStudy {
             training = GANTrainingConfig(epochs: n.epochs ?? 20, batchSize: n.batchSize ?? 512, generatorLearningRate: rate,
                                          discriminatorLearningRate: rate, generatorAverage: (n.parameters["generator_average"]?.number).flatMap { $0 > 0 ? Float($0) : nil })
             if let schedule = try n.learningRateSchedule() { training.schedule = schedule }
-            switch n.parameters["coordinates"] ?? .string("quantile") {
-            case .string("quantile"): gaussianise = true
-            case .string("box"): gaussianise = false
-            case let other: throw RefoldError.value("[network.parameters] coordinates", expected: "\"quantile\" or \"box\"", actual: other)
-            }
+            gaussianise = try n.parameters.enumeration("coordinates", Coordinates.self) ?? .quantile == .quantile
             try network.validate(); try training.validate()
         }
 

@@ -69,18 +69,19 @@ public enum ZWDetectorStudy {
     static func compareVariants(_ spec: StudySpec, _ context: StudyContext, training: EventSample, test: EventSample,
                                 into result: inout StudyResult) throws {
         let parameters = context.network.parameters
-        var names: [String] = []
-        if case .strings(let listed)? = parameters["compare"] { names = listed }
+        // The INNs to compare with; the GANs listed here belong to zw-cuts and are skipped.
+        let variants = try parameters.enumerations("compare", NetworkVariant.self) ?? []
         let epochs = Int(parameters["compare_epochs"]?.number ?? Double(max(1, (context.network.epochs ?? 10) / 2)))
         let events = min(Int(parameters["compare_events"]?.number ?? 2000), test.count)
         let trainingEvents = Int(parameters["compare_training_events"]?.number ?? 5000)
         let k = context.network.samplesPerEvent ?? 60
         let testDetector = test.detector!.rows(0..<events), testTruth = test.parton!.rows(0..<events)
-        for name in names {
-            guard let variant = NetworkVariant(rawValue: name), variant == .inn || variant == .einn else {
-                if name != "gan" && name != "fcgan" { result.notes.append("compare: unknown variant '\(name)' skipped") }
+        for variant in variants {
+            guard variant == .inn || variant == .einn else {
+                guard variant.isUnfoldingGAN else { throw parameters.error("compare", "expected inn, einn (or gan, fcgan, skipped here), got \(variant.rawValue)") }
                 continue
             }
+            let name = variant.rawValue
             var network = try UnfoldingNetwork.preset(variant, profile: context.profile)
             network.training.epochs = context.profile == .quick ? epochs : (context.network.epochs ?? network.training.epochs)
             if context.profile == .quick, variant == .einn {

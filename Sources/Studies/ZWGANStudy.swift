@@ -35,19 +35,11 @@ public enum ZWGANStudy {
         let primary = net.variant
         try primary.require(\.isUnfoldingGAN, "\(spec.file): network.variant", expected: "gan or fcgan")
         var compare = [primary]
-        if case .strings(let names)? = net.parameters["compare"] {
-            for name in names {
-                guard let v = NetworkVariant(rawValue: name), v.isUnfoldingGAN else { throw RefoldError.value("network.parameters.compare", expected: "gan or fcgan", actual: name) }
-                if !compare.contains(v) { compare.append(v) }
-            }
+        for v in try net.parameters.enumerations("compare", NetworkVariant.self) ?? [] {
+            guard v.isUnfoldingGAN else { throw net.parameters.error("compare", "expected gan or fcgan, got \(v.rawValue)") }
+            if !compare.contains(v) { compare.append(v) }
         }
-        var cuts = JetCut.allCases
-        if case .strings(let names)? = g.parameters["cuts"] {
-            cuts = try names.map { name in
-                guard let cut = JetCut(rawValue: name) else { throw RefoldError.value("generator.parameters.cuts", expected: "I, II, III or IV", actual: name) }
-                return cut
-            }
-        }
+        let cuts = try g.parameters.enumerations("cuts", JetCut.self) ?? JetCut.allCases
         var (network, training) = GANModelSettings.presets(context.profile)
         if let v = net.units { network.unitsPerLayer = v }
         if let v = net.layersPerBlock { network.generatorLayers = v; network.discriminatorLayers = v }
@@ -55,46 +47,29 @@ public enum ZWGANStudy {
         if let v = net.batchSize { training.batchSize = v }
         if let v = net.learningRate { training.generatorLearningRate = Float(v); training.discriminatorLearningRate = Float(v) }
         if let v = net.mmdWidths { network.mmd.widths = v.map(Float.init) }
-        if let v = try number(net.parameters, "lambda_g") { network.lambdaG = Float(v) }
-        if let v = try number(net.parameters, "lambda_d") { network.lambdaD = Float(v) }
-        if case .string(let name)? = net.parameters["activation"] {
-            guard let a = GANConfig.HiddenActivation(rawValue: name) else {
-                throw RefoldError.value("network.parameters.activation", expected: GANConfig.HiddenActivation.allCases.map(\.rawValue).joined(separator: ", "), actual: name)
-            }
-            network.activation = a
-        }
-        if let v = try number(net.parameters, "noise_dimension") { network.noiseDimension = Int(v) }
-        if let on = try flag(net.parameters, "residual") { network.residual = on ? true : nil }
-        if let on = try flag(net.parameters, "discriminator_response") { network.discriminatorResponse = on ? true : nil }
-        if let v = try number(net.parameters, "learning_rate_d") { training.discriminatorLearningRate = Float(v) }
-        if let v = try number(net.parameters, "discriminator_lr_factor") {
-            guard v > 0 else { throw RefoldError.value("network.parameters.discriminator_lr_factor", expected: "> 0", actual: v) }
+        if let v = try net.parameters.number("lambda_g") { network.lambdaG = Float(v) }
+        if let v = try net.parameters.number("lambda_d") { network.lambdaD = Float(v) }
+        if let a = try net.parameters.enumeration("activation", GANConfig.HiddenActivation.self) { network.activation = a }
+        if let v = try net.parameters.number("noise_dimension") { network.noiseDimension = Int(v) }
+        if let on = try net.parameters.flag("residual") { network.residual = on ? true : nil }
+        if let on = try net.parameters.flag("discriminator_response") { network.discriminatorResponse = on ? true : nil }
+        if let v = try net.parameters.number("learning_rate_d") { training.discriminatorLearningRate = Float(v) }
+        if let v = try net.parameters.number("discriminator_lr_factor") {
+            guard v > 0 else { throw net.parameters.error("discriminator_lr_factor", "expected > 0, got \(v)") }
             training.discriminatorLearningRate = Float(v) * training.generatorLearningRate
         }
-        if let v = try number(net.parameters, "beta1") { training.beta1 = Float(v) }
-        if let v = try number(net.parameters, "beta2") { training.beta2 = Float(v) }
-        if let v = try number(net.parameters, "discriminator_steps") { training.discriminatorSteps = Int(v) }
-        if let v = try number(net.parameters, "gradient_clip") { training.gradientClip = v > 0 ? Float(v) : nil }
-        if let v = try number(net.parameters, "generator_average") { training.generatorAverage = v > 0 ? Float(v) : nil }
-        if let v = try number(net.parameters, "lr_decay_per_epoch") { training.schedule = .exponential(gammaPerEpoch: Float(v)) }
+        if let v = try net.parameters.number("beta1") { training.beta1 = Float(v) }
+        if let v = try net.parameters.number("beta2") { training.beta2 = Float(v) }
+        if let v = try net.parameters.number("discriminator_steps") { training.discriminatorSteps = Int(v) }
+        if let v = try net.parameters.number("gradient_clip") { training.gradientClip = v > 0 ? Float(v) : nil }
+        if let v = try net.parameters.number("generator_average") { training.generatorAverage = v > 0 ? Float(v) : nil }
+        if let v = try net.parameters.number("lr_decay_per_epoch") { training.schedule = .exponential(gammaPerEpoch: Float(v)) }
         if let schedule = try net.learningRateSchedule() { training.schedule = schedule }
         let fraction = try g.number("wprime_fraction", default: 0.1)
         guard (0...1).contains(fraction) else { throw RefoldError.value("generator.parameters.wprime_fraction", expected: "in [0, 1]", actual: fraction) }
         return Settings(network: network, training: training, compare: compare, primary: primary, cuts: cuts,
                         samplesPerEvent: net.samplesPerEvent ?? 60, calibrationEvents: min(net.calibrationEvents ?? 1500, g.testEvents),
                         wPrimeFraction: fraction, bins: Int(try g.number("bins", default: 20)))
-    }
-
-    static func flag(_ p: [String: SpecParameter], _ key: String) throws -> Bool? {
-        guard let value = p[key] else { return nil }
-        guard let b = value.bool else { throw RefoldError.value("network.parameters.\(key)", expected: "true or false", actual: value) }
-        return b
-    }
-
-    static func number(_ p: [String: SpecParameter], _ key: String) throws -> Double? {
-        guard let value = p[key] else { return nil }
-        guard let n = value.number else { throw RefoldError.value("network.parameters.\(key)", expected: "a number", actual: value) }
-        return n
     }
 
     public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {

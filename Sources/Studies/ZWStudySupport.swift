@@ -50,13 +50,7 @@ enum ZWStudySupport {
     /// `name`) and unfolds `test` with `samples` per event (noise from the child `unfoldStream`).
     static func trainAndUnfold(_ variant: NetworkVariant, name: String, label: String, training: EventSample, test: EventSample,
                                samples: Int, unfoldStream: String, context: StudyContext) throws -> (UnfoldingModel, UnfoldedSamples) {
-        var coordinates = PairCoordinates.massRatio
-        if case .string(let value)? = context.network.parameters["pair_coordinates"] {
-            guard let parsed = PairCoordinates(rawValue: value) else {
-                throw RefoldError.value("[network.parameters] pair_coordinates", expected: "one of \(PairCoordinates.allCases.map(\.rawValue))", actual: value)
-            }
-            coordinates = parsed
-        }
+        let coordinates = try context.network.parameters.enumeration("pair_coordinates", PairCoordinates.self) ?? .massRatio
         let model = try train(network(variant, spec: context.network, profile: context.profile), sample: training,
                               seed: context.seed(for: name), folder: try context.file("model-\(name)"),
                               context: context, label: label, coordinates: coordinates,

@@ -119,8 +119,8 @@ public struct GeneratorSpec: Equatable, Sendable, Codable {
     public var testEvents: Int
     /// Added to the run seed, so two studies of the same generator draw different samples.
     public var seedOffset: Int
-    /// `[generator.parameters]`, checked by the study's runner.
-    public var parameters: [String: SpecParameter]
+    /// `[generator.parameters]`, checked by the study's runner (errors name file:line: key).
+    public var parameters: SpecParameters
 }
 
 /// `[network]`: the variant and its hyper-parameters (nil: the variant's default).
@@ -141,8 +141,8 @@ public struct NetworkSpec: Equatable, Sendable, Codable {
     public var samplesPerEvent: Int?
     /// Events used for calibration curves (see DESIGN.md, statistical floor).
     public var calibrationEvents: Int?
-    /// `[network.parameters]`, checked by the study's runner.
-    public var parameters: [String: SpecParameter]
+    /// `[network.parameters]`, checked by the study's runner (errors name file:line: key).
+    public var parameters: SpecParameters
 }
 
 /// The generator and network settings of one profile: the base sections with
@@ -287,8 +287,8 @@ public struct StudySpec: Equatable, Sendable, Codable {
         let resolvedEvents = events ?? base?.events ?? 100_000
         let testEvents = try gen.optionalInt("test_events", in: 1...100_000_000)
             ?? (events != nil || base == nil ? max(1, resolvedEvents / 10) : base!.testEvents)
-        var parameters = base?.parameters ?? [:]
-        for (key, value) in try gen.optionalTable("parameters")?.parameters() ?? [:] { parameters[key] = value }
+        var parameters = base?.parameters ?? SpecParameters()
+        if let table = try gen.optionalTable("parameters") { parameters.merge(try table.parameters()) }
         let spec = GeneratorSpec(name: name, events: resolvedEvents, testEvents: testEvents,
                                  seedOffset: try gen.optionalInt("seed_offset", in: 0...1_000_000) ?? base?.seedOffset ?? 0,
                                  parameters: parameters)
@@ -300,8 +300,8 @@ public struct StudySpec: Equatable, Sendable, Codable {
     static func readNetwork(_ net: inout TOMLReader, base: NetworkSpec?) throws -> NetworkSpec {
         let variant: NetworkVariant
         if let base { variant = try net.optionalEnum("variant", NetworkVariant.self) ?? base.variant } else { variant = try net.enumeration("variant", NetworkVariant.self) }
-        var parameters = base?.parameters ?? [:]
-        for (key, value) in try net.optionalTable("parameters")?.parameters() ?? [:] { parameters[key] = value }
+        var parameters = base?.parameters ?? SpecParameters()
+        if let table = try net.optionalTable("parameters") { parameters.merge(try table.parameters()) }
         let spec = NetworkSpec(
             variant: variant,
             blocks: try net.optionalInt("blocks", in: 1...256) ?? base?.blocks,

@@ -1,3 +1,4 @@
+import Config
 import XCTest
 import Tensor
 @testable import Validation
@@ -69,6 +70,24 @@ final class StudySpecTests: XCTestCase {
         XCTAssertEqual(spec.gates(for: .quick).map(\.name), ["density-chi2"])
         XCTAssertEqual(spec.gates(for: .paper).count, 2)
         XCTAssertEqual(spec.gates[1].profileReason, "the width needs the paper's statistics")
+    }
+
+    enum Boundaries: String, CaseIterable { case hard, box }
+
+    /// A runner's typed read of a parameter names the file, line and key path where it was set:
+    /// the profile's table for a value the profile overrides, the base table otherwise.
+    func testParameterErrorsNameTheirLine() throws {
+        let spec = try StudySpec(text: Self.valid, file: "ring.toml")
+        let quick = spec.settings(for: .quick).network.parameters
+        XCTAssertThrowsError(try quick.enumeration("boundaries", Boundaries.self)) {
+            XCTAssertEqual("\($0)", "ring.toml:27: profile.quick.network.parameters.boundaries: expected one of hard, box, got \"logit\"")
+        }
+        let generator = spec.settings(for: .quick).generator.parameters
+        XCTAssertThrowsError(try generator.flag("radius")) {
+            XCTAssertEqual("\($0)", "ring.toml:12: generator.parameters.radius: expected true or false, got double(1.0)")
+        }
+        XCTAssertEqual(try generator.number("radius"), 1)
+        XCTAssertNil(try quick.enumeration("absent", Boundaries.self))
     }
 
     /// A gate restricted to some profiles must say why it is not gated in the others.
