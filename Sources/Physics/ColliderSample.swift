@@ -169,7 +169,7 @@ extension DetectorCard {
     public var record: [String: Double] {
         ["jet_minimum_pT": jetMinimumPT, "jet_maximum_eta": jetMaximumEta, "jet_radius": jetRadius,
          "jet_eta_sigma": jetEtaSigma, "jet_phi_sigma": jetPhiSigma, "jet_mass_mean": jetMassMean,
-         "maximum_jets": Double(maximumJets)]
+         "maximum_jets": Double(maximumJets)].merging(realismRecord) { a, _ in a }
     }
 }
 

@@ -15,6 +15,8 @@ public struct DetectorCard: Equatable {
         public var minimumPT: Double
         /// Mass given to the reconstructed lepton (GeV).
         public var mass: Double
+        /// Photon final-state radiation lost from the lepton (off by default).
+        public var photonRadiation = PhotonRadiation()
 
         /// The |eta| region index, or nil outside the acceptance.
         @inlinable public func region(_ absEta: Double) -> Int? {
@@ -59,6 +61,10 @@ public struct DetectorCard: Equatable {
     public var maximumJets = 4
     /// Jets are matched to partons within this Delta R (no-ISR samples).
     public var matchRadius = 0.4
+    /// Gluon radiation off the W-decay quarks before clustering (off by default).
+    public var quarkRadiation = QuarkRadiation()
+    /// Parton-to-jet response: out-of-cone loss and hadronisation smearing (off by default).
+    public var jetResponse = JetResponse()
 
     public init() {}
 
@@ -107,5 +113,6 @@ public struct DetectorCard: Equatable {
         guard jetMassShape > 0, jetMassMean >= 0 else {
             throw RefoldError.value("jet.mass_shape, jet.mass_mean", expected: "> 0 and >= 0", actual: (jetMassShape, jetMassMean))
         }
+        try validateRealism()
     }
 }

@@ -25,6 +25,8 @@ extension DetectorCard {
             if let v = try table.optionalDoubles("efficiency", in: any) { l.efficiency = v }
             if let v = try table.optionalDouble("minimum_pT", in: any) { l.minimumPT = v }
             if let v = try table.optionalDouble("mass", in: any) { l.mass = v }
+            if let v = try table.optionalDouble("photon_log", in: any) { l.photonRadiation.collinearLog = v }
+            if let v = try table.optionalDouble("photon_minimum_fraction", in: any) { l.photonRadiation.minimumFraction = v }
             try table.finish()
             card[keyPath: keyPath] = l
         }
@@ -47,9 +49,20 @@ extension DetectorCard {
                 ("maximum_eta", \.jetMaximumEta), ("match_radius", \.matchRadius),
             ]
             for (key, keyPath) in keys { if let v = try jet.optionalDouble(key, in: any) { card[keyPath: keyPath] = v } }
+            let response: [(String, WritableKeyPath<DetectorCard.JetResponse, Double>)] = [
+                ("out_of_cone_fraction", \.outOfConeFraction), ("out_of_cone_offset", \.outOfConeOffset),
+                ("hadronisation_sigma", \.hadronisationSigma), ("hadronisation_tail_dof", \.hadronisationTailDOF),
+            ]
+            for (key, keyPath) in response { if let v = try jet.optionalDouble(key, in: any) { card.jetResponse[keyPath: keyPath] = v } }
             if let v = try jet.optionalBool("apply_energy_scale") { card.applyEnergyScale = v }
             if let v = try jet.optionalInt("maximum_jets", in: Int.min...Int.max) { card.maximumJets = v }
             try jet.finish()
+        }
+        if var radiation = try root.optionalTable("quark_radiation") {
+            if let v = try radiation.optionalDouble("sudakov_coefficient", in: any) { card.quarkRadiation.sudakovCoefficient = v }
+            if let v = try radiation.optionalDouble("minimum_kT", in: any) { card.quarkRadiation.minimumKT = v }
+            if let v = try radiation.optionalInt("maximum_emissions", in: Int.min...Int.max) { card.quarkRadiation.maximumEmissions = v }
+            try radiation.finish()
         }
         try root.finish()
         do { try card.validate() } catch let error as RefoldError { throw RefoldError.file(path, error.message) }

@@ -17,10 +17,11 @@ public struct FastDetector {
     public let card: DetectorCard
     public init(card: DetectorCard = .atlas) { self.card = card }
 
-    /// Lepton: efficiency by |eta| region, pT scaled by 1 + sigma N(0, 1) with
+    /// Lepton: the card's photon radiation (if on) takes a fraction z of its momentum, then efficiency by |eta| region, pT scaled by 1 + sigma N(0, 1) with
     /// sigma = sqrt(a^2 + pT^2 b^2), direction kept; nil if lost.
-    @inlinable public func lepton(_ p: FourMomentum, _ flavour: LeptonFlavour, _ rng: RNGStream) -> FourMomentum? {
+    @inlinable public func lepton(_ produced: FourMomentum, _ flavour: LeptonFlavour, _ rng: RNGStream) -> FourMomentum? {
         let response = flavour == .electron ? card.electron : card.muon
+        let p = response.photonRadiation.isOn ? (1 - FastDetector.photonFraction(response.photonRadiation, rng)) * produced : produced
         let pt = p.pT, eta = p.eta
         guard pt > response.minimumPT, let i = response.region(abs(eta)) else { return nil }
         guard rng.uniform() < response.efficiency[i] else { return nil }
@@ -30,10 +31,16 @@ public struct FastDetector {
         return FourMomentum(e: (px * px + py * py + pz * pz + response.mass * response.mass).squareRoot(), px: px, py: py, pz: pz)
     }
 
-    /// Jet from a clustered parton momentum: axis smeared by (sigma_eta, sigma_phi), energy by the
+    /// Jet from a clustered parton momentum: the parton-to-jet response of the card (if on), axis smeared by (sigma_eta, sigma_phi), energy by the
     /// calorimeter term, mass^2 = m_cluster^2 + (x pT)^2 with x ~ Gamma, then the energy scale
     /// multiplies the four-vector. nil if the smeared energy is not positive.
-    @inlinable public func jet(_ p: FourMomentum, _ rng: RNGStream) -> FourMomentum? {
+    @inlinable public func jet(_ cluster: FourMomentum, _ rng: RNGStream) -> FourMomentum? {
+        var p = cluster
+        if card.jetResponse.isOn {
+            let k = FastDetector.jetResponseFactor(card.jetResponse, pT: cluster.pT, rng)
+            guard k > 0 else { return nil }
+            p = k * cluster
+        }
         let trueEta = p.eta
         let eta = trueEta + rng.normal(mean: 0, std: card.jetEtaSigma)
         let phi = FourMomentum.wrapPhi(p.phi + rng.normal(mean: 0, std: card.jetPhiSigma))
@@ -96,7 +103,8 @@ public struct FastDetector {
     public func reconstruct(_ hard: HardEvent, emissions: [FourMomentum] = [], _ rng: RNGStream) -> DetectorEvent? {
         guard let lm = lepton(hard.leptonMinus, hard.flavour, rng),
               let lp = lepton(hard.leptonPlus, hard.flavour, rng) else { return nil }
-        return DetectorEvent(leptonMinus: lm, leptonPlus: lp, jets: jets(from: [hard.quark1, hard.quark2] + emissions, rng),
+        let quarks = FastDetector.radiateQuarks(hard.quark1, hard.quark2, card.quarkRadiation, rng)
+        return DetectorEvent(leptonMinus: lm, leptonPlus: lp, jets: jets(from: quarks + emissions, rng),
                              flavour: hard.flavour)
     }
 

@@ -60,7 +60,8 @@ import Tensor
 /// - `guard energy > 0`: E <= 0 drops the jet, so the event has one jet and fails the selection:
 ///   a region of zero density of selected events (recorded jets have pT' > pT_min > 0), handled
 ///   exactly by not renormalising the Gaussian.
-/// A card with jet mass mean 0 (a point mass at m = m_c) is refused.
+/// A card with jet mass mean 0 (a point mass at m = m_c) is refused, and so is a card with any
+/// realism effect on (`DetectorCard.realismIsOff`).
 public struct TransferDensity {
     public let detector: FastDetector
     /// log Gamma normalisation of the jet mass variable: -lgamma(k) - k log(theta).
@@ -72,6 +73,10 @@ public struct TransferDensity {
         try detector.card.validate()
         guard detector.card.jetMassMean > 0 else {
             throw RefoldError.value("jet.mass_mean for the transfer density", expected: "> 0 (a Gamma-distributed jet mass)", actual: detector.card.jetMassMean)
+        }
+        guard detector.card.realismIsOff else {
+            throw RefoldError.value("detector card for the transfer density", expected: "no photon radiation, quark radiation or jet response (W is closed-form only for the plain detector)",
+                                    actual: "a card with realism effects on")
         }
         self.detector = detector
         let card = detector.card

@@ -116,7 +116,7 @@ final class ParserFuzzTests: XCTestCase {
     }
 
     func testStudySpecReader() throws {
-        let seeds = try Self.toys().filter { $0.name != "detector-atlas.toml" }.map(\.bytes)
+        let seeds = try Self.toys().filter { !$0.name.hasPrefix("detector-") }.map(\.bytes)
         let (_, refused) = fuzz("study-toml", seeds: seeds, text: true) { bytes in
             _ = try StudySpec(text: String(decoding: bytes, as: UTF8.self), file: "fuzz.toml")
         }
@@ -124,8 +124,8 @@ final class ParserFuzzTests: XCTestCase {
     }
 
     func testDetectorCardReader() throws {
-        let seeds = try Self.toys().filter { $0.name == "detector-atlas.toml" }.map(\.bytes)
-        XCTAssertEqual(seeds.count, 1, "Toys/detector-atlas.toml")
+        let seeds = try Self.toys().filter { $0.name.hasPrefix("detector-") }.map(\.bytes)
+        XCTAssertEqual(seeds.count, 2, "Toys/detector-atlas.toml and Toys/detector-realistic.toml")
         let (_, refused) = fuzz("detector-card", seeds: seeds, text: true) { bytes in
             _ = try DetectorCard.parse(String(decoding: bytes, as: UTF8.self), path: "fuzz-card.toml")
         }
