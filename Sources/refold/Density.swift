@@ -15,6 +15,7 @@ struct Density: ParsableCommand {
     @Option(help: "Weight draws M (30-50 in the thesis).") var draws: Int = 30
     @Option(help: "Seed of the weight draws.") var seed: UInt64 = 2026
     @Option(help: "Output folder: points.npy, density.npy, sigma_pred.npy, density.csv.") var out: String
+    @Flag(help: "Overwrite an existing --out (never one of the inputs).") var force = false
 
     func validate() throws {
         guard (grid == nil) != (line == nil) else { throw ValidationError("give exactly one of --grid and --line") }
@@ -49,16 +50,19 @@ struct Density: ParsableCommand {
     }
 
     func run() throws {
+        try OutputGuard.check(URL(fileURLWithPath: out), inputs: [("--model", URL(fileURLWithPath: model))], force: force)
         let binn = try BINNModel.load(from: URL(fileURLWithPath: model))
         let d = binn.dimension
         let pts = try Density.points(grid: grid, line: line, dimension: d)
         let tensor = Tensor(shape: [pts.count, d], storage: pts.flatMap { $0.map(Float.init) })
         let estimate = try binn.density(at: tensor, draws: draws, rng: RNGStream(seed: seed).child("density"))
         let folder = URL(fileURLWithPath: out)
+        let arrays = [("points.npy", NPYArray(shape: [pts.count, d], values: pts.flatMap { $0 }, dtype: .float64)),
+                      ("density.npy", NPYArray(shape: [pts.count], values: estimate.density, dtype: .float64)),
+                      ("sigma_pred.npy", NPYArray(shape: [pts.count], values: estimate.sigma, dtype: .float64))]
+        for (name, array) in arrays { try array.requireFinite(folder.appendingPathComponent(name)) }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try NPYArray(shape: [pts.count, d], values: pts.flatMap { $0 }, dtype: .float64).write(to: folder.appendingPathComponent("points.npy"))
-        try NPYArray(shape: [pts.count], values: estimate.density, dtype: .float64).write(to: folder.appendingPathComponent("density.npy"))
-        try NPYArray(shape: [pts.count], values: estimate.sigma, dtype: .float64).write(to: folder.appendingPathComponent("sigma_pred.npy"))
+        for (name, array) in arrays { try array.write(to: folder.appendingPathComponent(name)) }
         var csv = (binn.columns + ["density", "sigma_pred"]).joined(separator: ",") + "\n"
         for (i, p) in pts.enumerated() { csv += (p + [estimate.density[i], estimate.sigma[i]]).map { "\($0)" }.joined(separator: ",") + "\n" }
         try writeAtomically(csv, to: folder.appendingPathComponent("density.csv"))
