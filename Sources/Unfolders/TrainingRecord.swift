@@ -54,6 +54,16 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
         return (try? FileManager.default.contentsOfDirectory(atPath: model.path)) != [fileName]
     }
 
+    /// Removes the record of `model`, and its folder if that is left empty, when no training wrote
+    /// anything there (a fresh run that failed before its first file).
+    public func discardIfUnused(_ model: URL) {
+        guard ProcessGroup.current.isRoot, !Self.holdsTraining(model) else { return }
+        try? FileManager.default.removeItem(at: Self.location(of: model))
+        if !Self.isSingleFile(model), (try? FileManager.default.contentsOfDirectory(atPath: model.path))?.isEmpty == true {
+            try? FileManager.default.removeItem(at: model)
+        }
+    }
+
     /// Checks `model` for a fresh training or a resume (see the type's contract) and, for a fresh
     /// one, writes this record. Under mpirun every rank checks, rank 0 writes.
     public func prepare(_ model: URL, resume: Bool, force: Bool) throws {

@@ -51,7 +51,16 @@ struct Train: ParsableCommand {
     func run() throws {
         Interruption.install()
         BLAS.setThreads(threads)
-        try record.prepare(URL(fileURLWithPath: out), resume: resume, force: force)
+        let model = URL(fileURLWithPath: out)
+        try record.prepare(model, resume: resume, force: force)
+        do { try trainNetwork() } catch {
+            // A run that fails before its first checkpoint (bad data, say) leaves no folder behind.
+            if !resume { record.discardIfUnused(model) }
+            throw error
+        }
+    }
+
+    func trainNetwork() throws {
         if network == .subtraction {
             guard let background, let subtract, data == nil else {
                 throw ValidationError("subtraction: expected --background DIR and --subtract DIR (and no --data)")

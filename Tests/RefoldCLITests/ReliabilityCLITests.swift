@@ -90,6 +90,17 @@ final class ReliabilityCLITests: RefoldCLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: stale.path))
         try succeeds(train + ["--force"])
 
+        // Non-finite detector data: refused naming the file, row and column; no model folder left.
+        let broken = root.appendingPathComponent("broken"), empty = root.appendingPathComponent("never-trained")
+        try FileManager.default.copyItem(at: sample, to: broken)
+        var bytes = [UInt8](try Data(contentsOf: broken.appendingPathComponent("detector.npy")))
+        let nan = Double.nan.bitPattern.littleEndian
+        withUnsafeBytes(of: nan) { for (k, b) in $0.enumerated() { bytes[bytes.count - 8 + k] = b } }
+        try Data(bytes).write(to: broken.appendingPathComponent("detector.npy"))
+        try fails(["train", "cinn", "--data", broken.path, "--epochs", "1", "--out", empty.path],
+                  saying: [broken.appendingPathComponent("detector.npy").path, "row 1999", "finite"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: empty.path))
+
         // A corrupted checkpoint (finite weights of 1e30) makes the flow's draws overflow: unfold
         // fails naming the checkpoint instead of crashing or writing inf.
         let checkpointURL = model.appendingPathComponent("checkpoint.safetensors")

@@ -53,6 +53,16 @@ final class TrainingRecordTests: XCTestCase {
         assertRefused({ try self.options.prepare(model, resume: true, force: false) }, naming: model.path, ["missing", "--resume"])
     }
 
+    func testAFailedFreshRunLeavesNoFolder() throws {
+        let model = try root().appendingPathComponent("model")
+        try options.prepare(model, resume: false, force: false)
+        options.discardIfUnused(model)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: model.path))
+        let trained = try trainedModel(in: try root())
+        options.discardIfUnused(trained)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: TrainingRecord.location(of: trained).path))
+    }
+
     func testResumeRefusesAMissingModel() throws {
         let model = try root().appendingPathComponent("nothing-here")
         assertRefused({ try self.options.prepare(model, resume: true, force: false) }, naming: model.path, ["missing"])
