@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// One run of the `refold` executable that `swift build --build-tests` put next to the tests.
@@ -6,21 +7,10 @@ struct RefoldRun {
     let status: Int32
     let output: String
 
-    /// The executable: next to the test bundle (skips the test when it is missing).
-    static func executable() throws -> URL {
-        let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-                          Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
-            .map { $0.appendingPathComponent("refold") }
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw XCTSkip("no refold executable next to the tests (looked at \(candidates.map(\.path))): run swift build --build-tests")
-        }
-        return found
-    }
-
     /// Runs `refold arguments` to its end (one BLAS thread), stdout and stderr together.
     init(_ arguments: [String]) throws {
         let process = Process()
-        process.executableURL = try RefoldRun.executable()
+        process.executableURL = try RefoldExecutable.url()
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["OMP_NUM_THREADS"] = "1"
