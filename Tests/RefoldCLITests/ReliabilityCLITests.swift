@@ -111,13 +111,16 @@ final class ReliabilityCLITests: RefoldCLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: unfolded.appendingPathComponent("samples.npy").path))
     }
 
-    func testDensityOfABINNWithNaNWeightsFails() throws {
+    func testDensityRefusesOversizedGridsAndNaNWeights() throws {
         let root = try folder()
         let wedge = root.appendingPathComponent("wedge"), model = root.appendingPathComponent("binn.safetensors")
         try succeeds(["generate", "wedge", "--events", "2000", "--out", wedge.path])
         try succeeds(["train", "binn", "--data", wedge.path, "--epochs", "1", "--out", model.path])
-        try overwriteWeights(model, with: .nan)
         let out = root.appendingPathComponent("density")
+        // 10^10 points would grow past memory: refused before any is made.
+        try fails(["density", "--model", model.path, "--grid=0:1:100000,0:1:100000", "--out", out.path],
+                  saying: ["--grid (100000 x 100000) points", "got 10000000000"])
+        try overwriteWeights(model, with: .nan)
         try fails(["density", "--model", model.path, "--grid=0:1:4,0:1:4", "--out", out.path], saying: [model.path])
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("density.npy").path))
     }
