@@ -123,12 +123,12 @@ struct Train: ParsableCommand {
 
     /// The options a `--resume` must repeat (not --epochs, --threads, or where the data lives).
     var record: TrainingRecord {
-        let given = { (value: Any?) in value.map { "\($0)" } ?? "default" }
+        let given = { (value: Any?, otherwise: String) in value.map { "\($0)" } ?? otherwise }
         return TrainingRecord(options: [
-            "network": network.rawValue, "--profile": profile.rawValue, "--seed": String(seed), "--batch-size": given(batchSize),
+            "network": network.rawValue, "--profile": profile.rawValue, "--seed": String(seed), "--batch-size": given(batchSize, "the profile's"),
             "--validation-fraction": String(validationFraction), "--pair-coordinates": pairCoordinates.rawValue,
             "--pretrain-encoder-epochs": String(pretrainEncoderEpochs), "--residual": String(residual),
-            "--discriminator-response": String(discriminatorResponse), "--separation-upper": String(separationUpper), "--box": given(box),
+            "--discriminator-response": String(discriminatorResponse), "--separation-upper": String(separationUpper), "--box": given(box, "none"),
         ])
     }
 }
