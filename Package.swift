@@ -76,6 +76,8 @@ let package = Package(
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "TestSupport"]),
         .testTarget(name: "UnfoldersTests", dependencies: ["Unfolders", "TestSupport"]),
         .testTarget(name: "StudiesTests", dependencies: ["Studies", "Unfolders", "TestSupport"]),
+        // Runs the built `refold` executable (swift build --build-tests puts it next to the tests).
+        .testTarget(name: "RefoldCLITests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

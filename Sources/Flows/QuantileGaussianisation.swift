@@ -35,8 +35,9 @@ public struct QuantileGaussianisation: Codable, Equatable, Sendable {
         return gsl_cdf_ugaussian_Pinv(min(max((Double(lo) + t) / Double(k), Self.tail), 1 - Self.tail))
     }
 
-    /// g -> x, the inverse of `gaussianised`.
+    /// g -> x, the inverse of `gaussianised`; NaN stays NaN (the caller refuses it).
     public func value(gaussianised g: Double) -> Double {
+        if g.isNaN { return .nan }
         let k = knots.count - 1
         let x = min(max(gsl_cdf_ugaussian_P(g), Self.tail), 1 - Self.tail) * Double(k)
         let i = min(Int(x), k - 1), t = x - Double(i)

@@ -171,8 +171,30 @@ public struct NPYArray: Equatable {
         return data
     }
 
-    /// Writes the array atomically.
-    public func write(to url: URL) throws { try writeAtomically(encoded(), to: url) }
+    /// Writes the array atomically. An array holding NaN or inf is refused, naming the file, the
+    /// element's index and value: no Refold output carries a meaningless number (issue 20).
+    public func write(to url: URL) throws {
+        try requireFinite(url)
+        try writeAtomically(encoded(), to: url)
+    }
+
+    /// Throws, naming `url`, the first bad element's index and value and the count, when the array
+    /// holds NaN or inf, or a value its dtype cannot hold (inf once stored as float32, an integer
+    /// past int32/int64); a command checks all its arrays before it writes any.
+    public func requireFinite(_ url: URL) throws {
+        let storable: (Double) -> Bool
+        switch dtype {
+        case .float64: storable = { $0.isFinite }
+        case .float32: storable = { Float($0).isFinite }
+        case .int32: storable = { $0 >= Double(Int32.min) && $0 <= Double(Int32.max) }
+        case .int64: storable = { $0 >= -0x1p63 && $0 < 0x1p63 }
+        }
+        guard let i = values.firstIndex(where: { !storable($0) }) else { return }
+        var index = [Int](repeating: 0, count: shape.count), rest = i
+        for d in shape.indices.reversed() where shape[d] > 0 { index[d] = rest % shape[d]; rest /= shape[d] }
+        let count = values.lazy.filter { !storable($0) }.count
+        throw RefoldError.file(url.path, "not written: element \(index) is \(values[i]) (\(count) of \(values.count) values NaN, inf or out of range of \(dtype.rawValue))")
+    }
 }
 
 /// The number of elements of `shape`, refusing a negative extent or a product past Int.max (a

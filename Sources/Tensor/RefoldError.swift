@@ -68,6 +68,16 @@ public func readJSON<T: Decodable>(_ type: T.Type, from url: URL, needs: String,
     }
 }
 
+/// Removes every `.<name>.tmp-<pid>` file in `folder` whose process no longer runs (a model
+/// folder at the start of a resumed training).
+public func removeStaleTemporaries(in folder: URL) {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
+    for name in names where name.hasPrefix(".") {
+        guard let range = name.range(of: ".tmp-", options: .backwards) else { continue }
+        removeStaleTemporaries(of: folder.appendingPathComponent(String(name[name.index(after: name.startIndex)..<range.lowerBound])))
+    }
+}
+
 /// Removes `.<name>.tmp-<pid>` files beside `url` whose process no longer runs (kill -9 during a
 /// write); a live process's temporary is left alone.
 func removeStaleTemporaries(of url: URL) {

@@ -285,6 +285,12 @@ public final class UnfoldingModel {
         let condition = try detectorTensor(detector, njets: njets)
         let drawn = try flow.sample(detectorLevel: condition, count: samples, rng: rng)
         let rows = detector.rows * samples
+        // Finite weights can still overflow (a corrupted checkpoint): no sample is mapped back from inf.
+        if let i = drawn.storage.firstIndex(where: { !$0.isFinite }) {
+            let width = config.networkColumns.count
+            throw RefoldError.file(checkpoint.path, "the network drew \(drawn.storage[i]) for \(config.networkColumns[i % width]) of event "
+                                   + "\(i / width / samples) (sample \(i / width % samples)): the weights are corrupted or diverged")
+        }
         let block = EventSample.Block(columns: config.networkColumns, rows: rows, values: drawn.storage.map(Double.init))
         let sampled = try config.partonFeatures.events(block)
         // The copied columns from the (rotated) detector level beside the network's, then the

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Physics
+import Tensor
 
 /// Every built-in generator. Density toys write one level (`events.npy`); collider processes
 /// write paired parton/detector samples (`parton.npy`, `detector.npy`, `njets.npy`).
@@ -34,6 +35,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Number of events.") var events: Int = 100_000
     @Option(help: "The seed that drives every random number.") var seed: UInt64 = 2026
     @Option(help: "Output folder.") var out: String
+    @Flag(help: "Overwrite an existing --out (never one of the inputs).") var force = false
 
     @Option(help: "W' fraction mixed into the sample (wprime).") var wprimeFraction: Double = 0.1
     @Option(help: "Detector card (TOML) overriding the ATLAS-like defaults.") var detector: String?
@@ -79,6 +81,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let folder = URL(fileURLWithPath: out)
+        try OutputGuard.check(folder, inputs: detector.map { [("--detector", URL(fileURLWithPath: $0))] } ?? [], force: force)
         if generator == .shower {
             try generateShower(jets: jets, energy: energy, initial: initialParton, settings: settings, priors: priors, jetsPerSet: jetsPerSet, seed: seed, out: folder)
         } else if let component {

@@ -15,6 +15,7 @@ struct Infer: ParsableCommand {
     @Option(help: "Posterior samples per set.") var samples: Int = 1000
     @Option(help: "The seed of the posterior draws.") var seed: UInt64 = 2026
     @Option(help: "Output folder: posterior.npy [S, K, P], truth.npy [S, P] (the parameters the jets were made with), summary.json.") var out: String
+    @Flag(help: "Overwrite an existing --out (never one of the inputs).") var force = false
 
     func validate() throws {
         guard samples >= 2 else { throw ValidationError("--samples: expected >= 2, got \(samples)") }
@@ -22,6 +23,8 @@ struct Infer: ParsableCommand {
     }
 
     func run() throws {
+        try OutputGuard.check(URL(fileURLWithPath: out), inputs: [("--model", URL(fileURLWithPath: model)), ("--jets", URL(fileURLWithPath: jets))],
+                              force: force)
         let model = try QCDInferenceModel.read(from: URL(fileURLWithPath: self.model))
         let folder = URL(fileURLWithPath: jets)
         let meta = (try? JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("meta.json")))) as? [String: Any]

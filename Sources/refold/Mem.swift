@@ -35,6 +35,7 @@ struct Mem: ParsableCommand {
     var assignments: [String] = []
     @Option(help: "The seed of the draws.") var seed: UInt64 = 2026
     @Option(help: "The output folder (loglikelihood.npy, scan.csv, estimate.json).") var out: String
+    @Flag(help: "Overwrite an existing --out (never one of the inputs).") var force = false
 
     func validate() throws {
         if let events, events < 1 { throw ValidationError("--events: expected >= 1, got \(events)") }
@@ -52,9 +53,7 @@ struct Mem: ParsableCommand {
     func run() throws {
         Interruption.install()
         let folder = URL(fileURLWithPath: data), outURL = URL(fileURLWithPath: out)
-        guard outURL.standardizedFileURL != folder.standardizedFileURL else {
-            throw ValidationError("--out: expected a folder other than --data, got \(out)")
-        }
+        try OutputGuard.check(outURL, inputs: [("--data", folder)] + (model.map { [("--model", URL(fileURLWithPath: $0))] } ?? []), force: force)
         var request = MEMScan.Request(parameter: parameter, grid: try MEMScan.grid(grid))
         request.base = try ZWParameters().setting(assignments)
         request.fraction = wprimeFraction

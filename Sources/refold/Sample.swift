@@ -21,6 +21,7 @@ struct Sample: ParsableCommand {
     @Option(help: "Bins per column, on mean ± 4 std of the training data.") var bins: Int = 50
     @Option(help: "Seed of the weight draws and the latent samples.") var seed: UInt64 = 2026
     @Option(help: "Output folder: marginal-<column>.csv, marginals_mean.npy, marginals_sigma.npy [D, bins].") var out: String
+    @Flag(help: "Overwrite an existing --out (never one of the inputs).") var force = false
 
     func validate() throws {
         guard events >= 1, draws >= 2, bins >= 1 else {
@@ -30,6 +31,7 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         let modelFolder = URL(fileURLWithPath: model)
+        try OutputGuard.check(URL(fileURLWithPath: out), inputs: [("--model", modelFolder)], force: force)
         if FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(ZJetsGeneratorSettings.file).path) {
             try checkMemory("--events", count: events, bytesPerItem: 512)
             let generator = try ZJetsGenerator.load(from: modelFolder)
@@ -60,14 +62,18 @@ struct Sample: ParsableCommand {
         }
         let bands = try binn.marginals(observables, events: events, draws: draws, rng: RNGStream(seed: seed).child("sample"))
         let folder = URL(fileURLWithPath: out)
+        let mean = NPYArray(shape: [bands.count, bins], values: bands.flatMap(\.mean), dtype: .float64)
+        let sigma = NPYArray(shape: [bands.count, bins], values: bands.flatMap(\.sigma), dtype: .float64)
+        try mean.requireFinite(folder.appendingPathComponent("marginals_mean.npy"))
+        try sigma.requireFinite(folder.appendingPathComponent("marginals_sigma.npy"))
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for band in bands {
             var csv = "low,high,density,sigma_pred\n"
             for b in 0..<band.mean.count { csv += "\(band.edges[b]),\(band.edges[b + 1]),\(band.mean[b]),\(band.sigma[b])\n" }
             try writeAtomically(csv, to: folder.appendingPathComponent("marginal-\(band.name).csv"))
         }
-        try NPYArray(shape: [bands.count, bins], values: bands.flatMap(\.mean), dtype: .float64).write(to: folder.appendingPathComponent("marginals_mean.npy"))
-        try NPYArray(shape: [bands.count, bins], values: bands.flatMap(\.sigma), dtype: .float64).write(to: folder.appendingPathComponent("marginals_sigma.npy"))
+        try mean.write(to: folder.appendingPathComponent("marginals_mean.npy"))
+        try sigma.write(to: folder.appendingPathComponent("marginals_sigma.npy"))
         print("\(bands.count) marginals, N = \(events) events x M = \(draws) draws -> \(folder.path)")
     }
 }

@@ -38,7 +38,8 @@ struct Train: ParsableCommand {
     @Flag(help: "GANs: a residual generator, x_G = skip(x_d) + G(x_d, r), each parton feature starting from its detector-level partner (docs/gan-studies.md).") var residual = false
     @Flag(help: "FCGAN: the discriminator also sees the response x_p - skip(x_d) (docs/gan-studies.md).") var discriminatorResponse = false
     @Option(help: "generator: R+ of the Delta R weight f = (Delta R - R-) / (R+ - R-), R- being the sample's R_min.") var separationUpper: Double = 1.2
-    @Option(help: "The model folder to write.") var out: String
+    @Option(help: "The model folder to write (a fresh training needs a new or empty one).") var out: String
+    @Flag(help: "A fresh training replaces the model at --out (refused otherwise).") var force = false
 
     func validate() throws {
         if let epochs, epochs < 1 { throw ValidationError("--epochs: expected >= 1, got \(epochs)") }
@@ -50,6 +51,16 @@ struct Train: ParsableCommand {
     func run() throws {
         Interruption.install()
         BLAS.setThreads(threads)
+        let model = URL(fileURLWithPath: out)
+        try record.prepare(model, resume: resume, force: force)
+        do { try trainNetwork() } catch {
+            // A run that fails before its first checkpoint (bad data, say) leaves no folder behind.
+            if !resume { record.discardIfUnused(model) }
+            throw error
+        }
+    }
+
+    func trainNetwork() throws {
         if network == .subtraction {
             guard let background, let subtract, data == nil else {
                 throw ValidationError("subtraction: expected --background DIR and --subtract DIR (and no --data)")
@@ -108,6 +119,17 @@ struct Train: ParsableCommand {
         let summary = last.map { progressLine($0, epochs: total) } ?? "no epoch left to train (already at \(total))"
         print("trained \(variant.rawValue) on \(model.config.trainingEvents) events (\(model.config.validationEvents) validation), "
               + "\(model.flow.parameterCount) weights, \(String(format: "%.1f", Date().timeIntervalSince(start))) s: \(summary); model in \(out)")
+    }
+
+    /// The options a `--resume` must repeat (not --epochs, --threads, or where the data lives).
+    var record: TrainingRecord {
+        let given = { (value: Any?, otherwise: String) in value.map { "\($0)" } ?? otherwise }
+        return TrainingRecord(options: [
+            "network": network.rawValue, "--profile": profile.rawValue, "--seed": String(seed), "--batch-size": given(batchSize, "the profile's"),
+            "--validation-fraction": String(validationFraction), "--pair-coordinates": pairCoordinates.rawValue,
+            "--pretrain-encoder-epochs": String(pretrainEncoderEpochs), "--residual": String(residual),
+            "--discriminator-response": String(discriminatorResponse), "--separation-upper": String(separationUpper), "--box": given(box, "none"),
+        ])
     }
 }
 

@@ -15,19 +15,17 @@ struct Unfold: ParsableCommand {
     @Option(help: "The seed of the sampling noise.") var seed: UInt64 = 2026
     @Option(help: "BLAS threads.") var threads: Int = 1
     @Option(help: "Output folder.") var out: String
+    @Flag(help: "Overwrite an existing --out (never one of the inputs).") var force = false
 
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples: expected >= 1, got \(samples)") }
         guard threads >= 1 else { throw ValidationError("--threads: expected >= 1, got \(threads)") }
-        // An output never overwrites an input ([reliability] 4): samples.npy and meta.json would
-        // replace the detector sample's or the model's files.
-        let resolved = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
-        for (name, input) in [("--detector", detector), ("--model", model)] where resolved(input) == resolved(out) {
-            throw ValidationError("--out: expected a folder other than \(name) (\(input)), whose meta.json it would replace")
-        }
     }
 
     func run() throws {
+        // samples.npy and meta.json would replace the detector sample's or the model's files.
+        try OutputGuard.check(URL(fileURLWithPath: out), inputs: [("--detector", URL(fileURLWithPath: detector)), ("--model", URL(fileURLWithPath: model))],
+                              force: force)
         BLAS.setThreads(threads)
         let modelFolder = URL(fileURLWithPath: model)
         if FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(GANModelFolder.settingsFile).path) {

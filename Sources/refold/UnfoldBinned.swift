@@ -25,6 +25,7 @@ struct UnfoldBinned: ParsableCommand {
     @Option(help: "binbybin: simulated truth counts, one per line.") var mcTruth: String?
     @Option(help: "binbybin: simulated reco counts, one per line.") var mcReco: String?
     @Option(help: "Output CSV: value,error per truth bin.") var out: String
+    @Flag(help: "Overwrite an existing --out (never one of the inputs).") var force = false
 
     func validate() throws {
         guard iterations >= 1 else { throw ValidationError("--iterations: expected >= 1, got \(iterations)") }
@@ -38,6 +39,9 @@ struct UnfoldBinned: ParsableCommand {
     }
 
     func run() throws {
+        let inputs = [("--response", response), ("--data", data), ("--prior", prior), ("--mc-truth", mcTruth), ("--mc-reco", mcReco)]
+            .compactMap { option, path in path.map { (option: option, url: URL(fileURLWithPath: $0)) } }
+        try OutputGuard.check(URL(fileURLWithPath: out), inputs: inputs, force: force)
         let counts = try BinnedCSV.readCounts(URL(fileURLWithPath: data))
         let result: UnfoldingResult
         if method == .binByBin {
@@ -53,7 +57,9 @@ struct UnfoldBinned: ParsableCommand {
             try priorCounts?.requireCount(matrix.truthBins, "the truth bins (columns) of \(response!)")
             switch method {
             case .invert:
-                result = try MatrixInversion.unfold(response: matrix, data: counts.values)
+                do { result = try MatrixInversion.unfold(response: matrix, data: counts.values) } catch let error as RefoldError {
+                    throw RefoldError.file(response!, error.message)
+                }
             case .ibu:
                 result = try IterativeBayes.unfold(response: matrix, data: counts.values, prior: priorCounts?.values,
                                                    iterations: iterations, toys: toys, rng: RNGStream(seed: seed).child("unfold-binned.ibu"))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Launches `refold` (the one `swift build --build-tests` put next to the test bundle) under
@@ -19,15 +20,7 @@ enum MPIRun {
     }
 
     /// The refold executable of this build: next to the test bundle.
-    static func refold() throws -> URL {
-        let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-                          Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
-            .map { $0.appendingPathComponent("refold") }
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw XCTSkip("no refold executable next to the tests (looked at \(candidates.map(\.path))): run swift build --build-tests")
-        }
-        return found
-    }
+    static func refold() throws -> URL { try RefoldExecutable.url() }
 
     /// The environment of a rank: root allowed, no single-copy mechanism (ptrace is barred in
     /// containers), one BLAS thread per rank, nothing inherited from an enclosing MPI job.

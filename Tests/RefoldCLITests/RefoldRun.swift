@@ -1,0 +1,59 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// One run of the `refold` executable that `swift build --build-tests` put next to the tests.
+struct RefoldRun {
+    let status: Int32
+    let output: String
+
+    /// Runs `refold arguments` to its end (one BLAS thread), stdout and stderr together.
+    init(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = try RefoldExecutable.url()
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMP_NUM_THREADS"] = "1"
+        environment["BLIS_NUM_THREADS"] = "1"
+        process.environment = environment
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("refold-cli-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        process.waitUntilExit()
+        try handle.close()
+        status = process.terminationStatus
+        output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+    }
+}
+
+/// A CLI case of issue 20: a run that must succeed, or fail with an error (exit status 1...127,
+/// no crash) whose message contains `words` (the file it names first of all).
+class RefoldCLITestCase: XCTestCase {
+    func folder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("refold-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
+    @discardableResult
+    func succeeds(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let run = try RefoldRun(arguments)
+        XCTAssertEqual(run.status, 0, "refold \(arguments.joined(separator: " ")):\n\(run.output)", file: file, line: line)
+        return run.output
+    }
+
+    func fails(_ arguments: [String], saying words: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let run = try RefoldRun(arguments)
+        XCTAssertTrue((1..<128).contains(run.status), "refold \(arguments.joined(separator: " ")) exited \(run.status):\n\(run.output)",
+                      file: file, line: line)
+        for word in words {
+            XCTAssertTrue(run.output.contains(word), "refold \(arguments.joined(separator: " ")) does not say '\(word)':\n\(run.output)",
+                          file: file, line: line)
+        }
+    }
+}
