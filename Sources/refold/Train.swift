@@ -85,7 +85,7 @@ struct Train: ParsableCommand {
         }
         if network.isUnfoldingGAN {
             try trainGAN(variant: network, data: URL(fileURLWithPath: data), profile: profile,
-                         epochs: epochs, seed: seed, resume: resume, residual: residual,
+                         epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, residual: residual,
                          discriminatorResponse: discriminatorResponse, out: URL(fileURLWithPath: out))
             return
         }

@@ -9,8 +9,8 @@ import Validation
 /// `refold train gan|fcgan` dispatches to). Progress lines on a terminal (none under CI). A NaN
 /// or infinite loss throws (non-zero exit) and the last good checkpoint stays in `out`. Without
 /// `resume` an existing checkpoint in `out` is an error.
-func trainGAN(variant: NetworkVariant, data: URL, profile: ProfileName, epochs: Int?, seed: UInt64, resume: Bool, residual: Bool = false,
-              discriminatorResponse: Bool = false, out: URL) throws {
+func trainGAN(variant: NetworkVariant, data: URL, profile: ProfileName, epochs: Int?, batchSize: Int? = nil, seed: UInt64, resume: Bool,
+              residual: Bool = false, discriminatorResponse: Bool = false, out: URL) throws {
     try checkResumable(out.appendingPathComponent(GANModelFolder.checkpointFile), resume: resume)
     let sample = try EventSample.read(from: data)
     let terminal = TerminalProgress(fileDescriptor: 2)
@@ -20,11 +20,13 @@ func trainGAN(variant: NetworkVariant, data: URL, profile: ProfileName, epochs: 
         throw RefoldError.value("--residual or --discriminator-response with --resume",
                                 expected: "neither (the model folder's gan.json decides)", actual: "both")
     }
-    var network = GANModelSettings.presets(profile).0
+    var (network, training) = GANModelSettings.presets(profile)
     network.residual = residual ? true : nil
     network.discriminatorResponse = discriminatorResponse ? true : nil
+    if let batchSize { training.batchSize = batchSize }
     let trained = try GANModelFolder.train(variant: variant, sample: sample, profile: profile, epochs: epochs, seed: seed,
-                                           resume: resume, out: out, network: resume ? nil : network) { report in
+                                           resume: resume, out: out, network: resume ? nil : network,
+                                           training: resume ? nil : training) { report in
         terminal.update("\(variant.rawValue) \(report.progressLine)")
     }
     terminal.finish()

@@ -71,6 +71,16 @@ final class ReliabilityCLITests: RefoldCLITestCase {
                   saying: [existing.path, "--force"])
     }
 
+    /// `--batch-size` reaches the GANs' training settings (it was ignored for gan and fcgan).
+    func testGANTrainingTakesTheBatchSize() throws {
+        let root = try folder()
+        let sample = try zwSample(in: root), model = root.appendingPathComponent("gan")
+        try succeeds(["train", "gan", "--data", sample.path, "--epochs", "1", "--batch-size", "128", "--out", model.path])
+        let settings = try JSONSerialization.jsonObject(with: Data(contentsOf: model.appendingPathComponent("gan.json"))) as? [String: Any]
+        let training = try XCTUnwrap(settings?["training"] as? [String: Any])
+        XCTAssertEqual(training["batchSize"] as? Int, 128)
+    }
+
     func testTrainingKeepsOneTrainingPerModelFolder() throws {
         let root = try folder()
         let sample = try zwSample(in: root), model = root.appendingPathComponent("model")
