@@ -212,8 +212,6 @@ public struct ParameterOrigin: Equatable, Sendable, Codable {
 public struct SpecParameters: Equatable, Sendable, Codable, Sequence, ExpressibleByDictionaryLiteral {
     public private(set) var values: [String: SpecParameter] = [:]
     public private(set) var origins: [String: ParameterOrigin] = [:]
-    /// The table's key path for parameters set in code (`network.parameters`).
-    public var path: String = "parameters"
 
     public init() {}
     public init(dictionaryLiteral elements: (String, SpecParameter)...) {
@@ -235,13 +233,11 @@ public struct SpecParameters: Equatable, Sendable, Codable, Sequence, Expressibl
         for (key, value) in other.values { values[key] = value; origins[key] = other.origins[key] }
     }
 
-    public var keys: Dictionary<String, SpecParameter>.Keys { values.keys }
-    public var isEmpty: Bool { values.isEmpty }
     public func makeIterator() -> Dictionary<String, SpecParameter>.Iterator { values.makeIterator() }
 
     /// An error about `key`, naming the file, line and key path where it was set.
     public func error(_ key: String, _ message: String) -> RefoldError {
-        guard let origin = origins[key] else { return RefoldError("\(path).\(key): \(message)") }
+        guard let origin = origins[key] else { return RefoldError("parameters.\(key) (set in code): \(message)") }
         return RefoldError.file(origin.file, line: origin.line, "\(origin.keyPath): \(message)")
     }
 

@@ -84,16 +84,16 @@ enum BINNStudy {
         let start = Date()
         let model = try train(events, columns: ["x", "y"], settings: s, seed: context.seed(for: "binn"), context: context, box: box)
         result.notes.append("training \(format(Date().timeIntervalSince(start))) s; \(model.network.bayesianWeightCount) Bayesian weights")
-        result.notes.append(posteriorSummary(model.network))
-        result.record("kl-per-event", Double(withNoGrad { model.network.klDivergence() }.scalar) / Double(model.network.config.trainingEvents))
+        let kl = Double(withNoGrad { model.network.klDivergence() }.scalar)
+        result.notes.append(posteriorSummary(model.network, kl: kl))
+        result.record("kl-per-event", kl / Double(model.network.config.trainingEvents))
         return (model, s)
     }
 
     /// The loss' KL term per event (eq. 6.16: KL / N, N the training-set size), quantiles of the
     /// weights' log sigma^2, and how many the posterior leaves at the prior (sigma > prior / 2) or pins
     /// (sigma < prior / 100).
-    static func posteriorSummary(_ network: BayesianINN) -> String {
-        let kl = Double(withNoGrad { network.klDivergence() }.scalar)
+    static func posteriorSummary(_ network: BayesianINN, kl: Double) -> String {
         let n = network.config.trainingEvents, prior = Double(network.config.priorWidth)
         let logs = network.bayesianLayers.flatMap { $0.logVariance.value.storage.map(Double.init) }.sorted()
         let wide = logs.filter { $0 > 2 * Foundation.log(0.5 * prior) }.count, narrow = logs.filter { $0 < 2 * Foundation.log(0.01 * prior) }.count

@@ -52,7 +52,7 @@ public enum ErrorsVsStatisticsStudy {
                 atHalfRepeats[r].append(try BINNStudy.rampLines(model, xs: [0.5], ys: ys, draws: s.draws,
                                                                 rng: context.rng.child("noise").child(index: r)).sigma[0])
             }
-            result.record("sigma-pred(0.5), N = \(size)", sigma)
+            result.record("sigma-pred(0.5), N = \(size)", sigma, noise: .nan)
             result.notes.append("N = \(size): \(s.epochs) epochs (\(s.epochs * batches) updates), p(0.5) = \(format(density)) (true 0.75), sigma_pred(0.5) = \(format(sigma))")
             series.append(Plot.FitSeries(label: "N = \(size)", fitLabel: "p_{BINN}, N = \(size)", x: Array(xs), y: Array(lines.sigma.dropLast()),
                                          sigma: Array(lines.sigmaError.dropLast()), curveX: [], curveY: []))

@@ -79,19 +79,17 @@ public enum GeneratorStudy {
         return list
     }
 
+    /// Whether each row of `x` is finite.
+    static func finiteRows(_ x: Tensor) -> [Bool] {
+        let d = x.columns
+        return (0..<x.rows).map { i in (0..<d).allSatisfy { x.storage[i * d + $0].isFinite } }
+    }
+
     /// The classifier's inputs, the seed's list (pT, eta, phi, masses, m_mumu, Delta R): the generator
     /// coordinates (log pT, eta and the azimuths of every object), m_mumu and every jet pair's
     /// Delta R. Not the pair's pT: the truth balances it exactly against the jets, which an ML
     /// generator does not (talk 001: "no momentum conservation"), and a classifier fed with it
     /// separates the two by that alone, with weights of 0 or the clip.
-    /// The events whose classifier inputs are all finite in Float32 (a flow sample far in its
-    /// tails can map to coordinates beyond Float's range): those are dropped from the classifier's
-    /// training and get weight 0 in every histogram, counted in the notes.
-    static func finiteEvents(_ events: [ZJetsEvent], map: ZJetsCoordinates) throws -> [Bool] {
-        let x = try classifierInputs(events, map: map), d = max(x.columns, 1)
-        return (0..<events.count).map { i in (0..<d).allSatisfy { x.storage[i * d + $0].isFinite } }
-    }
-
     static func classifierInputs(_ events: [ZJetsEvent], map: ZJetsCoordinates) throws -> Tensor {
         let rows = try events.map { e -> [Float] in
             (try map.coordinates(e) + [e.mMuMu] + e.jetSeparations).map(Float.init)
@@ -170,12 +168,14 @@ public enum GeneratorStudy {
             let evaluation = try generator.generate(jets: jets, count: s.generatedFactor * test[k].count, rng: rng.child("evaluation"))
             sampleSeconds += Date().timeIntervalSince(lap); sampled += control.events.count + evaluation.events.count
             let classifier = try EventClassifier(inputs: map.dimension + 1 + jets * (jets - 1) / 2, config: s.classifier, rng: rng.child("classifier"))
-            let finiteControl = try finiteEvents(control.events, map: map), finiteEvaluation = try finiteEvents(evaluation.events, map: map)
+            // A flow sample far in its tails can map to inputs beyond Float32's range: such events
+            // are dropped from the classifier's training and weighted 0 in every histogram, counted.
+            let controlInputs = try classifierInputs(control.events, map: map), evaluationInputs = try classifierInputs(evaluation.events, map: map)
+            let finiteControl = finiteRows(controlInputs), finiteEvaluation = finiteRows(evaluationInputs)
             let usable = control.events.indices.filter { finiteControl[$0] }
-            try classifier.train(truth: try classifierInputs(trainingEvents[k], map: map),
-                                 generated: try classifierInputs(usable.map { control.events[$0] }, map: map),
+            try classifier.train(truth: try classifierInputs(trainingEvents[k], map: map), generated: gatherRows(controlInputs, usable),
                                  generatedWeights: usable.map { control.weights[$0] }, rng: rng.child("classifier-train"))
-            let (dWeights, clipped) = discriminatorWeights(logits: try classifier.logits(try classifierInputs(evaluation.events, map: map)), maximum: s.weightClip)
+            let (dWeights, clipped) = discriminatorWeights(logits: try classifier.logits(evaluationInputs), maximum: s.weightClip)
             let before = zip(evaluation.weights, finiteEvaluation).map { $1 ? $0 : 0 }
             let after = zip(before, dWeights).map { $0 > 0 ? $0 * $1 : 0 }
             let nonFinite = finiteControl.filter { !$0 }.count + finiteEvaluation.filter { !$0 }.count

@@ -100,7 +100,7 @@ public enum ZWDetectorStudy {
             for spectrum in ZWStudySupport.zwSpectra {
                 let c = try ZWStudySupport.compare(spectrum, truth: testTruth, unfolded: unfolded, rng: context.rng.child("\(name)-floor-\(spectrum.name)"))
                 deviations.append("\(spectrum.name) \(format(c.maxDeviation)) (floor \(format(c.floor)))")
-                result.record("\(name) \(spectrum.name) max deviation", c.maxDeviation, noise: c.floor)
+                result.record("\(name) \(spectrum.name) max deviation", c.maxDeviation, noise: c.noise)
                 result.figures.append(try ZWStudySupport.plot(c, title: "ZW, \(label): \(spectrum.name)", label: "\(label) unfolded",
                                                             name: "\(name)-\(spectrum.name)"))
             }

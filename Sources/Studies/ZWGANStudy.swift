@@ -191,7 +191,7 @@ public enum ZWGANStudy {
         let outside = pT1.quantiles.filter { $0 < 1.0 / Double(k + 1) || $0 > Double(k) / Double(k + 1) }.count
         result.record("fcgan-calibration events", Double(n))
         result.record("fcgan-calibration samples", Double(k))
-        result.record("fcgan-calibration max deviation", worst.curve.maxDeviation)
+        result.record("fcgan-calibration max deviation", worst.curve.maxDeviation, noise: .nan)
         result.notes.append("FCGAN calibration, \(n) events x \(k) samples: max deviation pT_q1 \(format(pT1.maxDeviation)), worst coordinate \(worst.label) \(format(worst.curve.maxDeviation)); statistical floor 1.36/sqrt(N) = \(format(1.36 / Double(n).squareRoot())); truth outside the sampled range for pT_q1 in \(format(100 * Double(outside) / Double(n))) % of events (calibrated: \(format(200 / Double(k + 1))) %)")
         var text = "coordinate,max_deviation\n"
         for entry in named { text += "\(entry.label),\(entry.curve.maxDeviation)\n" }

@@ -181,8 +181,6 @@ public enum StudyStatus: Equatable, Sendable, Codable {
     }
 }
 
-/// A plot a study rendered: PNG and PDF, the data behind it and the gnuplot body that draws it
-/// (loadable under any terminal, used again for the multi-page report).
 /// A figure a runner describes: the plot and its file name (without extension).
 public struct Figure: Sendable {
     public var name: String
@@ -190,6 +188,8 @@ public struct Figure: Sendable {
     public init(name: String, plot: Plot) { self.name = name; self.plot = plot }
 }
 
+/// A plot a study rendered: PNG and PDF, the data behind it and the gnuplot body that draws it
+/// (loadable under any terminal, used again for the multi-page report).
 public struct PlotRecord: Equatable, Sendable, Codable {
     public var title: String
     /// What the figure shows, for the report's caption (after the title).
@@ -259,7 +259,8 @@ public struct StudyResult: Equatable, Sendable, Codable {
         figures.append(Figure(name: name, plot: plot))
     }
 
-    /// Records a reported value that is not compared with a gate.
+    /// Records a reported value that is not compared with a gate; `noise` 0 for an exact value (a
+    /// count, a setting, a deterministic computation), NaN when not estimated.
     public mutating func record(_ name: String, _ value: Double, noise: Double = 0) {
         quantities[name] = Measured(value, noise: noise)
     }

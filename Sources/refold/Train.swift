@@ -135,10 +135,8 @@ struct Train: ParsableCommand {
 
 extension PairCoordinates: ExpressibleByArgument {}
 
-/// A fresh training refuses an existing checkpoint (nothing is overwritten); `--resume` needs one.
+/// `--resume` needs the trainer's own checkpoint (or description) file. Whether a fresh training
+/// may start at all is `TrainingRecord.prepare`'s decision, taken before any trainer runs.
 func checkResumable(_ checkpoint: URL, resume: Bool) throws {
-    if !resume, FileManager.default.fileExists(atPath: checkpoint.path) {
-        throw RefoldError.file(checkpoint.path, "exists: pass --resume to continue it or choose another --out")
-    }
     if resume, !FileManager.default.fileExists(atPath: checkpoint.path) { throw RefoldError.file(checkpoint.path, "missing: nothing to resume") }
 }
