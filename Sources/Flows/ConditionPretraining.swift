@@ -33,6 +33,7 @@ extension ConditionalINN {
                           rng: rng.child("decoder"))
         let parameters = prefixed("encoder", conditionNetwork) + prefixed("decoder", decoder)
         let optimizer = Adam(parameters, learningRate: settings.learningRate)
+        let variables = parameters.map(\.variable)
         let loop = TrainingLoop(name: "encoder pre-training", epochs: settings.epochs, batchSize: settings.batchSize, rng: rng)
         let n = detectorLevel.rows
         return try loop.run(events: n, progress: { progress($0.epoch, $0.loss) }) { epoch in
@@ -44,7 +45,7 @@ extension ConditionalINN {
                 let loss = mean(square(decoder(conditionNetwork(x)) - x))
                 let value = loss.scalar
                 if value.isFinite { backward(loss) }
-                try epoch.step(optimizer, parameters: parameters.map(\.variable), loss: value, clip: nil, batch: b)
+                try epoch.step(optimizer, parameters: variables, loss: value, clip: nil, batch: b)
                 sum += Double(value) * Double(rows.count)
             }
             return (epoch: epoch.index, loss: sum / Double(n))

@@ -56,10 +56,6 @@ public final class FlowTrainer<Model: UnfoldingFlow>: EpochTrainer {
     public let loop: TrainingLoop
     public private(set) var history: [EpochReport] = []
 
-    /// Metadata keys of a checkpoint.
-    public static var epochKey: String { TrainingLoop.epochKey("flows") }
-    public static var seedKey: String { TrainingLoop.seedKey("flows") }
-
     public init(model: Model, config: TrainingConfig, rng: RNGStream, checkpoint: URL? = nil, metadata: [String: String] = [:],
                 parallel: DataParallel = DataParallel()) throws {
         guard config.epochs >= 1, config.batchSize >= 1, config.learningRate > 0 else {

@@ -92,7 +92,7 @@ func meanSquaredError(_ a: Variable, _ b: Variable) -> Variable { mean(square(a 
 
 /// Samples [N, K, D_p] in chunks of about `rowsPerChunk` rows: `draw(conditionRows, k, rng)`
 /// returns [n k, D_p] for n events with their rows repeated k times.
-func chunkedSampling(events: Int, count: Int, partonDimension: Int, rowsPerChunk: Int = 16_384, rng: RNGStream,
+public func chunkedSampling(events: Int, count: Int, partonDimension: Int, rowsPerChunk: Int = 16_384, rng: RNGStream,
                      draw: (Range<Int>, RNGStream) -> Tensor) -> Tensor {
     let perChunk = max(1, rowsPerChunk / max(count, 1))
     var storage = [Float]()

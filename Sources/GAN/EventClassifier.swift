@@ -78,6 +78,7 @@ public final class EventClassifier: Module {
         let loop = TrainingLoop(name: "EventClassifier", epochs: config.epochs, batchSize: half, rng: rng)
         let events = max(x1.rows, x0.rows)
         let optimizer = Adam(parameters, learningRate: config.learningRate)
+        let variables = parameterVariables
         loop.install(.cosine, rate: config.learningRate, on: optimizer, batchesPerEpoch: loop.batches(events: events))
         try loop.run(events: events, progress: { history.append($0.loss); progress($0.epoch, $0.loss) }) { epoch -> (epoch: Int, loss: Double) in
             let order1 = epoch.shuffle.child("truth").permutation(x1.rows), order0 = epoch.shuffle.child("generated").permutation(x0.rows)
@@ -91,7 +92,7 @@ public final class EventClassifier: Module {
                 let phi1 = network(Variable(gatherRows(x1, batch(order1)))), phi0 = network(Variable(gatherRows(x0, rows0)))
                 let loss = mean(softplus(-phi1)) + sum(softplus(phi0) * Variable(Tensor(shape: [half, 1], storage: weights0))) * (1 / total0)
                 if loss.scalar.isFinite { backward(loss) }
-                try epoch.step(optimizer, parameters: parameterVariables, loss: loss.scalar, clip: 10, batch: s)
+                try epoch.step(optimizer, parameters: variables, loss: loss.scalar, clip: 10, batch: s)
                 total += Double(loss.scalar)
             }
             return (epoch: epoch.index, loss: total / Double(epoch.batches))

@@ -63,7 +63,6 @@ public final class GANTrainer<Model: AdversarialModel>: EpochTrainer {
 
     /// Metadata keys of a checkpoint.
     public static var epochKey: String { TrainingLoop.epochKey("gan") }
-    public static var seedKey: String { TrainingLoop.seedKey("gan") }
     public static var discriminatorStepKey: String { "gan.discriminatorOptimizerSteps" }
 
     public init(model: Model, config: GANTrainingConfig, rng: RNGStream, checkpoint: URL? = nil,

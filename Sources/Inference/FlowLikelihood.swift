@@ -39,7 +39,7 @@ public struct ImportanceSampledEvent {
             guard logW > -.infinity else { outside += 1; continue }
             let x = ZWPartonCoordinates(point.hard)
             let lab = log(EventLikelihood.labJacobian(x, leptonPTs: (v.leptonMinusPT, v.leptonPlusPT), freeQuarkPT: v.freeQuarkPT))
-            guard lab.isFinite, let prepared = density.prepare(x, rapidityNormalisation: density.rapidityNormalisation(mass: x.mass)) else {
+            guard lab.isFinite, let prepared = density.prepare(x) else {
                 outside += 1; continue
             }
             points.append(prepared)

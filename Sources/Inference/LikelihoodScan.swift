@@ -47,7 +47,7 @@ public struct SelectionFraction {
             let hard = production.generate(wPrime: wPrime.uniform() < reference.wPrimeFraction, draw)
             guard detector.selectTwoJetEvent(hard, draw) != nil else { continue }
             let x = ZWPartonCoordinates(hard)
-            guard let point = reference.prepare(x, rapidityNormalisation: reference.rapidityNormalisation(mass: x.mass)) else { continue }
+            guard let point = reference.prepare(x) else { continue }
             points.append(point)
             logReference.append(reference.logDensity(point))
         }

@@ -188,23 +188,14 @@ public final class MEMFlowNetwork: UnfoldingFlow {
             throw RefoldError.shape("MEMFlow tokens", expected: [detectorLevel.rows, trainingSlots * MEMFlowTokens.features], actual: detectorLevel.shape)
         }
         guard count >= 1 else { throw RefoldError.value("MEMFlow samples per event", expected: ">= 1", actual: count) }
-        let d = partonDimension, perChunk = max(1, 16_384 / count)
-        var storage = [Float]()
-        storage.reserveCapacity(detectorLevel.rows * count * d)
         var tails = SplineTailCount()
-        withNoGrad {
-            var start = 0, chunk = 0
-            while start < detectorLevel.rows {
-                let end = min(detectorLevel.rows, start + perChunk)
-                let c = condition(Variable(gatherRows(detectorLevel, start..<end))).value
-                let repeated = gatherRows(c, (0..<((end - start) * count)).map { $0 / count })
-                storage.append(contentsOf: flow.sample(condition: repeated, rng: rng.child(index: chunk)).storage)
-                tails = flow.lastTailCounts.reduce(tails, +)
-                start = end; chunk += 1
-            }
+        let samples = chunkedSampling(events: detectorLevel.rows, count: count, partonDimension: partonDimension, rng: rng) { rows, stream in
+            let c = condition(Variable(gatherRows(detectorLevel, rows))).value
+            defer { tails = flow.lastTailCounts.reduce(tails, +) }
+            return flow.sample(condition: repeatRows(c, times: count), rng: stream)
         }
         lastSampleTails = tails
-        return Tensor(shape: [detectorLevel.rows, count, d], storage: storage)
+        return samples
     }
 
     /// Spline-tail counts summed over the transforms and chunks of the last `sample` call.

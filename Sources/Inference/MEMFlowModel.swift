@@ -60,11 +60,6 @@ public final class MEMFlowModel {
                                  rng: RNGStream(seed: description.seed).child("memflow"))
     }
 
-    /// Whether `folder` holds a MEMFlow model.
-    public static func isModel(_ folder: URL) -> Bool {
-        FileManager.default.fileExists(atPath: folder.appendingPathComponent(descriptionFile).path)
-    }
-
     /// The coordinates y [N, 10] of the parton block (collider columns), azimuths from `referencePhi`.
     public static func targets(_ parton: EventSample.Block, referencePhi: [Double], coordinates: RamboPartonCoordinates, source: String) throws -> [Double] {
         guard parton.columns == ColliderColumns.parton else {
@@ -163,11 +158,12 @@ public final class MEMFlowModel {
         var values = [Double](repeating: 0, count: detector.rows * count * columns)
         var worst = 0.0, unphysical = 0
         var y = [Double](repeating: 0, count: d)
+        var rebuilt: [FourMomentum] = []
         standardised.storage.withUnsafeBufferPointer { s in
             for row in 0..<(detector.rows * count) {
                 for j in 0..<d { y[j] = Double(s[row * d + j]) * scale.std[j] + scale.mean[j] }
                 let p = coordinates.partons(from: y, referencePhi: raw.referencePhi[row / count])
-                var rebuilt: [FourMomentum] = []
+                rebuilt.removeAll(keepingCapacity: true)
                 for (a, momentum) in p.enumerated() {
                     let o = row * columns + 3 * a
                     values[o] = momentum.pT; values[o + 1] = momentum.eta; values[o + 2] = momentum.phi

@@ -15,12 +15,14 @@ extension ProcessGroup {
         barrier()  // the ranks that finish first sleep rather than spin in the gather
         let gathered = try gather(bytes: Array(try encoder.encode(mine)))
         var assembled = [UInt8]()
+        var all: [T] = []
         if isRoot {
             let perRank = try gathered.map { try PropertyListDecoder().decode([T].self, from: Data($0)) }
-            let all = (0..<count).map { perRank[$0 % size][$0 / size] }
+            all = (0..<count).map { perRank[$0 % size][$0 / size] }
             assembled = Array(try encoder.encode(all))
         }
         broadcast(bytes: &assembled)
-        return try PropertyListDecoder().decode([T].self, from: Data(assembled))
+        // Rank 0 has the list already; the others decode the bytes it sent.
+        return isRoot ? all : try PropertyListDecoder().decode([T].self, from: Data(assembled))
     }
 }

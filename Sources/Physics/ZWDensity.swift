@@ -46,7 +46,7 @@ public struct ZWDensity {
 
     /// log p(x | theta); -infinity outside the support.
     public func logDensity(_ x: ZWPartonCoordinates) -> Double {
-        logDensity(x, rapidityNormalisation: rapidityNormalisation(mass: x.mass))
+        prepare(x).map(logDensity) ?? -.infinity
     }
 
     /// log p(x | theta) with N(tau) = `rapidityNormalisation(mass: x.mass)` given: N depends only
@@ -69,11 +69,23 @@ public struct ZWDensity {
     /// x prepared for densities with this sqrt(s) and PDF power; nil where p(x | theta) = 0 for
     /// every theta of such a scan.
     public func prepare(_ x: ZWPartonCoordinates, rapidityNormalisation n: Double) -> PreparedPoint? {
+        guard let weight = supportWeight(x), n > 0 else { return nil }
+        return PreparedPoint(x: x, logRapidity: log(weight / n), sqrtS: parameters.sqrtS, pdfPower: parameters.pdfPower)
+    }
+
+    /// `prepare` with N(tau) computed here, only for a point inside the support (the quadrature
+    /// is the expensive part, and draws outside the support are common in a scan).
+    public func prepare(_ x: ZWPartonCoordinates) -> PreparedPoint? {
+        guard supportWeight(x) != nil else { return nil }
+        return prepare(x, rapidityNormalisation: rapidityNormalisation(mass: x.mass))
+    }
+
+    /// The rapidity weight w(y; tau) of a point inside the support, nil outside it.
+    func supportWeight(_ x: ZWPartonCoordinates) -> Double? {
         guard abs(x.cosTheta) <= 1, abs(x.zDecayCos) <= 1, abs(x.wDecayCos) <= 1,
               abs(x.phi) <= .pi, abs(x.zDecayPhi) <= .pi, abs(x.wDecayPhi) <= .pi, x.wDecayQuarkLeads else { return nil }
         let weight = ZWProduction.rapidityWeight(x.rapidity, rootTau: x.mass / parameters.sqrtS, power: parameters.pdfPower)
-        guard weight > 0, n > 0 else { return nil }
-        return PreparedPoint(x: x, logRapidity: log(weight / n), sqrtS: parameters.sqrtS, pdfPower: parameters.pdfPower)
+        return weight > 0 ? weight : nil
     }
 
     /// log p(x | theta) of a prepared point; a point prepared at another sqrt(s) or PDF power is

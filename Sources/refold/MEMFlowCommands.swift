@@ -9,7 +9,6 @@ import Validation
 /// `refold train memflow`: the CMS MEMFlow network (docs/memflow.md) on a paired collider sample
 /// with any number of jet slots: regression pre-training, then the likelihood stage.
 func trainMEMFlow(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL) throws {
-    try checkResumable(out.appendingPathComponent(MEMFlowModel.descriptionFile), resume: resume)
     let sample = try EventSample.read(from: data)
     var config = profile == .paper ? MEMFlowConfig.paper : MEMFlowConfig.quick
     if let epochs { config.training.epochs = epochs }

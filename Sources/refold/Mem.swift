@@ -111,8 +111,6 @@ struct Mem: ParsableCommand {
 
 /// `refold train mem`: the flow proposal of the MEM (docs/mem.md) on a paired zw sample.
 func trainMEMProposal(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL) throws {
-    let checkpoint = out.appendingPathComponent(MEMProposal.checkpointFile)
-    try checkResumable(checkpoint, resume: resume)
     let sample = try EventSample.read(from: data)
     let events = try sample.colliderEvents(source: data.path)
     let config = profile == .paper

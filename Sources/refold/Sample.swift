@@ -32,7 +32,7 @@ struct Sample: ParsableCommand {
     func run() throws {
         let modelFolder = URL(fileURLWithPath: model)
         try OutputGuard.check(URL(fileURLWithPath: out), inputs: [("--model", modelFolder)], force: force)
-        if FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(ZJetsGeneratorSettings.file).path) {
+        if ZJetsGenerator.isModel(at: modelFolder) {
             try checkMemory("--events", count: events, bytesPerItem: 512)
             let generator = try ZJetsGenerator.load(from: modelFolder)
             let start = Date()
@@ -43,7 +43,7 @@ struct Sample: ParsableCommand {
             print(String(format: "%d generated Z+jets events with Delta R weights (%.0f events/s) -> %@", events, Double(events) / seconds, out))
             return
         }
-        if FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(SubtractionModelSettings.file).path) {
+        if SubtractionModel.isModel(at: modelFolder) {
             let (settings, gan) = try SubtractionModelSettings.load(from: modelFolder)
             try checkMemory("--events", count: events, bytesPerItem: 16 * settings.columns.count)
             let x = try gan.sample(count: events, rng: RNGStream(seed: seed).child("sample"))

@@ -134,9 +134,3 @@ struct Train: ParsableCommand {
 }
 
 extension PairCoordinates: ExpressibleByArgument {}
-
-/// `--resume` needs the trainer's own checkpoint (or description) file. Whether a fresh training
-/// may start at all is `TrainingRecord.prepare`'s decision, taken before any trainer runs.
-func checkResumable(_ checkpoint: URL, resume: Bool) throws {
-    if resume, !FileManager.default.fileExists(atPath: checkpoint.path) { throw RefoldError.file(checkpoint.path, "missing: nothing to resume") }
-}

@@ -11,7 +11,6 @@ import Validation
 /// `resume` an existing checkpoint in `out` is an error.
 func trainGAN(variant: NetworkVariant, data: URL, profile: ProfileName, epochs: Int?, batchSize: Int? = nil, seed: UInt64, resume: Bool,
               residual: Bool = false, discriminatorResponse: Bool = false, out: URL) throws {
-    try checkResumable(out.appendingPathComponent(GANModelFolder.checkpointFile), resume: resume)
     let sample = try EventSample.read(from: data)
     let terminal = TerminalProgress(fileDescriptor: 2)
     BLAS.setThreads(ProcessInfo.processInfo.environment["REFOLD_BLAS_THREADS"].flatMap(Int.init) ?? 1)

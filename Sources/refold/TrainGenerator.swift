@@ -30,13 +30,11 @@ func trainGenerator(data: URL, profile: ProfileName, epochs: Int?, batchSize: In
     if let batchSize { training.batchSize = batchSize }
     let rMin = sample.parameters["minimum_separation"] ?? ZJetsParameters().minimumSeparation
     let separation = try SeparationWeight(lower: rMin, upper: separationUpper)
-    try checkResumable(out.appendingPathComponent(ZJetsGeneratorSettings.checkpoint(jets: 1)), resume: resume)
     let start = Date()
     let terminal = TerminalProgress()
     let generator = try ZJetsGenerator.train(sample: sample, source: data.path, flow: GeneratorPreset.flow(profile), training: training,
                                              separation: separation, seed: seed, folder: out, resume: resume) { jets, r in
-        terminal.update(String(format: "%d-jet flow: epoch %d/%d  weighted NLL %.4f  %.0f events/s  %.0f s left", jets, r.epoch + 1, training.epochs,
-                     r.trainLoss, r.eventsPerSecond, r.secondsRemaining))
+        terminal.update("\(jets)-jet flow " + progressLine(r, epochs: training.epochs))
     }
     terminal.finish()
     let counts = generator.settings.trainingEvents.map(String.init).joined(separator: "/")

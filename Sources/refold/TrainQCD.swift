@@ -10,7 +10,6 @@ import Validation
 /// prior's. Progress lines on a terminal; a NaN loss stops with the last good checkpoint in `out`.
 func trainQCD(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL) throws {
     let checkpoint = out.appendingPathComponent(QCDInferenceModel.checkpointFile)
-    try checkResumable(checkpoint, resume: resume)
     let sets = try JetSets.read(from: data)
     let metaURL = data.appendingPathComponent("meta.json")
     let meta = (try? JSONSerialization.jsonObject(with: Data(contentsOf: metaURL))) as? [String: Any]

@@ -11,7 +11,6 @@ import Validation
 func trainSubtraction(background: URL, subtract: URL, box: String?, profile: ProfileName, epochs: Int?, batchSize: Int?,
                       seed: UInt64, resume: Bool, out: URL) throws {
     let checkpoint = out.appendingPathComponent(SubtractionModelSettings.checkpointFile)
-    try checkResumable(checkpoint, resume: resume)
     let b = try EventSample.read(from: background), s = try EventSample.read(from: subtract)
     guard let bEvents = b.events, let sEvents = s.events else {
         throw RefoldError.file(b.events == nil ? background.path : subtract.path, "expected a single-level sample (events.npy)")

@@ -28,12 +28,12 @@ struct Unfold: ParsableCommand {
                               force: force)
         BLAS.setThreads(threads)
         let modelFolder = URL(fileURLWithPath: model)
-        if FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent(GANModelFolder.settingsFile).path) {
+        if GANModelFolder.Trained.isModel(at: modelFolder) {
             try unfoldGAN(model: modelFolder, detector: URL(fileURLWithPath: detector), samples: samples, seed: seed,
                           out: URL(fileURLWithPath: out))
             return
         }
-        if MEMFlowModel.isModel(modelFolder) {
+        if MEMFlowModel.isModel(at: modelFolder) {
             try unfoldMEMFlow(model: modelFolder, detector: URL(fileURLWithPath: detector), samples: samples, seed: seed,
                               out: URL(fileURLWithPath: out))
             return
