@@ -76,8 +76,10 @@ public struct ZWDensity {
     /// `prepare` with N(tau) computed here, only for a point inside the support (the quadrature
     /// is the expensive part, and draws outside the support are common in a scan).
     public func prepare(_ x: ZWPartonCoordinates) -> PreparedPoint? {
-        guard supportWeight(x) != nil else { return nil }
-        return prepare(x, rapidityNormalisation: rapidityNormalisation(mass: x.mass))
+        guard let weight = supportWeight(x) else { return nil }
+        let n = rapidityNormalisation(mass: x.mass)
+        guard n > 0 else { return nil }
+        return PreparedPoint(x: x, logRapidity: log(weight / n), sqrtS: parameters.sqrtS, pdfPower: parameters.pdfPower)
     }
 
     /// The rapidity weight w(y; tau) of a point inside the support, nil outside it.
