@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "Config", "TestSupport"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "TestSupport"]),
         .testTarget(name: "UnfoldersTests", dependencies: ["Unfolders", "TestSupport"]),
-        .testTarget(name: "StudiesTests", dependencies: ["Studies", "Unfolders", "TestSupport"]),
+        .testTarget(name: "StudiesTests", dependencies: ["Studies", "Unfolders", "Config", "TestSupport"]),
         // Runs the built `refold` executable (swift build --build-tests puts it next to the tests).
         .testTarget(name: "RefoldCLITests", dependencies: ["TestSupport"]),
     ],

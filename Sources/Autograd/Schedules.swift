@@ -55,6 +55,9 @@ public struct OneCycleLR: LRSchedule {
 }
 
 /// The learning-rate schedule over the whole run (steps = epochs x batches per epoch).
+/// Encoded as "constant", "cosine", "one-cycle" or `{ exponential = { gamma_per_epoch = 0.999 } }`
+/// (a study file's `schedule` key); the keyed form of every case (`{"oneCycle": {}}`, written by
+/// earlier model folders) still decodes.
 public enum LearningRateSchedule: Codable, Equatable {
     case constant
     /// Cosine annealing to 0 (CosineLR).
@@ -74,6 +77,50 @@ public enum LearningRateSchedule: Codable, Equatable {
         case .oneCycle: return OneCycleLR(maximum: rate, totalSteps: total)
         case .exponential(let gamma):
             return ExponentialLR(initial: rate, gamma: Float(Foundation.pow(Double(gamma), 1 / Double(max(1, stepsPerEpoch)))))
+        }
+    }
+}
+
+extension LearningRateSchedule {
+    /// The names of the cases without a parameter, as a study file writes them.
+    public static let names: [String: LearningRateSchedule] = ["constant": .constant, "cosine": .cosine, "one-cycle": .oneCycle]
+
+    private enum Key: String, CodingKey { case constant, cosine, oneCycle, exponential }
+    private enum ExponentialKey: String, CodingKey { case gammaPerEpoch }
+
+    public init(from decoder: Decoder) throws {
+        if let single = try? decoder.singleValueContainer(), let name = try? single.decode(String.self) {
+            guard let value = Self.names[name] else {
+                throw DecodingError.dataCorruptedError(in: single, debugDescription:
+                    "expected one of \(Self.names.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")) or { exponential = { gamma_per_epoch = g } }, got \"\(name)\"")
+            }
+            self = value
+            return
+        }
+        let keyed = try decoder.container(keyedBy: Key.self)
+        guard keyed.allKeys.count == 1, let key = keyed.allKeys.first else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription:
+                "expected one of \"constant\", \"cosine\", \"one-cycle\" or { exponential = { gamma_per_epoch = g } }"))
+        }
+        switch key {
+        case .constant: self = .constant
+        case .cosine: self = .cosine
+        case .oneCycle: self = .oneCycle
+        case .exponential:
+            let inner = try keyed.nestedContainer(keyedBy: ExponentialKey.self, forKey: .exponential)
+            self = .exponential(gammaPerEpoch: try inner.decode(Float.self, forKey: .gammaPerEpoch))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        switch self {
+        case .exponential(let gamma):
+            var keyed = encoder.container(keyedBy: Key.self)
+            var inner = keyed.nestedContainer(keyedBy: ExponentialKey.self, forKey: .exponential)
+            try inner.encode(gamma, forKey: .gammaPerEpoch)
+        default:
+            var single = encoder.singleValueContainer()
+            try single.encode(Self.names.first { $0.value == self }!.key)
         }
     }
 }

@@ -292,3 +292,46 @@ public struct SpecParameters: Equatable, Sendable, Codable, Sequence, Expressibl
         }
     }
 }
+
+extension TOMLReader {
+    /// This table as a typed-later section (`[network.cinn]`): every key, nested tables included,
+    /// with where it was set. Non-finite numbers and mixed arrays are refused here.
+    public mutating func section(_ key: String) throws -> SpecSection? {
+        guard let reader = try optionalTable(key) else { return nil }
+        let origin = ParameterOrigin(file: file, line: locator.line(of: reader.path), keyPath: reader.path)
+        var origins: [String: ParameterOrigin] = [:]
+        let values = try reader.sectionValues(prefix: "", origins: &origins)
+        return SpecSection(origin: origin, values: values, origins: origins)
+    }
+
+    private func sectionValues(prefix: String, origins: inout [String: ParameterOrigin]) throws -> [String: SectionValue] {
+        var result: [String: SectionValue] = [:]
+        for key in table.keys {
+            let inner = prefix.isEmpty ? key : "\(prefix).\(key)"
+            let full = keyPath(inner)
+            origins[inner] = ParameterOrigin(file: file, line: locator.line(of: full), keyPath: full)
+            result[key] = try sectionValue(table[key]!, key: inner, origins: &origins)
+        }
+        return result
+    }
+
+    private func sectionValue(_ value: TOMLValueConvertible, key: String, origins: inout [String: ParameterOrigin]) throws -> SectionValue {
+        if let bool = value.bool { return .bool(bool) }
+        if let int = value.int { return .int(int) }
+        if let double = value.double {
+            guard double.isFinite else { throw error(key, "expected a finite number, got \(double)") }
+            return .double(double)
+        }
+        if let string = value.string { return .string(string) }
+        if let array = value.array {
+            return .array(try array.enumerated().map { index, element in
+                try sectionValue(element, key: "\(key)[\(index)]", origins: &origins)
+            })
+        }
+        if let table = value.table {
+            let reader = TOMLReader(table: table, path: path, file: file, locator: locator)
+            return .table(try reader.sectionValues(prefix: key, origins: &origins))
+        }
+        throw wrongType(key, "a number, string, boolean, array or table", value)
+    }
+}

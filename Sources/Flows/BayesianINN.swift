@@ -105,3 +105,13 @@ public final class BayesianINN: UnfoldingFlow {
         }
     }
 }
+
+extension BINNConfig: CheckedConfiguration {
+    /// Throws unless every size is >= 1 and the prior width positive.
+    public func validate() throws {
+        guard blocks >= 1, hiddenLayers >= 1, units >= 1, priorWidth > 0, priorWidth.isFinite else {
+            throw RefoldError.value("BINNConfig", expected: "blocks, hidden_layers, units >= 1, prior_width > 0",
+                                    actual: "\(blocks), \(hiddenLayers), \(units), \(priorWidth)")
+        }
+    }
+}

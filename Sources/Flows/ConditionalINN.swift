@@ -225,3 +225,14 @@ public struct LatentMixture: Sendable, Equatable {
         return top + Foundation.log(sum) - Double(d) / 2 * Foundation.log(2 * Double.pi)
     }
 }
+
+extension ConditionalINNConfig: CheckedConfiguration {
+    /// Throws unless every size is >= 1 and the MMD weight non-negative.
+    public func validate() throws {
+        guard blocks >= 1, layersPerBlock >= 1, unitsPerLayer >= 1, conditionLayers >= 1, conditionUnits >= 1, conditionOutput >= 1,
+              mmdWeight.initial >= 0, mmdWeight.factor > 0, mmdWeight.everyEpochs >= 1, !mmd.widths.isEmpty, mmd.widths.allSatisfy({ $0 > 0 }) else {
+            throw RefoldError.value("ConditionalINNConfig", expected: "blocks, layers_per_block, units_per_layer, condition sizes >= 1; mmd_weight initial >= 0, factor > 0, every_epochs >= 1; mmd widths > 0",
+                                    actual: "\(blocks), \(layersPerBlock), \(unitsPerLayer), \(conditionLayers), \(conditionUnits), \(conditionOutput); \(mmdWeight); \(mmd.widths)")
+        }
+    }
+}

@@ -178,3 +178,16 @@ public func progressLine(_ r: EpochReport, epochs: Int) -> String {
     return String(format: "epoch %d/%d  train %.4f%@  %.1fk ev/s  ETA %d:%02d", r.epoch + 1, epochs, r.trainLoss, val,
                   r.eventsPerSecond / 1000, eta / 60, eta % 60)
 }
+
+extension TrainingConfig: CheckedConfiguration {
+    /// Throws unless epochs and batch size are >= 1, the rate is positive, the decay non-negative
+    /// and a gradient clip (when set) positive.
+    public func validate() throws {
+        var gammaOK = true
+        if case .exponential(let gamma) = schedule { gammaOK = gamma > 0 && gamma <= 1 }
+        guard epochs >= 1, batchSize >= 1, learningRate > 0, learningRate.isFinite, weightDecay >= 0, (gradientClip ?? 1) > 0, gammaOK else {
+            throw RefoldError.value("TrainingConfig", expected: "epochs >= 1, batch_size >= 1, learning_rate > 0, weight_decay >= 0, gradient_clip > 0, gamma_per_epoch in (0, 1]",
+                                    actual: "\(epochs), \(batchSize), \(learningRate), \(weightDecay), \(gradientClip.map { "\($0)" } ?? "off"), \(schedule)")
+        }
+    }
+}

@@ -77,3 +77,7 @@ public final class WeightedDensityFlow: UnfoldingFlow {
         }.reshaped([events, d])
     }
 }
+
+extension DensityFlowConfig: CheckedConfiguration {
+    public func validate() throws { _ = try validated() }
+}

@@ -128,3 +128,7 @@ public func discriminatorWeights(logits: [Double], maximum: Double) -> (weights:
     }
     return (weights, logits.isEmpty ? 0 : Double(clipped) / Double(logits.count))
 }
+
+extension ClassifierConfig: CheckedConfiguration {
+    public func validate() throws { _ = try validated() }
+}

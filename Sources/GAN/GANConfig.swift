@@ -112,3 +112,6 @@ public struct GANTrainingConfig: Codable, Equatable {
         }
     }
 }
+
+extension GANConfig: CheckedConfiguration {}
+extension GANTrainingConfig: CheckedConfiguration {}

@@ -207,3 +207,5 @@ extension JetSetINNConfig {
                                                                         conditionUnits: 128, conditionOutput: 32, mmdWeight: .off))
     }
 }
+
+extension JetSetINNConfig: CheckedConfiguration {}

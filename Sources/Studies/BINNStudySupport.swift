@@ -11,24 +11,33 @@ enum Boundaries: String, CaseIterable { case hard, logit, probit }
 
 /// Shared steps of the BINN studies (thesis ch. 6): settings from the spec, training, grids and lines.
 enum BINNStudy {
+    /// The toy studies' training (table 6.1 with a cosine schedule): 300 epochs, batch 512, lr 1e-3.
+    static let training = TrainingConfig(epochs: 300, batchSize: 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine, gradientClip: 10)
+
+    /// `[network.binn]` over the table 6.1 sizes (dimension and N come from the data) and
+    /// `[network.training]` over `training`.
+    static func configs(_ n: NetworkSpec) throws -> (BINNConfig, TrainingConfig) {
+        (try n.decode("binn", over: BINNConfig.paper(dimension: 0, trainingEvents: 0), derived: ["dimension", "training_events"]),
+         try n.decode("training", over: training))
+    }
+
     struct Settings {
-        var events: Int, epochs: Int, blocks: Int, hiddenLayers: Int, units: Int, batchSize: Int
-        var learningRate: Float, priorWidth: Float, draws: Int
+        var events: Int
+        /// `[network.binn]` over the table 6.1 sizes (dimension and N come from the data).
+        var binn: BINNConfig
+        /// `[network.training]` over `BINNStudy.training`.
+        var training: TrainingConfig
+        /// Weight draws M for p and sigma_pred (`[network] samples_per_event`).
+        var draws: Int
         /// `[network.parameters] boundaries` (a profile sets its own in `[profile.<name>.network.parameters]`): "hard"
         /// (default; the thesis' coordinates), "logit" or "probit" (a `BoxMap` of the toy's support
         /// before the standardiser); checked by `boundaryMap()`.
         var parameters: SpecParameters
 
-        init(_ context: StudyContext) {
+        init(_ context: StudyContext) throws {
             let n = context.network
             events = context.generator.events
-            epochs = n.epochs ?? 300
-            blocks = n.blocks ?? 20
-            hiddenLayers = n.layersPerBlock ?? 3
-            units = n.units ?? 32
-            batchSize = n.batchSize ?? 512
-            learningRate = Float(n.learningRate ?? 1e-3)
-            priorWidth = Float(n.priorWidth ?? 1)
+            (binn, training) = try BINNStudy.configs(n)
             draws = n.samplesPerEvent ?? 30
             parameters = n.parameters
         }
@@ -43,7 +52,7 @@ enum BINNStudy {
         }
 
         var description: String {
-            "\(events) training events, \(blocks) blocks x \(hiddenLayers) hidden layers x \(units) units, \(epochs) epochs, batch \(batchSize), lr \(learningRate), prior \(priorWidth), M = \(draws) weight draws"
+            "\(events) training events, \(binn.blocks) blocks x \(binn.hiddenLayers) hidden layers x \(binn.units) units, \(training.epochs) epochs, batch \(training.batchSize), lr \(training.learningRate), prior \(binn.priorWidth), M = \(draws) weight draws"
         }
     }
 
@@ -51,14 +60,13 @@ enum BINNStudy {
     static func train(_ events: Tensor, columns: [String], settings s: Settings, seed: UInt64,
                       context: StudyContext?, box: BoxMap? = nil) throws -> BINNModel {
         try BLAS.withThreads(1) {
-            let config = BINNConfig(dimension: events.columns, blocks: s.blocks, hiddenLayers: s.hiddenLayers, units: s.units,
-                                    priorWidth: s.priorWidth, trainingEvents: events.rows)
+            var config = s.binn
+            config.dimension = events.columns
+            config.trainingEvents = events.rows
             let standardizer = try Standardizer(fitting: try box?.forward(events).u ?? events)
             let model = try BINNModel(config: config, standardizer: standardizer, columns: columns, seed: seed, box: box)
-            let training = TrainingConfig(epochs: s.epochs, batchSize: s.batchSize, learningRate: s.learningRate, weightDecay: 0,
-                                          schedule: .cosine, gradientClip: 10)
-            try BINNTraining.train(model, events: events, config: training) { r in
-                context?.report("epoch \(r.epoch + 1)/\(s.epochs): loss \(format(r.trainLoss)), \(Int(r.eventsPerSecond)) events/s, \(Int(r.secondsRemaining)) s left")
+            try BINNTraining.train(model, events: events, config: s.training) { r in
+                context?.report("epoch \(r.epoch + 1)/\(s.training.epochs): loss \(format(r.trainLoss)), \(Int(r.eventsPerSecond)) events/s, \(Int(r.secondsRemaining)) s left")
             }
             return model
         }
@@ -72,7 +80,7 @@ enum BINNStudy {
     /// The first step of every toy study: sample the toy (child stream "generator"), train the
     /// BINN on it, and note the settings and the training time in `result`.
     static func trainOnToy(_ toy: any DensityToy, context: StudyContext, result: inout StudyResult) throws -> (BINNModel, Settings) {
-        let s = Settings(context)
+        let s = try Settings(context)
         result.notes.append(s.description)
         var box: BoxMap?
         if let kind = try s.boundaryMap() {

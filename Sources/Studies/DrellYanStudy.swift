@@ -36,7 +36,7 @@ public enum DrellYanStudy {
     }
 
     public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
-        let s = BINNStudy.Settings(context)
+        let s = try BINNStudy.Settings(context)
         var result = StudyResult()
         result.notes.append(s.description)
         let sample = DrellYanProduction().sample(events: s.events, rng: context.rng.child("generator"))

@@ -30,9 +30,9 @@ public enum ErrorsVsStatisticsStudy {
             throw RefoldError.value("errors-vs-statistics sizes, updates", expected: ">= 2 sizes of >= 100 events, updates >= 1", actual: "\(sizes), \(updates)")
         }
         let toy = KickerRamp()
-        var s = BINNStudy.Settings(context)
+        var s = try BINNStudy.Settings(context)
         var result = StudyResult()
-        result.notes.append("sizes \(sizes), \(updates) weight updates each (batch \(s.batchSize)); \(s.blocks) blocks x \(s.hiddenLayers) hidden layers x \(s.units) units, lr \(s.learningRate), prior \(s.priorWidth), M = \(s.draws) weight draws")
+        result.notes.append("sizes \(sizes), \(updates) weight updates each (batch \(s.training.batchSize)); \(s.binn.blocks) blocks x \(s.binn.hiddenLayers) hidden layers x \(s.binn.units) units, lr \(s.training.learningRate), prior \(s.binn.priorWidth), M = \(s.draws) weight draws")
         let xs = (0..<18).map { 0.05 + 0.9 * (Double($0) + 0.5) / 18 }
         let ys = [0.2, 0.35, 0.5, 0.65, 0.8]
         var atHalf = [Double](), series = [Plot.FitSeries]()
@@ -40,9 +40,9 @@ public enum ErrorsVsStatisticsStudy {
         var atHalfRepeats = [[Double]](repeating: [], count: BINNStudy.noiseRepeats)
         for (k, size) in sizes.enumerated() {
             s.events = size
-            let batches = (size + s.batchSize - 1) / s.batchSize
-            s.epochs = max(1, (updates + batches - 1) / batches)
-            context.report("training on \(size) events, \(s.epochs) epochs")
+            let batches = (size + s.training.batchSize - 1) / s.training.batchSize
+            s.training.epochs = max(1, (updates + batches - 1) / batches)
+            context.report("training on \(size) events, \(s.training.epochs) epochs")
             let events = BINNStudy.toyEvents(toy, count: size, rng: context.rng.child("generator").child(index: k))
             let model = try BINNStudy.train(events, columns: ["x", "y"], settings: s, seed: context.seed(for: "binn-\(k)"), context: context)
             let lines = try BINNStudy.rampLines(model, xs: xs + [0.5], ys: ys, draws: s.draws, rng: context.rng.child("draws"))
@@ -53,7 +53,7 @@ public enum ErrorsVsStatisticsStudy {
                                                                 rng: context.rng.child("noise").child(index: r)).sigma[0])
             }
             result.record("sigma-pred(0.5), N = \(size)", sigma, noise: .nan)
-            result.notes.append("N = \(size): \(s.epochs) epochs (\(s.epochs * batches) updates), p(0.5) = \(format(density)) (true 0.75), sigma_pred(0.5) = \(format(sigma))")
+            result.notes.append("N = \(size): \(s.training.epochs) epochs (\(s.training.epochs * batches) updates), p(0.5) = \(format(density)) (true 0.75), sigma_pred(0.5) = \(format(sigma))")
             series.append(Plot.FitSeries(label: "N = \(size)", fitLabel: "p_{BINN}, N = \(size)", x: Array(xs), y: Array(lines.sigma.dropLast()),
                                          sigma: Array(lines.sigmaError.dropLast()), curveX: [], curveY: []))
         }

@@ -17,6 +17,14 @@ import Validation
 /// max(5 %, twice the test sample's statistical floor), and the pull of the Delta R_j1j2 bins just
 /// above R_min with the 1/f weights alone.
 public enum GeneratorStudy {
+    /// `[network.generator]` (the flow per multiplicity; its dimension comes from the data),
+    /// `[network.training]` and `[network.classifier]` over the study's defaults.
+    static func configs(_ n: NetworkSpec) throws -> (DensityFlowConfig, TrainingConfig, ClassifierConfig) {
+        (try n.decode("generator", over: DensityFlowConfig(dimension: 2, blocks: 8, layersPerBlock: 2, unitsPerLayer: 64), derived: ["dimension"]),
+         try n.decode("training", over: TrainingConfig(epochs: 20, batchSize: 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine, gradientClip: 10)),
+         try n.decode("classifier", over: ClassifierConfig()))
+    }
+
     struct Settings {
         var events: Int, testEvents: Int, generatedFactor: Int
         var flow: DensityFlowConfig, training: TrainingConfig
@@ -30,18 +38,12 @@ public enum GeneratorStudy {
             events = g.events; testEvents = g.testEvents
             generatedFactor = Int(try g.number("generated_factor", default: 2))
             separationUpper = try g.number("separation_upper", default: 1.2)
-            flow = try DensityFlowConfig(dimension: 2, blocks: n.blocks ?? 8, layersPerBlock: n.layersPerBlock ?? 2,
-                                         unitsPerLayer: n.units ?? 64).validated()
-            training = TrainingConfig(epochs: n.epochs ?? 20, batchSize: n.batchSize ?? 512, learningRate: Float(n.learningRate ?? 1e-3),
-                                      weightDecay: 0, schedule: try n.learningRateSchedule() ?? .cosine, gradientClip: 10)
+            (flow, training, classifier) = try GeneratorStudy.configs(n)
             func parameter(_ name: String, _ fallback: Double) throws -> Double {
                 guard let value = n.parameters[name] else { return fallback }
                 guard let number = value.number else { throw RefoldError.value("network.parameters.\(name)", expected: "a number", actual: value) }
                 return number
             }
-            classifier = try ClassifierConfig(hiddenLayers: Int(try parameter("classifier_layers", 3)), units: Int(try parameter("classifier_units", 64)),
-                                              epochs: Int(try parameter("classifier_epochs", 20)), batchSize: 512,
-                                              learningRate: Float(try parameter("classifier_learning_rate", 1e-3))).validated()
             weightClip = try parameter("weight_clip", 10)
             ttbarEvents = Int(try g.number("ttbar_events", default: 30_000))
             ttbarEpochs = Int(try parameter("ttbar_epochs", 20))

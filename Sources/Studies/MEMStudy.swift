@@ -21,6 +21,11 @@ import Validation
 /// 4. The point of the MEM: the W mass error from the MEM on 1,000 events against a template fit
 ///    to the detector m_jj histogram of the same events.
 public enum MEMStudy {
+    /// The proposal's `[network.training]` over 30 epochs, batch 512, lr 1e-3 with cosine decay.
+    static func training(_ n: NetworkSpec) throws -> TrainingConfig {
+        try n.decode("training", over: TrainingConfig(epochs: 30, batchSize: 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine))
+    }
+
     struct Settings {
         var trainingEvents: Int, training: TrainingConfig
         var comparisonEvents: Int, comparisonDraws: Int
@@ -33,8 +38,7 @@ public enum MEMStudy {
         init(_ context: StudyContext) throws {
             let g = context.generator, n = context.network
             trainingEvents = g.events
-            training = TrainingConfig(epochs: n.epochs ?? 30, batchSize: n.batchSize ?? 512, learningRate: Float(n.learningRate ?? 1e-3),
-                                      weightDecay: 0, schedule: try n.learningRateSchedule() ?? .cosine)
+            training = try MEMStudy.training(n)
             func integer(_ name: String, _ fallback: Int) throws -> Int { Int(try g.number(name, default: Double(fallback))) }
             comparisonEvents = try integer("comparison_events", 60)
             comparisonDraws = try integer("comparison_draws", 10_000)

@@ -20,6 +20,17 @@ import Validation
 /// sets, `test_events` held-out sets. `[network.parameters]`: embedding_layers, embedding_units,
 /// summary_dimension.
 public enum QCDInferenceStudy {
+    /// `[network.qcd]` (phi, and the cINN in its `inn` sub-table; the sizes of the sets come from
+    /// the generator) and `[network.training]` over the study's defaults.
+    static func configs(_ n: NetworkSpec, parameters: Int, maximumJets: Int, minimumJets: Int) throws -> (JetSetINNConfig, TrainingConfig) {
+        let preset = JetSetINNConfig(parameters: parameters, maximumJets: maximumJets, minimumJets: minimumJets,
+                                     embeddingLayers: 3, embeddingUnits: 64, summaryDimension: 32,
+                                     inn: ConditionalINNConfig(blocks: 6, layersPerBlock: 2, unitsPerLayer: 64, conditionLayers: 2,
+                                                               conditionUnits: 64, conditionOutput: 16, mmdWeight: .off))
+        return (try n.decode("qcd", over: preset, derived: ["parameters", "maximum_jets", "minimum_jets"]),
+                try n.decode("training", over: TrainingConfig(epochs: 30, batchSize: 128, learningRate: 1e-3, weightDecay: 1e-5, schedule: .oneCycle)))
+    }
+
     struct Settings {
         var energy: Double, quarkFraction: Double, prior: ShowerPrior
         var trainingSets: Int, testSets: Int, maximumJets: Int, minimumJets: Int
@@ -50,16 +61,7 @@ public enum QCDInferenceStudy {
                 throw RefoldError.value("qcd-inference sizes", expected: ">= 2 set sizes in [minimum_jets, maximum_jets] including gated_set_size, physical_sets >= 2, test_events >= 20, samples_per_event >= 20",
                                         actual: "\(setSizes) in [\(minimumJets), \(maximumJets)], gated \(gatedSize), \(physicalSets), \(testSets), \(samples)")
             }
-            let inn = ConditionalINNConfig(blocks: n.blocks ?? 6, layersPerBlock: n.layersPerBlock ?? 2, unitsPerLayer: n.units ?? 64,
-                                           conditionLayers: n.conditionLayers ?? 2, conditionUnits: n.conditionUnits ?? 64,
-                                           conditionOutput: n.conditionOutput ?? 16, mmdWeight: .off)
-            network = JetSetINNConfig(parameters: prior.ranges.count, maximumJets: maximumJets, minimumJets: minimumJets,
-                                      embeddingLayers: Int(n.parameters["embedding_layers"]?.number ?? 3),
-                                      embeddingUnits: Int(n.parameters["embedding_units"]?.number ?? 64),
-                                      summaryDimension: Int(n.parameters["summary_dimension"]?.number ?? 32), inn: inn)
-            try network.validate()
-            training = TrainingConfig(epochs: n.epochs ?? 30, batchSize: n.batchSize ?? 128, learningRate: Float(n.learningRate ?? 1e-3),
-                                      weightDecay: 1e-5, schedule: try n.learningRateSchedule() ?? .oneCycle)
+            (network, training) = try QCDInferenceStudy.configs(n, parameters: prior.ranges.count, maximumJets: maximumJets, minimumJets: minimumJets)
         }
 
         var description: String {

@@ -41,19 +41,25 @@ extension GeneratorSpec {
     }
 }
 
-extension NetworkSpec {
-    /// `[network.parameters] lr_schedule`: "constant", "cosine" or "oneCycle" (nil when not set).
-    func learningRateSchedule() throws -> LearningRateSchedule? {
-        switch try parameters.enumeration("lr_schedule", ScheduleName.self) {
-        case nil: return nil
-        case .constant: return .constant
-        case .cosine: return .cosine
-        case .oneCycle: return .oneCycle
+extension StudyCatalog {
+    /// Decodes the typed `[network.<section>]` tables of `spec` under every profile over the
+    /// presets its runner uses, so that `refold validate` refuses a wrong key, type or value
+    /// (file:line: key.path) before any study runs.
+    public static func checkNetworkSections(_ spec: StudySpec) throws {
+        for profile in ProfileName.allCases {
+            let n = spec.settings(for: profile).network
+            switch spec.kind {
+            case .wedge, .kicker, .ring, .drellYan, .errorsVsStatistics: _ = try BINNStudy.configs(n)
+            case .zwDetector, .zwISR, .wprime: _ = try ZWStudySupport.network(n.variant, spec: n, profile: profile)
+            case .zwCuts: _ = try ZWGANStudy.configs(n, profile: profile)
+            case .subtraction: _ = try SubtractionStudy.configs(n)
+            case .mem: _ = try MEMStudy.training(n)
+            case .qcdInference: _ = try QCDInferenceStudy.configs(n, parameters: 2, maximumJets: 100, minimumJets: 10)
+            case .generator: _ = try GeneratorStudy.configs(n)
+            case .zwMEMFlow: _ = try ZWMEMFlowStudy.config(n, profile: profile)
+            case .binnedSmearing: break
+            }
         }
     }
 }
 
-/// The schedules a study file may name in `lr_schedule`.
-enum ScheduleName: String, CaseIterable {
-    case constant, cosine, oneCycle
-}

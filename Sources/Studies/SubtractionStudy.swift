@@ -19,6 +19,15 @@ public enum SubtractionStudy {
     /// `[network.parameters] coordinates`: quantile Gaussianisation of B's columns or the box map.
     enum Coordinates: String, CaseIterable { case quantile, box }
 
+    /// `[network.gan]` and `[network.training]` over the study's defaults: G and D 4 x 64, noise 8,
+    /// 20 epochs at a constant 5e-4.
+    static func configs(_ n: NetworkSpec) throws -> (GANConfig, GANTrainingConfig) {
+        (try n.decode("gan", over: GANConfig(generatorLayers: 4, discriminatorLayers: 4, unitsPerLayer: 64, activation: .leakyRelu,
+                                            noiseDimension: 8, lambdaD: 1e-3)),
+         try n.decode("training", over: GANTrainingConfig(epochs: 20, batchSize: 512, generatorLearningRate: 5e-4,
+                                                         discriminatorLearningRate: 5e-4, schedule: .constant)))
+    }
+
     struct Settings {
         var events: Int, replicas: Int, dyReplicas: Int, generated: Int
         var network: GANConfig, training: GANTrainingConfig
@@ -35,16 +44,8 @@ public enum SubtractionStudy {
                 throw RefoldError.value("[generator.parameters] replicas, drell_yan_replicas, generated_events",
                                         expected: ">= 2, >= 2, >= 1000", actual: "\(replicas), \(dyReplicas), \(generated)")
             }
-            let layers = n.layersPerBlock ?? 4
-            network = GANConfig(generatorLayers: layers, discriminatorLayers: layers, unitsPerLayer: n.units ?? 64,
-                                activation: .leakyRelu, noiseDimension: Int(n.parameters["noise_dimension"]?.number ?? 8),
-                                lambdaD: Float(n.parameters["lambda_d"]?.number ?? 1e-3))
-            let rate = Float(n.learningRate ?? 5e-4)
-            training = GANTrainingConfig(epochs: n.epochs ?? 20, batchSize: n.batchSize ?? 512, generatorLearningRate: rate,
-                                         discriminatorLearningRate: rate, generatorAverage: (n.parameters["generator_average"]?.number).flatMap { $0 > 0 ? Float($0) : nil })
-            if let schedule = try n.learningRateSchedule() { training.schedule = schedule }
+            (network, training) = try SubtractionStudy.configs(n)
             gaussianise = try n.parameters.enumeration("coordinates", Coordinates.self) ?? .quantile == .quantile
-            try network.validate(); try training.validate()
         }
 
         var description: String {

@@ -71,7 +71,8 @@ public enum ZWDetectorStudy {
         let parameters = context.network.parameters
         // The INNs to compare with; the GANs listed here belong to zw-cuts and are skipped.
         let variants = try parameters.enumerations("compare", NetworkVariant.self) ?? []
-        let epochs = Int(parameters["compare_epochs"]?.number ?? Double(max(1, (context.network.epochs ?? 10) / 2)))
+        let specEpochs = try ZWStudySupport.network(spec.network.variant, spec: context.network, profile: context.profile).training.epochs
+        let epochs = Int(parameters["compare_epochs"]?.number ?? Double(max(1, specEpochs / 2)))
         let events = min(Int(parameters["compare_events"]?.number ?? 2000), test.count)
         let trainingEvents = Int(parameters["compare_training_events"]?.number ?? 5000)
         let k = context.network.samplesPerEvent ?? 60
@@ -83,7 +84,7 @@ public enum ZWDetectorStudy {
             }
             let name = variant.rawValue
             var network = try UnfoldingNetwork.preset(variant, profile: context.profile)
-            network.training.epochs = context.profile == .quick ? epochs : (context.network.epochs ?? network.training.epochs)
+            network.training.epochs = context.profile == .quick ? epochs : specEpochs
             if context.profile == .quick, variant == .einn {
                 // The per-feature MMDs (40 of them, batch^2 kernels each) dominate: one width, batch 128.
                 network.inn?.featureMMD.widths = [0.5]

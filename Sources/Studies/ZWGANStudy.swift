@@ -30,6 +30,12 @@ public enum ZWGANStudy {
 
     static let observables = ["pT_q1", "pT_q2", "m_jj"]
 
+    /// `[network.gan]` and `[network.training]` over the profile's presets (table 4.1 for paper).
+    static func configs(_ n: NetworkSpec, profile: ProfileName) throws -> (GANConfig, GANTrainingConfig) {
+        let (network, training) = GANModelSettings.presets(profile)
+        return (try n.decode("gan", over: network), try n.decode("training", over: training))
+    }
+
     static func settings(_ spec: StudySpec, _ context: StudyContext) throws -> Settings {
         let net = context.network, g = context.generator
         let primary = net.variant
@@ -40,31 +46,7 @@ public enum ZWGANStudy {
             if !compare.contains(v) { compare.append(v) }
         }
         let cuts = try g.parameters.enumerations("cuts", JetCut.self) ?? JetCut.allCases
-        var (network, training) = GANModelSettings.presets(context.profile)
-        if let v = net.units { network.unitsPerLayer = v }
-        if let v = net.layersPerBlock { network.generatorLayers = v; network.discriminatorLayers = v }
-        if let v = net.epochs { training.epochs = v }
-        if let v = net.batchSize { training.batchSize = v }
-        if let v = net.learningRate { training.generatorLearningRate = Float(v); training.discriminatorLearningRate = Float(v) }
-        if let v = net.mmdWidths { network.mmd.widths = v.map(Float.init) }
-        if let v = try net.parameters.number("lambda_g") { network.lambdaG = Float(v) }
-        if let v = try net.parameters.number("lambda_d") { network.lambdaD = Float(v) }
-        if let a = try net.parameters.enumeration("activation", GANConfig.HiddenActivation.self) { network.activation = a }
-        if let v = try net.parameters.number("noise_dimension") { network.noiseDimension = Int(v) }
-        if let on = try net.parameters.flag("residual") { network.residual = on ? true : nil }
-        if let on = try net.parameters.flag("discriminator_response") { network.discriminatorResponse = on ? true : nil }
-        if let v = try net.parameters.number("learning_rate_d") { training.discriminatorLearningRate = Float(v) }
-        if let v = try net.parameters.number("discriminator_lr_factor") {
-            guard v > 0 else { throw net.parameters.error("discriminator_lr_factor", "expected > 0, got \(v)") }
-            training.discriminatorLearningRate = Float(v) * training.generatorLearningRate
-        }
-        if let v = try net.parameters.number("beta1") { training.beta1 = Float(v) }
-        if let v = try net.parameters.number("beta2") { training.beta2 = Float(v) }
-        if let v = try net.parameters.number("discriminator_steps") { training.discriminatorSteps = Int(v) }
-        if let v = try net.parameters.number("gradient_clip") { training.gradientClip = v > 0 ? Float(v) : nil }
-        if let v = try net.parameters.number("generator_average") { training.generatorAverage = v > 0 ? Float(v) : nil }
-        if let v = try net.parameters.number("lr_decay_per_epoch") { training.schedule = .exponential(gammaPerEpoch: Float(v)) }
-        if let schedule = try net.learningRateSchedule() { training.schedule = schedule }
+        let (network, training) = try configs(net, profile: context.profile)
         let fraction = try g.number("wprime_fraction", default: 0.1)
         guard (0...1).contains(fraction) else { throw RefoldError.value("generator.parameters.wprime_fraction", expected: "in [0, 1]", actual: fraction) }
         return Settings(network: network, training: training, compare: compare, primary: primary, cuts: cuts,

@@ -22,6 +22,11 @@ import Validation
 /// parton, per-event sample clouds (m_qq, pT_q1), spline-tail fractions, the training time and the
 /// sampling rate.
 public enum ZWMEMFlowStudy {
+    /// `[network.memflow]` (its `training` and `pretraining` sub-tables included) over the profile's preset.
+    static func config(_ n: NetworkSpec, profile: ProfileName) throws -> MEMFlowConfig {
+        try n.decode("memflow", over: profile == .paper ? MEMFlowConfig.paper : MEMFlowConfig.quick)
+    }
+
     public static func run(_ spec: StudySpec, _ context: StudyContext) throws -> StudyResult {
         let net = context.network, g = context.generator
         let k = net.samplesPerEvent ?? 20
@@ -33,11 +38,7 @@ public enum ZWMEMFlowStudy {
         let truth = test.parton!, njets = test.njets!
         var result = StudyResult()
 
-        var config = context.profile == .paper ? MEMFlowConfig.paper : MEMFlowConfig.quick
-        if let v = net.epochs { config.training.epochs = v }
-        if let v = net.batchSize { config.training.batchSize = v; config.pretraining.batchSize = v }
-        if let v = net.learningRate { config.training.learningRate = Float(v) }
-        if let v = net.parameters["pretraining_epochs"]?.number { config.pretraining.epochs = Int(v) }
+        let config = try self.config(net, profile: context.profile)
         let folder = try context.file("model-memflow")
         if FileManager.default.fileExists(atPath: folder.path) { try FileManager.default.removeItem(at: folder) }
         let trainStart = Date()

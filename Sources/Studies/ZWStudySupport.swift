@@ -26,23 +26,13 @@ enum ZWStudySupport {
                 try sample(process, events: g.testEvents, rng: context.rng.child("test-sample")))
     }
 
-    /// The variant's preset for the profile, with the keys the spec sets (after profile overrides).
+    /// The variant's preset for the profile with the spec's `[network.cinn]` or `[network.inn]`
+    /// and `[network.training]` applied (after profile overrides).
     static func network(_ variant: NetworkVariant, spec: NetworkSpec, profile: ProfileName) throws -> UnfoldingNetwork {
         var network = try UnfoldingNetwork.preset(variant, profile: profile)
-        if var c = network.cinn {
-            if let v = spec.blocks { c.blocks = v }
-            if let v = spec.layersPerBlock { c.layersPerBlock = v }
-            if let v = spec.units { c.unitsPerLayer = v }
-            if let v = spec.conditionLayers { c.conditionLayers = v }
-            if let v = spec.conditionUnits { c.conditionUnits = v }
-            if let v = spec.conditionOutput { c.conditionOutput = v }
-            if let v = spec.mmdWidths { c.mmd.widths = v.map(Float.init) }
-            if let v = spec.parameters["mmd_weight"]?.number { c.mmdWeight.initial = Float(v) }
-            network.cinn = c
-        }
-        if let v = spec.epochs { network.training.epochs = v }
-        if let v = spec.batchSize { network.training.batchSize = v }
-        if let v = spec.learningRate { network.training.learningRate = Float(v) }
+        if let cinn = network.cinn { network.cinn = try spec.decode("cinn", over: cinn) }
+        if let inn = network.inn { network.inn = try spec.decode("inn", over: inn) }
+        network.training = try spec.decode("training", over: network.training)
         return network
     }
 

@@ -47,6 +47,23 @@ public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
     /// The cINNs: p(x_p | x_d) with the detector level as condition.
     public var isConditional: Bool { self == .cinn || self == .cinnISR }
 
+    /// The typed sections `[network.<name>]` a study of this variant may set: the trainers' own
+    /// config structs (docs/validate.md lists their keys).
+    public var sectionNames: [String] {
+        switch self {
+        case .none: return []
+        case .inn, .einn: return ["inn", "training"]
+        case .cinn, .cinnISR: return ["cinn", "training"]
+        case .gan, .fcgan: return ["gan", "training"]
+        case .binn: return ["binn", "training"]
+        case .subtraction: return ["gan", "training"]
+        case .mem: return ["training"]
+        case .memflow: return ["memflow"]
+        case .qcd: return ["qcd", "training"]
+        case .generator: return ["generator", "training", "classifier"]
+        }
+    }
+
     /// What a study of this variant waits for while no runner is registered.
     public var pendingReason: String {
         switch self {
@@ -123,26 +140,41 @@ public struct GeneratorSpec: Equatable, Sendable, Codable {
     public var parameters: SpecParameters
 }
 
-/// `[network]`: the variant and its hyper-parameters (nil: the variant's default).
+/// `[network]`: the variant, its typed sections and the study's own settings.
 public struct NetworkSpec: Equatable, Sendable, Codable {
     public var variant: NetworkVariant
-    public var blocks: Int?
-    public var layersPerBlock: Int?
-    public var units: Int?
-    public var conditionLayers: Int?
-    public var conditionUnits: Int?
-    public var conditionOutput: Int?
-    public var epochs: Int?
-    public var batchSize: Int?
-    public var learningRate: Double?
-    public var priorWidth: Double?
-    public var mmdWidths: [Double]?
     /// Posterior samples per event for calibration and per-event plots.
     public var samplesPerEvent: Int?
     /// Events used for calibration curves (see DESIGN.md, statistical floor).
     public var calibrationEvents: Int?
-    /// `[network.parameters]`, checked by the study's runner (errors name file:line: key).
+    /// The variant's typed sections (`[network.cinn]`, `[network.training]`, see
+    /// `NetworkVariant.sectionNames`), decoded by the runner over its preset with `decode`.
+    public var sections: [String: SpecSection]
+    /// `[network.parameters]`: the study's own settings, checked by its runner (errors name file:line: key).
     public var parameters: SpecParameters
+
+    public init(variant: NetworkVariant, samplesPerEvent: Int? = nil, calibrationEvents: Int? = nil,
+                sections: [String: SpecSection] = [:], parameters: SpecParameters = SpecParameters()) {
+        self.variant = variant; self.samplesPerEvent = samplesPerEvent; self.calibrationEvents = calibrationEvents
+        self.sections = sections; self.parameters = parameters
+    }
+
+    /// Sets `key` of `[network.<section>]` in code (tests, specs built in code).
+    public mutating func set(_ section: String, _ key: String, _ value: SectionValue) {
+        precondition(variant.sectionNames.contains(section), "\(variant.rawValue) has no section [network.\(section)]")
+        if sections[section] == nil {
+            sections[section] = SpecSection(origin: ParameterOrigin(file: "(set in code)", line: nil, keyPath: "network.\(section)"))
+        }
+        sections[section]!.set(key, value)
+    }
+
+    /// `preset` with the keys of `[network.<name>]` (and the profile's) applied; `preset` itself
+    /// when the file has no such section (or the variant has none of that name). Errors name
+    /// file:line: key.path.
+    public func decode<T: Codable>(_ name: String, over preset: T, derived: Set<String> = []) throws -> T {
+        guard let section = sections[name] else { return preset }
+        return try section.decode(over: preset, derived: derived)
+    }
 }
 
 /// The generator and network settings of one profile: the base sections with
@@ -302,22 +334,16 @@ public struct StudySpec: Equatable, Sendable, Codable {
         if let base { variant = try net.optionalEnum("variant", NetworkVariant.self) ?? base.variant } else { variant = try net.enumeration("variant", NetworkVariant.self) }
         var parameters = base?.parameters ?? SpecParameters()
         if let table = try net.optionalTable("parameters") { parameters.merge(try table.parameters()) }
+        var sections = base?.sections ?? [:]
+        for name in variant.sectionNames {
+            guard let section = try net.section(name) else { continue }
+            if sections[name] == nil { sections[name] = section } else { sections[name]!.merge(section) }
+        }
         let spec = NetworkSpec(
             variant: variant,
-            blocks: try net.optionalInt("blocks", in: 1...256) ?? base?.blocks,
-            layersPerBlock: try net.optionalInt("layers_per_block", in: 1...64) ?? base?.layersPerBlock,
-            units: try net.optionalInt("units", in: 1...65_536) ?? base?.units,
-            conditionLayers: try net.optionalInt("condition_layers", in: 0...64) ?? base?.conditionLayers,
-            conditionUnits: try net.optionalInt("condition_units", in: 1...65_536) ?? base?.conditionUnits,
-            conditionOutput: try net.optionalInt("condition_output", in: 1...65_536) ?? base?.conditionOutput,
-            epochs: try net.optionalInt("epochs", in: 1...100_000) ?? base?.epochs,
-            batchSize: try net.optionalInt("batch_size", in: 1...1_000_000) ?? base?.batchSize,
-            learningRate: try net.optionalDouble("learning_rate", in: 1e-8...1) ?? base?.learningRate,
-            priorWidth: try net.optionalDouble("prior_width", in: 1e-6...1e6) ?? base?.priorWidth,
-            mmdWidths: try net.optionalDoubles("mmd_widths", in: 1e-9...1e9) ?? base?.mmdWidths,
             samplesPerEvent: try net.optionalInt("samples_per_event", in: 1...100_000) ?? base?.samplesPerEvent,
             calibrationEvents: try net.optionalInt("calibration_events", in: 1...10_000_000) ?? base?.calibrationEvents,
-            parameters: parameters)
+            sections: sections, parameters: parameters)
         try net.finish()
         return spec
     }

@@ -22,6 +22,7 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         let studies = try StudySpec.load(URL(fileURLWithPath: specs))
+        for study in studies { try StudyCatalog.checkNetworkSections(study) }
         let outFolder = URL(fileURLWithPath: out)
         let suite = ValidationSuite(registry: StudyCatalog.registry(), profile: profile, seed: seed, out: outFolder, refoldVersion: RefoldVersion.string)
         if summaryOnly {

@@ -8,24 +8,37 @@ import Validation
 /// epochs): they run end to end, report every gate's value in its range, and write their data and
 /// plots. The physics gates themselves are measured by `refold validate` (docs/binn.md).
 final class BINNStudiesTests: XCTestCase {
-    /// The shipped spec with a tiny quick profile in place of its own sizes.
+    /// A tiny quick profile: the tables `run` puts in place of the shipped ones.
+    private func tiny(events: Int? = nil, epochs: Int? = nil, blocks: Int, hiddenLayers: Int, units: Int? = nil, samples: Int) -> String {
+        """
+        [profile.quick.generator]
+        \(events.map { "events = \($0)" } ?? "")
+        [profile.quick.network]
+        samples_per_event = \(samples)
+        [profile.quick.network.training]
+        batch_size = 256
+        \(epochs.map { "epochs = \($0)" } ?? "")
+        [profile.quick.network.binn]
+        blocks = \(blocks)
+        hidden_layers = \(hiddenLayers)
+        \(units.map { "units = \($0)" } ?? "")
+
+        """
+    }
+
+    /// The shipped spec with a tiny quick profile (`tiny`) in place of its own sizes.
     private func run(_ file: String, quick: String, replacing: [(String, String)] = [], seed: UInt64 = 2026,
                      expectError: Bool = false) throws -> (StudyResult, URL) {
         let toys = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Toys/\(file).toml")
         var text = try String(contentsOf: toys, encoding: .utf8)
         for (old, new) in replacing { text = text.replacingOccurrences(of: old, with: new) }
-        // The tiny sizes replace the shipped [profile.quick.generator] and [profile.quick.network]
-        // (their parameters tables stay): events go to the generator, the rest to the network.
-        for header in ["[profile.quick.generator]", "[profile.quick.network]"] {
-            guard let start = text.range(of: header + "\n") else { continue }
+        // The tiny sizes replace the shipped quick tables (its parameters tables stay).
+        while let start = text.range(of: #"\[profile\.quick\.(generator|network|network\.binn|network\.training)\]\n"#, options: .regularExpression) {
             let end = text.range(of: "\n[", range: start.upperBound..<text.endIndex)?.lowerBound ?? text.endIndex
             text.removeSubrange(start.lowerBound..<end)
         }
-        let lines = quick.split(separator: "\n").map(String.init)
-        let isGenerator = { (line: String) in line.hasPrefix("events") || line.hasPrefix("test_events") }
-        text += "\n[profile.quick.generator]\n" + lines.filter(isGenerator).joined(separator: "\n")
-            + "\n[profile.quick.network]\n" + lines.filter { !isGenerator($0) }.joined(separator: "\n") + "\n"
+        text += "\n" + quick
         let spec = try StudySpec(text: text, file: toys.path)
         let registry = StudyCatalog.registry()
         let folder = temporaryFolder("binn-\(file)")
@@ -35,7 +48,7 @@ final class BINNStudiesTests: XCTestCase {
     }
 
     func testWedgeRunner() throws {
-        let (result, folder) = try run("wedge", quick: "events = 6000\nepochs = 4\nblocks = 4\nlayers_per_block = 2\nbatch_size = 256\nsamples_per_event = 10")
+        let (result, folder) = try run("wedge", quick: tiny(events: 6000, epochs: 4, blocks: 4, hiddenLayers: 2, samples: 10))
         let band = try XCTUnwrap(result.measurements["density-in-band"]?.value)
         XCTAssertTrue((0...1).contains(band), "seed 2026: \(band)")
         try checkExtremum(result, "sigma-minimum", sign: 1, window: 0.15...0.85, folder: folder, file: "lines.csv")
@@ -54,7 +67,7 @@ final class BINNStudiesTests: XCTestCase {
 
     /// Hard boundaries (the thesis' coordinates) leak events out of the box; an unknown map is an error naming the key.
     func testWedgeBoundaryChoices() throws {
-        let quick = "events = 3000\nepochs = 2\nblocks = 3\nlayers_per_block = 1\nunits = 16\nbatch_size = 256\nsamples_per_event = 4"
+        let quick = tiny(events: 3000, epochs: 2, blocks: 3, hiddenLayers: 1, units: 16, samples: 4)
         let (hard, _) = try run("wedge", quick: quick, replacing: [("boundaries = \"logit\"", "boundaries = \"hard\"")])
         let leak = try XCTUnwrap(hard.quantities["outside-box-fraction"])
         XCTAssertGreaterThan(leak.value, 0, "\(leak)")
@@ -90,7 +103,7 @@ final class BINNStudiesTests: XCTestCase {
     }
 
     func testKickerRunner() throws {
-        let (result, folder) = try run("kicker", quick: "events = 6000\nepochs = 3\nblocks = 4\nlayers_per_block = 2\nbatch_size = 256\nsamples_per_event = 10")
+        let (result, folder) = try run("kicker", quick: tiny(events: 6000, epochs: 3, blocks: 4, hiddenLayers: 2, samples: 10))
         try checkExtremum(result, "sigma-minimum", sign: 1, window: 0.4...0.9, folder: folder, file: "lines.csv")
         XCTAssertNotNil(result.quantities["uncertainty-fit Δx0"])
         // The fit's chi2/ndf (36 points, 2 parameters) with the non-central noise, at least sqrt(2/34).
@@ -102,7 +115,7 @@ final class BINNStudiesTests: XCTestCase {
     }
 
     func testRingRunner() throws {
-        let (result, folder) = try run("ring", quick: "events = 6000\nepochs = 3\nblocks = 4\nlayers_per_block = 2\nbatch_size = 256\nsamples_per_event = 10")
+        let (result, folder) = try run("ring", quick: tiny(events: 6000, epochs: 3, blocks: 4, hiddenLayers: 2, samples: 10))
         // Even a short training puts the radial density peak near the ring (mu = 4, w = 1).
         let mu = try XCTUnwrap(result.measurements["ring-mu"]?.value)
         XCTAssertEqual(mu, 4, accuracy: 1, "seed 2026")
@@ -120,7 +133,7 @@ final class BINNStudiesTests: XCTestCase {
     }
 
     func testErrorsVsStatisticsRunner() throws {
-        let toys = "blocks = 3\nlayers_per_block = 1\nunits = 16\nbatch_size = 256\nsamples_per_event = 8"
+        let toys = tiny(blocks: 3, hiddenLayers: 1, units: 16, samples: 8)
         let (result, folder) = try run("errors-vs-statistics", quick: toys, replacing: [
             ("sizes = [2000, 20000, 200000]", "sizes = [500, 2000, 8000]"), ("updates = 3000", "updates = 40")])
         XCTAssertNotNil(result.measurements["sigma-falls-monotonically"])
@@ -131,7 +144,7 @@ final class BINNStudiesTests: XCTestCase {
     }
 
     func testDrellYanRunner() throws {
-        let (result, folder) = try run("drell-yan", quick: "events = 5000\nepochs = 2\nblocks = 3\nlayers_per_block = 1\nunits = 16\nbatch_size = 256\nsamples_per_event = 4")
+        let (result, folder) = try run("drell-yan", quick: tiny(events: 5000, epochs: 2, blocks: 3, hiddenLayers: 1, units: 16, samples: 4))
         XCTAssertTrue((0...1).contains(try XCTUnwrap(result.measurements["marginals-in-band"]?.value)))
         XCTAssertNotNil(result.measurements["z-mass"])
         assertFiles(folder, ["marginal-E_e.csv", "marginal-m_ee.csv"])

@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import XCTest
 @testable import Unfolders
@@ -25,11 +26,13 @@ final class ZWGANStudyTests: XCTestCase {
         var spec = try XCTUnwrap(StudySpec.load(toys).first)
         var quick = try XCTUnwrap(spec.profiles[.quick])
         quick.generator.events = 8000; quick.generator.testEvents = 6000
-        quick.network.epochs = 40; quick.network.units = 64; quick.network.layersPerBlock = 3
-        quick.network.samplesPerEvent = 20; quick.network.calibrationEvents = 300; quick.network.batchSize = 256
+        quick.network.set("training", "epochs", .int(40)); quick.network.set("training", "batch_size", .int(256))
+        quick.network.set("gan", "units_per_layer", .int(64))
+        quick.network.set("gan", "generator_layers", .int(3)); quick.network.set("gan", "discriminator_layers", .int(3))
+        quick.network.samplesPerEvent = 20; quick.network.calibrationEvents = 300
         // 1280 generator steps: too few for the toml's cosine decay to 0 (it stops the generator
         // before it has learnt the shift), so the tiny run keeps a constant rate.
-        quick.network.parameters["lr_schedule"] = .string("constant")
+        quick.network.set("training", "schedule", .string("constant"))
         spec.profiles[.quick] = quick
         let registry = StudyCatalog.registry()
         let folder = temporaryFolder()

@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import XCTest
 import Studies
@@ -24,7 +25,7 @@ final class ZWStudyTests: XCTestCase {
     func small(_ spec: inout StudySpec, events: Int, testEvents: Int, epochs: Int, samples: Int) {
         var o = spec.profiles[.quick] ?? ProfileSettings(generator: spec.generator, network: spec.network)
         o.generator.events = events; o.generator.testEvents = testEvents
-        o.network.epochs = epochs; o.network.samplesPerEvent = samples; o.network.calibrationEvents = testEvents
+        o.network.set("training", "epochs", .int(epochs)); o.network.samplesPerEvent = samples; o.network.calibrationEvents = testEvents
         spec.profiles[.quick] = o
     }
 
@@ -36,7 +37,7 @@ final class ZWStudyTests: XCTestCase {
     func testZWDetectorStudy() throws {
         let (result, folder) = try run("zw-detector.toml") { spec in
             small(&spec, events: 6000, testEvents: 1500, epochs: 6, samples: 20)
-            spec.profiles[.quick]?.network.units = 64
+            spec.profiles[.quick]?.network.set("cinn", "units_per_layer", .int(64))
             spec.profiles[.quick]?.network.parameters["compare"] = .strings(["inn"])
             spec.profiles[.quick]?.network.parameters["compare_training_events"] = .int(600)
             spec.profiles[.quick]?.network.parameters["compare_events"] = .int(300)
@@ -65,7 +66,7 @@ final class ZWStudyTests: XCTestCase {
     func testZWISRStudy() throws {
         let (result, folder) = try run("zw-isr.toml") { spec in
             small(&spec, events: 3000, testEvents: 800, epochs: 3, samples: 10)
-            spec.profiles[.quick]?.network.units = 64
+            spec.profiles[.quick]?.network.set("cinn", "units_per_layer", .int(64))
         }
         XCTAssertLessThan(result.measurements["transverse-imbalance"]!.value, 1e-9, "seed 2026")
         for jets in ["2j", "3j"] { XCTAssertLessThan(abs(result.measurements["m-jj-median-shift-\(jets)"]!.value), 3, "\(jets), seed 2026") }
