@@ -94,7 +94,7 @@ public enum ZWDetectorStudy {
             var subset = training
             subset.parton = training.parton!.rows(0..<min(trainingEvents, training.count))
             subset.detector = training.detector!.rows(0..<min(trainingEvents, training.count))
-            let model = try ZWStudySupport.train(network, sample: subset, seed: context.seed(for: name),
+            let model = try ZWStudySupport.train(UnfoldingTrainingRequest(network: network, seed: context.seed(for: name)), sample: subset,
                                                  folder: try context.file("model-\(name)"), context: context, label: label)
             let unfolded = try model.unfold(detector: testDetector, njets: nil, samples: k, rng: context.rng.child("\(name)-unfold"))
             var deviations: [String] = []

@@ -175,8 +175,10 @@ extension ZWMEMFlowStudy {
         var network = try ZWStudySupport.network(.cinnISR, spec: context.network, profile: context.profile)
         if let epochs = context.network.parameters["compare_cinn_epochs"]?.number { network.training.epochs = Int(epochs) }
         let start = Date()
-        let model = try ZWStudySupport.train(network, sample: fourJetSlots(training), seed: context.seed(for: "cinn-isr"),
-                                             folder: try context.file("model-cinn-isr"), context: context, label: "cINN-ISR", coordinates: .resonance)
+        var request = UnfoldingTrainingRequest(network: network, seed: context.seed(for: "cinn-isr"))
+        request.pairCoordinates = .resonance
+        let model = try ZWStudySupport.train(request, sample: fourJetSlots(training), folder: try context.file("model-cinn-isr"),
+                                             context: context, label: "cINN-ISR")
         let cinnTrainSeconds = Date().timeIntervalSince(start)
         let cinnTest = fourJetSlots(test)
         let sampleStart = Date()

@@ -26,25 +26,17 @@ enum ZWStudySupport {
                 try sample(process, events: g.testEvents, rng: context.rng.child("test-sample")))
     }
 
-    /// The variant's preset for the profile with the spec's `[network.cinn]` or `[network.inn]`
-    /// and `[network.training]` applied (after profile overrides).
+    /// The variant's preset for the profile with the spec's typed sections (after profile overrides).
     static func network(_ variant: NetworkVariant, spec: NetworkSpec, profile: ProfileName) throws -> UnfoldingNetwork {
-        var network = try UnfoldingNetwork.preset(variant, profile: profile)
-        if let cinn = network.cinn { network.cinn = try spec.decode("cinn", over: cinn) }
-        if let inn = network.inn { network.inn = try spec.decode("inn", over: inn) }
-        network.training = try spec.decode("training", over: network.training)
-        return network
+        try UnfoldingNetwork.preset(variant, profile: profile, study: spec)
     }
 
     /// Trains the spec's `variant` on `training` into `model-<name>/` (seed from the child stream
     /// `name`) and unfolds `test` with `samples` per event (noise from the child `unfoldStream`).
     static func trainAndUnfold(_ variant: NetworkVariant, name: String, label: String, training: EventSample, test: EventSample,
                                samples: Int, unfoldStream: String, context: StudyContext) throws -> (UnfoldingModel, UnfoldedSamples) {
-        let coordinates = try context.network.parameters.enumeration("pair_coordinates", PairCoordinates.self) ?? .massRatio
-        let model = try train(network(variant, spec: context.network, profile: context.profile), sample: training,
-                              seed: context.seed(for: name), folder: try context.file("model-\(name)"),
-                              context: context, label: label, coordinates: coordinates,
-                              pretraining: context.network.parameters["encoder_pretraining_epochs"]?.number.map { EncoderPretraining(epochs: Int($0)) })
+        let request = try UnfoldingTrainingRequest(study: context.network, variant: variant, profile: context.profile, seed: context.seed(for: name))
+        let model = try train(request, sample: training, folder: try context.file("model-\(name)"), context: context, label: label)
         context.report("\(label): unfolding \(test.count) events x \(samples) samples")
         let unfolded = try model.unfold(detector: test.detector!, njets: test.njets, samples: samples, rng: context.rng.child(unfoldStream))
         return (model, unfolded)
@@ -60,20 +52,15 @@ enum ZWStudySupport {
             + "\(unfolded.outsideSupport) still outside after \(UnfoldingModel.supportRounds) rounds"
     }
 
-    /// Trains `network` on `sample` into `folder`, reporting each epoch through the context.
-    static func train(_ network: UnfoldingNetwork, sample: EventSample, seed: UInt64, folder: URL,
-                      context: StudyContext, label: String, coordinates: PairCoordinates = .massRatio,
-                      pretraining: EncoderPretraining? = nil) throws -> UnfoldingModel {
+    /// Trains `request` on `sample` into `folder`, reporting each epoch through the context.
+    static func train(_ request: UnfoldingTrainingRequest, sample: EventSample, folder: URL, context: StudyContext, label: String) throws -> UnfoldingModel {
         // A study owns its report folder: a rerun replaces the model of the previous run (a
         // fresh training refuses an existing model folder).
         if FileManager.default.fileExists(atPath: folder.path) { try FileManager.default.removeItem(at: folder) }
         // Skinny shapes on a shared CPU: 1 thread is 5-8x faster (docs/unfold.md).
         return try BLAS.withThreads(1) {
-            var request = UnfoldingTrainingRequest(network: network, seed: seed)
-            request.pairCoordinates = coordinates
-            request.encoderPretraining = pretraining
-            return try UnfoldingModel.train(sample: sample, request: request, out: folder) { report in
-                context.report("\(label) " + progressLine(report, epochs: network.training.epochs))
+            try UnfoldingModel.train(sample: sample, request: request, out: folder) { report in
+                context.report("\(label) " + progressLine(report, epochs: request.network.training.epochs))
             }
         }
     }

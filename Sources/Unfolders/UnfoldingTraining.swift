@@ -1,6 +1,7 @@
 import Autograd
 import Flows
 import Foundation
+import Validation
 import Parallel
 import Physics
 import Tensor
@@ -29,6 +30,34 @@ public struct UnfoldingTrainingRequest {
         case .inn, .einn: return ["m_jj", "m_ll"]
         default: return ["m_jj"]
         }
+    }
+}
+
+extension UnfoldingTrainingRequest {
+    /// Exactly what a study trains: the variant's preset for `profile` with the study's
+    /// `[network.cinn]` or `[network.inn]` and `[network.training]`, and its `[network.parameters]`
+    /// `pair_coordinates` (default mass-ratio) and `encoder_pretraining_epochs`.
+    public init(study: NetworkSpec, variant: NetworkVariant, profile: ProfileName, seed: UInt64) throws {
+        self.init(network: try UnfoldingNetwork.preset(variant, profile: profile, study: study), seed: seed)
+        pairCoordinates = try study.parameters.enumeration("pair_coordinates", PairCoordinates.self) ?? .massRatio
+        if let epochs = try study.parameters.number("encoder_pretraining_epochs") {
+            guard epochs >= 1, epochs == epochs.rounded() else {
+                throw study.parameters.error("encoder_pretraining_epochs", "expected a whole number >= 1, got \(epochs)")
+            }
+            encoderPretraining = EncoderPretraining(epochs: Int(epochs))
+        }
+    }
+}
+
+extension UnfoldingNetwork {
+    /// The variant's preset for `profile` with a study's `[network.cinn]` or `[network.inn]` and
+    /// `[network.training]` applied (after its profile's overrides).
+    public static func preset(_ variant: NetworkVariant, profile: ProfileName, study: NetworkSpec) throws -> UnfoldingNetwork {
+        var network = try preset(variant, profile: profile)
+        if let cinn = network.cinn { network.cinn = try study.decode("cinn", over: cinn) }
+        if let inn = network.inn { network.inn = try study.decode("inn", over: inn) }
+        network.training = try study.decode("training", over: network.training)
+        return network
     }
 }
 

@@ -33,8 +33,9 @@ struct Train: ParsableCommand {
     @Option(help: "Fraction of events held out for the validation loss.") var validationFraction: Double = 0.1
     @Option(help: "BLAS threads (1 is fastest for these skinny matrices on a shared CPU).") var threads: Int = 1
     @Flag(help: "Continue from MODEL/checkpoint.safetensors.") var resume = false
-    @Option(help: "cINNs: the quark pair's coordinates: per-parton, pair-mass, mass-ratio or resonance (docs/unfold.md).") var pairCoordinates: PairCoordinates = .massRatio
-    @Option(help: "cINNs: epochs of autoencoder pre-training of the condition network (0: none).") var pretrainEncoderEpochs = 0
+    @Option(help: "inn, einn, cinn, cinn-isr: train exactly the network of this study file (its typed [network] sections and pair coordinates under --profile); --epochs and --batch-size still override.") var study: String?
+    @Option(help: "cINNs: the quark pair's coordinates: per-parton, pair-mass, mass-ratio (default) or resonance (docs/unfold.md).") var pairCoordinates: PairCoordinates?
+    @Option(help: "cINNs: epochs of autoencoder pre-training of the condition network (default 0: none).") var pretrainEncoderEpochs: Int?
     @Flag(help: "GANs: a residual generator, x_G = skip(x_d) + G(x_d, r), each parton feature starting from its detector-level partner (docs/gan-studies.md).") var residual = false
     @Flag(help: "FCGAN: the discriminator also sees the response x_p - skip(x_d) (docs/gan-studies.md).") var discriminatorResponse = false
     @Option(help: "generator: R+ of the Delta R weight f = (Delta R - R-) / (R+ - R-), R- being the sample's R_min.") var separationUpper: Double = 1.2
@@ -46,6 +47,13 @@ struct Train: ParsableCommand {
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size: expected >= 1, got \(batchSize)") }
         guard (0..<1).contains(validationFraction) else { throw ValidationError("--validation-fraction: expected a value in [0, 1), got \(validationFraction)") }
         guard threads >= 1 else { throw ValidationError("--threads: expected >= 1, got \(threads)") }
+        if let pretrainEncoderEpochs, pretrainEncoderEpochs < 0 { throw ValidationError("--pretrain-encoder-epochs: expected >= 0, got \(pretrainEncoderEpochs)") }
+        if study != nil {
+            guard network.isUnfoldingFlow else { throw ValidationError("--study: only for inn, einn, cinn and cinn-isr, got \(network.rawValue)") }
+            guard pairCoordinates == nil, pretrainEncoderEpochs == nil else {
+                throw ValidationError("--pair-coordinates, --pretrain-encoder-epochs: the study file sets them (--study)")
+            }
+        }
     }
 
     func run() throws {
@@ -99,16 +107,13 @@ struct Train: ParsableCommand {
             return
         }
         let sample = try EventSample.read(from: URL(fileURLWithPath: data))
-        var network = try UnfoldingNetwork.preset(variant, profile: profile)
-        if let epochs { network.training.epochs = epochs }
-        if let batchSize { network.training.batchSize = batchSize }
-        var request = UnfoldingTrainingRequest(network: network, seed: seed)
+        var request = try trainingRequest(variant)
+        if let epochs { request.network.training.epochs = epochs }
+        if let batchSize { request.network.training.batchSize = batchSize }
         request.validationFraction = validationFraction
         request.resume = resume
-        request.pairCoordinates = pairCoordinates
-        if pretrainEncoderEpochs > 0 { request.encoderPretraining = EncoderPretraining(epochs: pretrainEncoderEpochs) }
         let terminal = TerminalProgress()
-        let total = network.training.epochs
+        let total = request.network.training.epochs
         var last: EpochReport?
         let start = Date()
         let model = try UnfoldingModel.train(sample: sample, request: request, out: URL(fileURLWithPath: out)) { report in
@@ -121,15 +126,35 @@ struct Train: ParsableCommand {
               + "\(model.flow.parameterCount) weights, \(String(format: "%.1f", Date().timeIntervalSince(start))) s: \(summary); model in \(out)")
     }
 
+    /// The study's network (`--study`) or the variant's preset with the pair coordinates and
+    /// encoder pre-training of the options.
+    func trainingRequest(_ variant: NetworkVariant) throws -> UnfoldingTrainingRequest {
+        if let study {
+            let spec = try StudySpec(contentsOf: URL(fileURLWithPath: study))
+            guard spec.network.variant == variant else {
+                throw RefoldError.file(study, "network.variant: expected \(variant.rawValue) (the network to train), got \(spec.network.variant.rawValue)")
+            }
+            return try UnfoldingTrainingRequest(study: spec.settings(for: profile).network, variant: variant, profile: profile, seed: seed)
+        }
+        var request = UnfoldingTrainingRequest(network: try UnfoldingNetwork.preset(variant, profile: profile), seed: seed)
+        request.pairCoordinates = pairCoordinates ?? .massRatio
+        if let pretrainEncoderEpochs, pretrainEncoderEpochs > 0 { request.encoderPretraining = EncoderPretraining(epochs: pretrainEncoderEpochs) }
+        return request
+    }
+
     /// The options a `--resume` must repeat (not --epochs, --threads, or where the data lives).
     var record: TrainingRecord {
         let given = { (value: Any?, otherwise: String) in value.map { "\($0)" } ?? otherwise }
-        return TrainingRecord(options: [
+        var options = [
             "network": network.rawValue, "--profile": profile.rawValue, "--seed": String(seed), "--batch-size": given(batchSize, "the profile's"),
-            "--validation-fraction": String(validationFraction), "--pair-coordinates": pairCoordinates.rawValue,
-            "--pretrain-encoder-epochs": String(pretrainEncoderEpochs), "--residual": String(residual),
+            "--validation-fraction": String(validationFraction),
+            "--pair-coordinates": given(pairCoordinates?.rawValue, study == nil ? "mass-ratio" : "the study's"),
+            "--pretrain-encoder-epochs": given(pretrainEncoderEpochs, study == nil ? "0" : "the study's"), "--residual": String(residual),
             "--discriminator-response": String(discriminatorResponse), "--separation-upper": String(separationUpper), "--box": given(box, "none"),
-        ])
+        ]
+        // Only when given, so that models trained before --study existed still resume.
+        if let study { options["--study"] = study }
+        return TrainingRecord(options: options)
     }
 }
 
