@@ -1,6 +1,7 @@
 import ArgumentParser
 import Flows
 import Foundation
+import Unfolders
 import Tensor
 
 /// `refold density`: p(x) and sigma_pred(x) of a trained BINN (thesis eq. 6.32) at the points of

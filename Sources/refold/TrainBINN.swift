@@ -1,6 +1,7 @@
 import ArgumentParser
 import Flows
 import Foundation
+import Unfolders
 import Tensor
 import Validation
 
