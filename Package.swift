@@ -76,8 +76,9 @@ let package = Package(
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "TestSupport"]),
         .testTarget(name: "UnfoldersTests", dependencies: ["Unfolders", "TestSupport"]),
         .testTarget(name: "StudiesTests", dependencies: ["Studies", "Unfolders", "TestSupport"]),
-        // Runs the built `refold` executable (swift build --build-tests puts it next to the tests).
-        .testTarget(name: "RefoldCLITests", dependencies: ["TestSupport"]),
+        // Runs the built `refold` executable (swift build --build-tests puts it next to the tests);
+        // Physics reads the Pythia reference chain's samples.
+        .testTarget(name: "RefoldCLITests", dependencies: ["Physics", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
