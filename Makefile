@@ -87,8 +87,8 @@ report: build
 fcgan-scaling: build
 	scripts/fcgan-scaling.sh Reports-scaling $(SEED)
 
-# A paired ZW sample from Pythia 8 + FastJet through the detector card (docs/realism.md): about
-# 100 s per 10k events on one free core (ISR=1: about 110 s; measured).
+# A paired ZW sample from Pythia 8 + FastJet through the detector card (docs/realism.md), one
+# core: 75 s of CPU per 10k events (ISR=1: 87 s), measured on 20k and 5k events.
 PYTHIA_OUT ?= data/pythia-zw
 PYTHIA_EVENTS ?= 10000
 PYTHIA_SEED ?= 1

@@ -150,7 +150,10 @@ def main():
     if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())) and not args.force:
         parser.error(f"--out {args.out} exists and is not empty (use --force to write into it)")
 
-    card = DetectorCard(args.card)
+    try:
+        card = DetectorCard(args.card)
+    except (OSError, ValueError) as error:  # tomllib.TOMLDecodeError is a ValueError
+        parser.error(f"--card: {error}")
     if card.ignored:
         print(f"zw_reference: Pythia simulates what these card keys stand for; ignored: {', '.join(card.ignored)}",
               file=sys.stderr)
