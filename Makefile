@@ -88,7 +88,7 @@ fcgan-scaling: build
 	scripts/fcgan-scaling.sh Reports-scaling $(SEED)
 
 # A paired ZW sample from Pythia 8 + FastJet through the detector card (docs/realism.md), one
-# core: 75 s of CPU per 10k events (ISR=1: 87 s), measured on 20k and 5k events.
+# core: about 80 s of CPU per 10k events (ISR=1: 93 s), measured on 120k and 30k events.
 PYTHIA_OUT ?= data/pythia-zw
 PYTHIA_EVENTS ?= 10000
 PYTHIA_SEED ?= 1
