@@ -9,10 +9,10 @@ RELEASE_BIN = .build/release/refold
 
 SHELL := /bin/bash
 
-.PHONY: deps build test bench fuzz validate report fcgan-scaling clean
+.PHONY: deps pythia-deps build test bench fuzz validate report fcgan-scaling pythia-sample clean
 
 # Installs the Debian packages when pkg-config or the headers say one is missing.
-deps:
+deps: pythia-deps
 	@missing=""; \
 	pkg-config --exists gsl 2>/dev/null || missing="$$missing libgsl-dev"; \
 	{ pkg-config --exists fftw3 && pkg-config --exists fftw3f; } 2>/dev/null || missing="$$missing libfftw3-dev"; \
@@ -35,6 +35,21 @@ deps:
 	  else \
 	    echo "deps: missing$$missing; run: sudo apt-get install -y $(APT_PACKAGES)"; exit 1; \
 	  fi; \
+	fi
+
+# The Pythia 8 reference chain's wheels (scripts/pythia), best effort: without pip or a network
+# the chain's test skips and make deps goes on. Binary wheels only (a source build of Pythia takes
+# long); the pinned versions are those the reference samples were made with.
+PYTHIA_WHEELS = pythia8mc==8.317.2 fastjet==3.5.2.0
+PYTHIA_IMPORT = import numpy, fastjet, importlib.util as u; assert u.find_spec("pythia8mc") or u.find_spec("pythia8")
+pythia-deps:
+	@if ! command -v python3 >/dev/null 2>&1; then \
+	  echo "deps: no python3: the Pythia reference chain (make pythia-sample) and its test are unavailable"; \
+	elif ! python3 -c '$(PYTHIA_IMPORT)' 2>/dev/null; then \
+	  echo "deps: installing $(PYTHIA_WHEELS) for the Pythia reference chain"; \
+	  python3 -m pip install -q --user --only-binary=:all: numpy $(PYTHIA_WHEELS) 2>/dev/null \
+	    || python3 -m pip install -q --only-binary=:all: numpy $(PYTHIA_WHEELS) 2>/dev/null \
+	    || echo "deps: pip could not install $(PYTHIA_WHEELS) (the Pythia chain's test will skip)"; \
 	fi
 
 build: deps
@@ -71,6 +86,16 @@ report: build
 # The FCGAN at 1x, 2x, 4x the quick size (docs/gan-studies.md); about 40 minutes on one core.
 fcgan-scaling: build
 	scripts/fcgan-scaling.sh Reports-scaling $(SEED)
+
+# A paired ZW sample from Pythia 8 + FastJet through the detector card (docs/realism.md), one
+# core: about 80 s of CPU per 10k events (ISR=1: 93 s), measured on 120k and 30k events.
+PYTHIA_OUT ?= data/pythia-zw
+PYTHIA_EVENTS ?= 10000
+PYTHIA_SEED ?= 1
+PYTHIA_CARD ?= Toys/detector-atlas.toml
+pythia-sample: pythia-deps
+	python3 scripts/pythia/zw_reference.py --events $(PYTHIA_EVENTS) --seed $(PYTHIA_SEED) --card $(PYTHIA_CARD) \
+	  --out $(PYTHIA_OUT) $(if $(filter 1,$(ISR)),--isr)
 
 clean:
 	rm -rf .build Reports/*/ Reports/index.md Reports/report.pdf

@@ -76,8 +76,9 @@ let package = Package(
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Validation", "Tensor", "TestSupport"]),
         .testTarget(name: "UnfoldersTests", dependencies: ["Unfolders", "Autograd", "Flows", "GAN", "Inference", "Physics", "Tensor", "TestSupport"]),
         .testTarget(name: "StudiesTests", dependencies: ["Studies", "Unfolders", "Config", "Autograd", "Flows", "GAN", "Inference", "Physics", "Tensor", "Validation", "TestSupport"]),
-        // Runs the built `refold` executable (swift build --build-tests puts it next to the tests).
-        .testTarget(name: "RefoldCLITests", dependencies: ["TestSupport"]),
+        // Runs the built `refold` executable (swift build --build-tests puts it next to the tests);
+        // Physics reads the Pythia reference chain's samples.
+        .testTarget(name: "RefoldCLITests", dependencies: ["Physics", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
