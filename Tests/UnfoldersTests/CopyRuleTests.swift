@@ -65,6 +65,9 @@ final class CopyRuleTests: XCTestCase {
         XCTAssertTrue(sampled.config.modelledColumns.contains("eta_l-"))
         let loaded = try UnfoldingModel.load(from: folder)
         XCTAssertEqual(loaded.config.copyDecision, sampled.config.copyDecision)
+        let rule = try XCTUnwrap(loaded.describe().first { $0.hasPrefix("copy rule") })
+        // The azimuths in the l- frame agree to round-off (4e-16), the smeared eta by 0.03.
+        XCTAssertTrue(rule.contains("<= 1e-06") && rule.contains("eta_l- 0.0") && rule.components(separatedBy: " copied").count == 3, rule)
         let u = try loaded.unfold(detector: radiating.detector!.rows(0..<20), njets: nil, samples: 8, rng: RNGStream(seed: 74))
         let j = u.columns.firstIndex(of: "eta_l-")!
         let spread = (0..<20).map { i in
