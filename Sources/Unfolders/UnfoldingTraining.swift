@@ -169,7 +169,8 @@ extension UnfoldingModel {
 
 /// Which parton coordinates the cINN copies from the detector level: a parton column with a
 /// detector column of the same name (in the azimuth frame) is copied when the training pairs show
-/// the detector measures it exactly, max over the events of |x_p - x_d| / max(1, |x_d|) at most
+/// the detector measures it exactly, max over the events of |x_p - x_d| / max(1, |x_d|) (the
+/// difference of azimuths wrapped into [-pi, pi]) at most
 /// `tolerance` (1e-6: float32 round-off of one level is 6e-8, the finest detector resolution
 /// 1e-4). Every other coordinate is sampled. Recorded in config.json (`copyDecision`, with the
 /// measured deviation of every candidate) so `refold unfold` copies the same columns. Refold's own
@@ -196,10 +197,12 @@ public struct CopyDecision: Codable, Equatable, Sendable {
     public static func fit(_ parton: EventSample.Block, _ detector: EventSample.Block, tolerance: Double = defaultTolerance) -> CopyDecision {
         let checks = parton.columns.enumerated().compactMap { j, name -> Check? in
             guard let k = detector.index(of: name) else { return nil }
+            // Azimuths differ modulo 2 pi: pi and -pi are the same direction.
+            let periodic = name.hasPrefix("phi_")
             var worst = 0.0
             for i in 0..<parton.rows {
                 let a = parton[i, j], b = detector[i, k]
-                worst = max(worst, abs(a - b) / max(1, abs(b)))
+                worst = max(worst, abs(periodic ? FourMomentum.wrapPhi(a - b) : a - b) / max(1, abs(b)))
             }
             return Check(column: name, maxDeviation: worst, copied: parton.rows > 0 && worst <= tolerance)
         }

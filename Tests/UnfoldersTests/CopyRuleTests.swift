@@ -29,6 +29,7 @@ final class CopyRuleTests: XCTestCase {
             detector.values[i * 5 + 2] = Double(Float(detector.values[i * 5 + 2]))       // phi stored as float32
         }
         detector.values[1 * 5 + 3] += 1e-4                                                // one event's eta_l+ moved by 1e-4
+        detector.values[2 * 5 + 2] -= 2 * Double.pi                                       // phi 3.0 as 3.0 - 2 pi: the same direction
         let decision = CopyDecision.fit(parton, detector)
         XCTAssertEqual(decision.tolerance, 1e-6)
         XCTAssertEqual(decision.checks.map(\.column), ["pT_l-", "eta_l-", "phi_l-", "eta_l+"], "eta_q1 has no detector column")
