@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "StudiesTests", dependencies: ["Studies", "Unfolders", "Config", "Autograd", "Flows", "GAN", "Inference", "Physics", "Tensor", "Validation", "TestSupport"]),
         // Runs the built `refold` executable (swift build --build-tests puts it next to the tests);
         // Physics reads the Pythia reference chain's samples.
-        .testTarget(name: "RefoldCLITests", dependencies: ["Physics", "TestSupport"]),
+        .testTarget(name: "RefoldCLITests", dependencies: ["Physics", "Tensor", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

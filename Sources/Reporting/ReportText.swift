@@ -40,13 +40,14 @@ public enum ReportText {
     }
 
     static func provenanceLines(_ p: Provenance, wallTime: Double) -> [(String, String)] {
-        [("Refold", p.refoldVersion),
+        let samples = (p.samples ?? []).map { ("\($0.role) sample", "\($0.path) (\($0.events) events, \($0.generator), FNV-1a \($0.contentHash))") }
+        return [("Refold", p.refoldVersion),
          ("git revision", p.gitRevision + (p.gitDirty ? " (uncommitted changes)" : "")),
          ("date", p.date),
          ("profile", p.profile.rawValue),
          ("seed", "\(p.seed)"),
          ("machine", "\(p.host), \(p.cores) cores" + (p.cpu.isEmpty ? "" : ", \(p.cpu)")),
-         ("study time", String(format: "%.1f min (sum over studies)", wallTime / 60))]
+         ("study time", String(format: "%.1f min (sum over studies)", wallTime / 60))] + samples
     }
 
     static let gateExplanation = """

@@ -15,6 +15,9 @@ public struct ValidationSuite {
     public var showProgress: Bool
     /// Where tables and progress go (stdout by default).
     public var print: (String) -> Void
+    /// `--train`/`--test`: the paired samples the (one, collider) study runs on instead of its
+    /// generator; recorded in each summary's provenance.
+    public var sampleFolders: SampleFolders?
 
     public init(registry: StudyRegistry, profile: ProfileName, seed: UInt64, out: URL,
                 refoldVersion: String, showProgress: Bool? = nil, print: @escaping (String) -> Void = { Swift.print($0) }) {
@@ -55,12 +58,14 @@ public struct ValidationSuite {
             let tag = "[\(index + 1)/\(specs.count)] \(spec.name)"
             if showProgress { print("\(tag): running (\(profile.rawValue) profile, seed \(seed))") }
             let folder = out.appendingPathComponent(spec.name)
-            let context = StudyContext(spec: spec, profile: profile, seed: seed, folder: folder) { [showProgress, print] message in
+            let context = StudyContext(spec: spec, profile: profile, seed: seed, folder: folder,
+                                       sampleFolders: sampleFolders) { [showProgress, print] message in
                 if showProgress { print("\(tag): \(message)") }
             }
             let (result, wallTime) = runStudy(context)
             let summary = StudySummary(spec: spec, result: result, wallTime: wallTime,
-                                       provenance: Provenance(seed: seed, profile: profile, refoldVersion: refoldVersion))
+                                       provenance: Provenance(seed: seed, profile: profile, refoldVersion: refoldVersion,
+                                                              samples: sampleFolders?.records))
             try summary.write(to: folder)
             if showProgress { print("\(tag): \(result.status.label) in \(String(format: "%.1f", wallTime)) s") }
             print(Self.table(summary))

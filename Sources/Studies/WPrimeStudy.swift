@@ -18,15 +18,16 @@ public enum WPrimeStudy {
         let k = net.samplesPerEvent ?? 5
         let fraction = try g.number("fraction", default: 0.1)
         let mass = try g.number("mass", default: 1300), width = try g.number("width", default: 15)
-        context.report("generating \(g.events) SM zw events and \(g.testEvents) test events with \(format(100 * fraction)) % W'")
-        let training = try ZWStudySupport.sample(.zw, events: g.events, rng: context.rng.child("train-sample"))
-        let test = try ZWStudySupport.sample(.wPrime, events: g.testEvents, rng: context.rng.child("test-sample"), wprimeFraction: fraction) {
-            $0.zw.wPrimeMass = mass; $0.zw.wPrimeWidth = width
+        // --train/--test: the test folder holds the admixture (its W' at `mass`), the training folder the SM.
+        let (training, test) = try ZWStudySupport.trainingAndTest(.zw, context) { events, rng in
+            try ZWStudySupport.sample(.wPrime, events: events, rng: rng, wprimeFraction: fraction) {
+                $0.zw.wPrimeMass = mass; $0.zw.wPrimeWidth = width
+            }
         }
         var result = StudyResult()
         let (model, unfolded) = try ZWStudySupport.trainAndUnfold(.cinn, name: "cinn", label: "cINN (SM)", training: training, test: test,
                                                                   samples: k, unfoldStream: "unfold", context: context)
-        if let note = ZWStudySupport.supportNote(model, unfolded) { result.notes.append(note) }
+        ZWStudySupport.recordSupport(model, unfolded, into: &result)
 
         let edges = ZWStudySupport.uniformEdges(900, 1700, 40)
         let truth = try Histogram1D(Physics.Observable.mZW.values(test.parton!), bins: 40, low: 900, high: 1700)

@@ -26,7 +26,7 @@ public enum ZWDetectorStudy {
         let gateEvents = min(net.calibrationEvents ?? 10_000, test.count)
         let (cinn, unfolded) = try ZWStudySupport.trainAndUnfold(.cinn, name: "cinn", label: "cINN", training: training, test: test,
                                                                  samples: kSpectra, unfoldStream: "cinn-unfold", context: context)
-        if let note = ZWStudySupport.supportNote(cinn, unfolded) { result.notes.append(note) }
+        ZWStudySupport.recordSupport(cinn, unfolded, into: &result)
         let posterior: UnfoldedSamples
         if kSpectra == k {
             posterior = unfolded.prefix(gateEvents)
@@ -34,7 +34,7 @@ public enum ZWDetectorStudy {
             context.report("cINN: unfolding \(gateEvents) events x \(k) samples for the calibration")
             posterior = try cinn.unfold(detector: detector.rows(0..<gateEvents), njets: nil, samples: k,
                                         rng: context.rng.child("cinn-calibration"))
-            if let note = ZWStudySupport.supportNote(cinn, posterior) { result.notes.append("calibration sample: " + note) }
+            ZWStudySupport.recordSupport(cinn, posterior, prefix: "calibration sample: ", into: &result)
         }
         try posterior.prefix(min(1500, posterior.events)).writeNPY(to: try context.file("cinn-samples-1500.npy"))
         result.dataFiles.append("cinn-samples-1500.npy")
@@ -48,11 +48,13 @@ public enum ZWDetectorStudy {
                                                         label: "cINN unfolded", name: "cinn-\(spectrum.name)"))
         }
 
-        // Coordinates the detector measures exactly (lepton directions) are copied, not sampled:
-        // their posterior is a delta and has no calibration curve.
+        // Coordinates the training pairs show the detector measures exactly (Refold's lepton
+        // directions) are copied, not sampled: their posterior is a delta, no calibration curve.
         let modelled = cinn.config.modelledColumns
-        if let copied = cinn.config.copiedColumns, !copied.isEmpty {
-            result.notes.append("measured exactly by the detector, copied from the detector level (delta posterior, no calibration): \(copied.joined(separator: ", "))")
+        if let decision = cinn.config.copyDecision {
+            result.record("cinn copied coordinates", Double(decision.copied.count))
+            result.notes.append("copy rule (max |x_p - x_d| / max(1, |x_d|) over the training pairs <= \(decision.tolerance)): "
+                                + decision.checks.map { "\($0.column) \(format($0.maxDeviation)) \($0.copied ? "copied" : "sampled")" }.joined(separator: ", "))
         }
         try ZWStudySupport.measureCalibration("cINN", truth: truth, unfolded: posterior, events: gateEvents, columns: modelled,
                                               gates: ["calibration-quick", "calibration"], context: context, into: &result)

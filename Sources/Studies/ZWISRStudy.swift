@@ -23,7 +23,7 @@ public enum ZWISRStudy {
 
         let (model, unfolded) = try ZWStudySupport.trainAndUnfold(.cinnISR, name: "cinn-isr", label: "cINN-ISR", training: training, test: test,
                                                                   samples: k, unfoldStream: "unfold", context: context)
-        if let note = ZWStudySupport.supportNote(model, unfolded) { result.notes.append(note) }
+        ZWStudySupport.recordSupport(model, unfolded, into: &result)
 
         let spectra = ZWStudySupport.zwSpectra.filter { $0.name != "dphi_jj" }
         for n in UnfoldingModel.jetCounts {

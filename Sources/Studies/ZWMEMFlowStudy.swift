@@ -186,7 +186,7 @@ extension ZWMEMFlowStudy {
             try model.unfold(detector: cinnTest.detector!, njets: cinnTest.njets, samples: k, rng: context.rng.child("unfold-cinn"))
         }
         let cinnSampleSeconds = Date().timeIntervalSince(sampleStart)
-        if let note = ZWStudySupport.supportNote(model, cinn) { result.notes.append(note) }
+        ZWStudySupport.recordSupport(model, cinn, into: &result)
         func worst(_ u: UnfoldedSamples) throws -> Double {
             try ZWStudySupport.calibration(truth: truth, unfolded: u, events: calibrationEvents, columns: calibrated).map(\.maxDeviation).max() ?? .nan
         }

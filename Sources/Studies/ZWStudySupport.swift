@@ -17,13 +17,49 @@ enum ZWStudySupport {
         return try generateColliderSample(configuration, events: events, rng: rng)
     }
 
-    /// The study's training and test samples of `process` (child streams "train-sample" and
-    /// "test-sample").
-    static func trainingAndTest(_ process: ColliderProcess, _ context: StudyContext) throws -> (training: EventSample, test: EventSample) {
+    /// The study's training and test samples of `process`: the context's `--train`/`--test`
+    /// folders when it has them (columns checked by `checkColumns`, at most the profile's events
+    /// each), else generated from the child streams "train-sample" and "test-sample" (the test
+    /// sample by `generateTest` when given, e.g. the W' admixture).
+    static func trainingAndTest(_ process: ColliderProcess, _ context: StudyContext,
+                                generateTest: ((_ events: Int, _ rng: RNGStream) throws -> EventSample)? = nil) throws -> (training: EventSample, test: EventSample) {
+        if let folders = context.takeSampleFolders() {
+            for (sample, record) in zip([folders.training, folders.test], folders.records) {
+                try checkColumns(sample, process: process, folder: record.path)
+            }
+            guard folders.training.detector!.columns == folders.test.detector!.columns else {
+                throw RefoldError.file(folders.records[1].path, "detector columns: expected the --train folder's \(folders.training.detector!.columns.count) \(folders.training.detector!.columns), got \(folders.test.detector!.columns.count) \(folders.test.detector!.columns)")
+            }
+            context.report("read \(folders.training.count) + \(folders.test.count) events from the --train/--test folders")
+            return (folders.training, folders.test)
+        }
         let g = context.generator
         context.report("generating \(g.events) + \(g.testEvents) \(process.rawValue) events")
-        return (try sample(process, events: g.events, rng: context.rng.child("train-sample")),
-                try sample(process, events: g.testEvents, rng: context.rng.child("test-sample")))
+        let training = try sample(process, events: g.events, rng: context.rng.child("train-sample"))
+        let testStream = context.rng.child("test-sample")
+        return (training, try generateTest?(g.testEvents, testStream) ?? sample(process, events: g.testEvents, rng: testStream))
+    }
+
+    /// Throws unless `sample` (read from `folder`) has the columns the study of `process` trains
+    /// on: parton (pT, eta, phi) of l-, l+, q1, q2; detector (pT, eta, phi, m) of l-, l+ and two
+    /// jets (zw, wprime) or at least two zero-padded jet slots and njets.npy (zw-isr).
+    static func checkColumns(_ sample: EventSample, process: ColliderProcess, folder: String) throws {
+        func refuse(_ level: String, _ expected: [String], _ actual: [String], _ more: String = "") throws -> Never {
+            throw RefoldError.file(folder, "\(level) columns for a \(process.rawValue) study: expected \(expected.count)\(more) \(expected), got \(actual.count) \(actual)")
+        }
+        let parton = sample.parton!.columns, detector = sample.detector!.columns
+        guard parton == ColliderColumns.parton else { try refuse("parton", ColliderColumns.parton, parton) }
+        switch process {
+        case .zwISR:
+            let slots = (detector.count - 8) / 4
+            guard slots >= 2, detector == ColliderColumns.detector(jets: slots) else {
+                try refuse("detector", ColliderColumns.detector(jets: DetectorCard.atlas.maximumJets), detector, " (or 8 + 4 per jet slot, at least 2 slots)")
+            }
+            guard sample.njets != nil else { throw RefoldError.file(folder, "missing njets.npy: a zw-isr study conditions on the jet count") }
+        default:
+            let expected = ColliderColumns.detector(jets: 2)
+            guard detector == expected else { try refuse("detector", expected, detector) }
+        }
     }
 
     /// The variant's preset for the profile with the spec's typed sections (after profile overrides).
@@ -42,14 +78,19 @@ enum ZWStudySupport {
         return (model, unfolded)
     }
 
-    /// How many unfolded samples fell outside the training support and were redrawn.
-    static func supportNote(_ model: UnfoldingModel, _ unfolded: UnfoldedSamples) -> String? {
-        guard let support = model.config.support else { return nil }
-        let total = unfolded.events * unfolded.samplesPerEvent
+    /// How many unfolded samples fell outside the training support and were redrawn: recorded as
+    /// "<prefix><variant> redrawn fraction" (first draws outside, of all samples) and "... outside
+    /// after redraws" (still outside after the last round), with a note.
+    static func recordSupport(_ model: UnfoldingModel, _ unfolded: UnfoldedSamples, prefix: String = "", into result: inout StudyResult) {
+        guard let support = model.config.support else { return }
+        let total = unfolded.events * unfolded.samplesPerEvent, variant = model.config.network.variant.rawValue
+        let fraction = Double(unfolded.redrawnSamples) / Double(max(total, 1))
+        result.record("\(prefix)\(variant) redrawn fraction", fraction)
+        result.record("\(prefix)\(variant) outside after redraws", Double(unfolded.outsideSupport) / Double(max(total, 1)))
         let pair = support.pair.map { " or Delta R(\($0.first), \($0.second)) < \(format($0.minimum))" } ?? ""
-        return "\(model.config.network.variant.rawValue): \(unfolded.redrawnSamples) of \(total) samples (\(format(100 * Double(unfolded.redrawnSamples) / Double(max(total, 1)))) %) "
+        result.notes.append(prefix + "\(variant): \(unfolded.redrawnSamples) of \(total) samples (\(format(100 * fraction)) %) "
             + "fell outside the training support (a coordinate beyond its training range\(pair)) and were redrawn; "
-            + "\(unfolded.outsideSupport) still outside after \(UnfoldingModel.supportRounds) rounds"
+            + "\(unfolded.outsideSupport) still outside after \(UnfoldingModel.supportRounds) rounds")
     }
 
     /// Trains `request` on `sample` into `folder`, reporting each epoch through the context.

@@ -91,6 +91,10 @@ extension UnfoldingModel: ModelFolder {
                      describeColumns("detector columns", config.detectorColumns),
                      describeColumns("network coordinates", config.networkColumns)]
         if let copied = config.copiedColumns, !copied.isEmpty { lines.append(describeColumns("copied from the detector", copied)) }
+        if let decision = config.copyDecision, !decision.checks.isEmpty {
+            lines.append("copy rule (max |x_p - x_d| / max(1, |x_d|) over the training pairs <= \(decision.tolerance)): "
+                         + decision.checks.map { "\($0.column) \(String(format: "%.3g", $0.maxDeviation)) \($0.copied ? "copied" : "sampled")" }.joined(separator: ", "))
+        }
         if let reference = config.azimuthReference { lines.append("azimuth frame: \(reference)") }
         if !config.observables.isEmpty { lines.append("MMD observables: \(config.observables.joined(separator: " "))") }
         return lines

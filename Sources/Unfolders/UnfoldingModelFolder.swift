@@ -57,11 +57,15 @@ public struct UnfoldingModelConfig: Codable, Equatable {
     /// rotated about the beam axis so that object sits at phi = 0, which removes a symmetry the
     /// network would otherwise have to learn. nil: absolute phi (configs written before it).
     public var azimuthReference: String?
-    /// Parton columns the detector measures exactly (in the azimuth frame, equal to the detector
-    /// column of the same name in every training event: the lepton directions here). Their
-    /// posterior is a delta, which a density cannot learn, so they are copied from the detector
-    /// level instead of modelled. nil or empty: the network models every parton column.
+    /// Parton columns the detector measures exactly (`CopyDecision`: in the azimuth frame, within
+    /// 1e-6 of the detector column of the same name in every training event; the lepton
+    /// directions of Refold's own detector). Their posterior is a delta, which a density cannot
+    /// learn, so they are copied from the detector level instead of modelled. nil or empty: the
+    /// network models every parton column.
     public var copiedColumns: [String]?
+    /// The decision behind `copiedColumns`: the tolerance and each candidate's measured deviation
+    /// on the training pairs (nil: configs written before it, the INNs).
+    public var copyDecision: CopyDecision?
     /// The network models the quark pair's mass in place of pT_q1 (`PairMassCoordinate`).
     /// nil: every modelled column as it is (configs written before it, the INNs).
     public var pairMass: PairMassCoordinate?

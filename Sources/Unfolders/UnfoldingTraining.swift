@@ -128,11 +128,12 @@ extension UnfoldingModel {
             let frame = try reference.map { try AzimuthFrame(detector: trainDetector, column: $0) }
             let rotatedParton = frame?.rotate(trainParton, inverse: false) ?? trainParton
             let rotatedDetector = frame?.rotate(trainDetector, inverse: false) ?? trainDetector
-            // cINNs copy what the detector measures exactly; the (e)INN's dimension bookkeeping
-            // (D_p + D_rp = D_d + D_rd) keeps every column.
-            let copied = request.network.variant.isConditional ? exactlyMeasured(rotatedParton, rotatedDetector) : []
-            // The leading quark's pT follows from m_jj: modelling the subleading one keeps its
-            // threshold near the jet pT cut a coordinate edge the flow sees.
+            // cINNs copy what the training pairs show the detector measures exactly (`CopyDecision`);
+            // the (e)INN's dimension bookkeeping (D_p + D_rp = D_d + D_rd) keeps every column.
+            let decision = request.network.variant.isConditional ? CopyDecision.fit(rotatedParton, rotatedDetector) : nil
+            let copied = decision?.copied ?? []
+            // The pair's pTs follow from m_jj and ln(pT_q1 / pT_q2) (or m_jj and the subleading
+            // pT): every map is fitted on the sample's own quarks, however soft (no jet threshold).
             var pairMass: PairMassCoordinate?, resonance: ResonanceCoordinates?
             if request.network.variant.isConditional {
                 switch request.pairCoordinates {
@@ -154,7 +155,7 @@ extension UnfoldingModel {
                 jetCountCondition: isr ? jetCounts : [], partonFeatures: partonMap, detectorFeatures: detectorMap,
                 observables: supportedObservables(request.observableNames, map: partonMap),
                 trainingEvents: trainingRows.count, validationEvents: validationCount, source: sample.generator,
-                azimuthReference: reference, copiedColumns: copied, pairMass: pairMass, resonance: resonance,
+                azimuthReference: reference, copiedColumns: copied, copyDecision: decision, pairMass: pairMass, resonance: resonance,
                 support: request.network.variant.isConditional
                     ? TrainingSupport.fit(rotatedParton, columns: parton.columns.filter { !copied.contains($0) }, first: "q1", second: "q2") : nil,
                 encoderPretraining: request.network.variant.isConditional ? request.encoderPretraining : nil)
@@ -176,18 +177,6 @@ extension UnfoldingModel {
         return model
     }
 
-    /// Parton columns equal (to 1e-9 relative) to the detector column of the same name in every event.
-    static func exactlyMeasured(_ parton: EventSample.Block, _ detector: EventSample.Block) -> [String] {
-        parton.columns.enumerated().compactMap { j, name in
-            guard let k = detector.index(of: name) else { return nil }
-            for i in 0..<parton.rows {
-                let a = parton[i, j], b = detector[i, k]
-                if abs(a - b) > 1e-9 * max(1, abs(b)) { return nil }
-            }
-            return name
-        }
-    }
-
     private static func runTrainer<M: UnfoldingFlow>(_ flow: M, model: UnfoldingModel, xp: Tensor, xd: Tensor,
                                                      validation: (partonLevel: Tensor, detectorLevel: Tensor)?, resume: Bool,
                                                      progress: (EpochReport) -> Void) throws {
@@ -204,5 +193,48 @@ extension UnfoldingModel {
         do { return try JSONDecoder().decode(UnfoldingModelConfig.self, from: data) } catch {
             throw RefoldError.file(url.path, "not a model config: \(error)")
         }
+    }
+}
+
+/// Which parton coordinates the cINN copies from the detector level: a parton column with a
+/// detector column of the same name (in the azimuth frame) is copied when the training pairs show
+/// the detector measures it exactly, max over the events of |x_p - x_d| / max(1, |x_d|) (the
+/// difference of azimuths wrapped into [-pi, pi]) at most
+/// `tolerance` (1e-6: float32 round-off of one level is 6e-8, the finest detector resolution
+/// 1e-4). Every other coordinate is sampled. Recorded in config.json (`copyDecision`, with the
+/// measured deviation of every candidate) so `refold unfold` copies the same columns. Refold's own
+/// detector measures the lepton directions exactly; a chain with photon radiation off the leptons
+/// does not, and its lepton angles are then sampled like the rest.
+public struct CopyDecision: Codable, Equatable, Sendable {
+    public struct Check: Codable, Equatable, Sendable {
+        public var column: String
+        /// max over the training pairs of |x_p - x_d| / max(1, |x_d|).
+        public var maxDeviation: Double
+        public var copied: Bool
+    }
+
+    public static let defaultTolerance = 1e-6
+
+    public var tolerance: Double
+    /// Every parton column with a detector column of the same name, in parton column order.
+    public var checks: [Check]
+
+    /// The copied columns, in parton column order.
+    public var copied: [String] { checks.filter(\.copied).map(\.column) }
+
+    /// The decision on paired blocks (rows are events; azimuths already in one frame).
+    public static func fit(_ parton: EventSample.Block, _ detector: EventSample.Block, tolerance: Double = defaultTolerance) -> CopyDecision {
+        let checks = parton.columns.enumerated().compactMap { j, name -> Check? in
+            guard let k = detector.index(of: name) else { return nil }
+            // Azimuths differ modulo 2 pi: pi and -pi are the same direction.
+            let periodic = name.hasPrefix("phi_")
+            var worst = 0.0
+            for i in 0..<parton.rows {
+                let a = parton[i, j], b = detector[i, k]
+                worst = max(worst, abs(periodic ? FourMomentum.wrapPhi(a - b) : a - b) / max(1, abs(b)))
+            }
+            return Check(column: name, maxDeviation: worst, copied: parton.rows > 0 && worst <= tolerance)
+        }
+        return CopyDecision(tolerance: tolerance, checks: checks)
     }
 }

@@ -17,11 +17,17 @@ public final class StudyContext {
     /// `RNGStream(seed: seed + generator.seedOffset).child(study name)`: derive children for
     /// generation, initialisation and sampling (`rng.child("generator")`, ...).
     public let rng: RNGStream
+    /// `--train DIR --test DIR`: the paired samples a collider study runs on instead of its
+    /// generator (nil: the generator). Read them through `takeSampleFolders()`.
+    public let sampleFolders: SampleFolders?
+    /// Whether the runner took `sampleFolders` (the registry refuses a run that ignored them).
+    public private(set) var tookSampleFolders = false
     private let progress: (String) -> Void
 
-    public init(spec: StudySpec, profile: ProfileName, seed: UInt64, folder: URL,
+    public init(spec: StudySpec, profile: ProfileName, seed: UInt64, folder: URL, sampleFolders: SampleFolders? = nil,
                 progress: @escaping (String) -> Void = { _ in }) {
         self.spec = spec
+        self.sampleFolders = sampleFolders
         self.profile = profile
         runSeed = seed
         (generator, network) = spec.settings(for: profile)
@@ -33,6 +39,13 @@ public final class StudyContext {
     /// The integer seed of one network or sample of this study, `rng.child(name)`'s first draw:
     /// depends on the run seed, the generator's seed offset, the study name and `name`.
     public func seed(for name: String) -> UInt64 { UInt64(rng.child(name).integer(below: 1 << 31)) }
+
+    /// The `--train`/`--test` samples, if given, marked as used: the first min(folder events,
+    /// `generator.events`) training and min(folder events, `generator.testEvents`) test events.
+    public func takeSampleFolders() -> SampleFolders? {
+        tookSampleFolders = true
+        return sampleFolders?.capped(events: generator.events, testEvents: generator.testEvents)
+    }
 
     /// A status line on the terminal ("epoch 3/20, loss 1.23"); silent under CI.
     public func report(_ message: String) { progress(message) }
@@ -73,7 +86,14 @@ public struct StudyRegistry {
         if let runner = runner(for: context.spec.kind) {
             do {
                 try FileManager.default.createDirectory(at: context.folder, withIntermediateDirectories: true)
+                if context.sampleFolders != nil { try SampleFolders.require(context.spec) }
                 result = try runner(context.spec, context)
+                if let folders = context.sampleFolders {
+                    guard context.tookSampleFolders else {
+                        throw RefoldError("\(context.spec.file): the \(context.spec.kind.rawValue) runner did not read the --train/--test sample folders")
+                    }
+                    result.notes.insert(folders.note(used: folders.capped(events: context.generator.events, testEvents: context.generator.testEvents)), at: 0)
+                }
                 result.evaluate(context.spec.gates, profile: context.profile)
             } catch {
                 result = StudyResult()

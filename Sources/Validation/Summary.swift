@@ -16,8 +16,12 @@ public struct Provenance: Equatable, Sendable, Codable {
     public var host: String
     /// The processor's model name (`/proc/cpuinfo`), empty where unknown.
     public var cpu: String
+    /// The `--train`/`--test` sample folders the study ran on (nil: its generator).
+    public var samples: [SampleFolderRecord]?
 
-    public init(seed: UInt64, profile: ProfileName, refoldVersion: String, repository: URL? = nil, date: Date = Date()) {
+    public init(seed: UInt64, profile: ProfileName, refoldVersion: String, repository: URL? = nil, date: Date = Date(),
+                samples: [SampleFolderRecord]? = nil) {
+        self.samples = samples
         self.seed = seed
         self.profile = profile
         self.refoldVersion = refoldVersion
@@ -33,7 +37,7 @@ public struct Provenance: Equatable, Sendable, Codable {
         cpu = Self.processorModel()
     }
 
-    enum CodingKeys: String, CodingKey { case seed, profile, gitRevision, gitDirty, date, refoldVersion, cores, host, cpu }
+    enum CodingKeys: String, CodingKey { case seed, profile, gitRevision, gitDirty, date, refoldVersion, cores, host, cpu, samples }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -42,6 +46,7 @@ public struct Provenance: Equatable, Sendable, Codable {
         date = try c.decode(String.self, forKey: .date); refoldVersion = try c.decode(String.self, forKey: .refoldVersion)
         cores = try c.decode(Int.self, forKey: .cores); host = try c.decode(String.self, forKey: .host)
         cpu = try c.decodeIfPresent(String.self, forKey: .cpu) ?? ""
+        samples = try c.decodeIfPresent([SampleFolderRecord].self, forKey: .samples)
     }
 
     /// "AMD EPYC 7B13" from the first `model name` line of /proc/cpuinfo.

@@ -18,13 +18,24 @@ struct Validate: ParsableCommand {
     @Option(help: "The seed that drives every random number.") var seed: UInt64 = 2026
     @Option(help: "Report folder.") var out: String = "Reports"
     @Option(help: "Studies run at once, each in its own process (default: the number of cores).") var jobs: Int?
+    @Option(help: "A paired sample folder (refold generate's format) to train on instead of the study's generator; with --test, one study of kind zwDetector, zwISR or wprime.")
+    var train: String?
+    @Option(help: "The paired sample folder to unfold and compare with (with --train).") var test: String?
     @Flag(help: .hidden) var summaryOnly = false
 
     func run() throws {
         let studies = try StudySpec.load(URL(fileURLWithPath: specs))
         for study in studies { try StudyCatalog.checkNetworkSections(study) }
         let outFolder = URL(fileURLWithPath: out)
-        let suite = ValidationSuite(registry: StudyCatalog.registry(), profile: profile, seed: seed, out: outFolder, refoldVersion: RefoldVersion.string)
+        var suite = ValidationSuite(registry: StudyCatalog.registry(), profile: profile, seed: seed, out: outFolder, refoldVersion: RefoldVersion.string)
+        if train != nil || test != nil {
+            guard let train, let test else { throw ValidationError("--train and --test: give both folders (got only \(train == nil ? "--test" : "--train"))") }
+            guard studies.count == 1 else {
+                throw ValidationError("--train/--test: expected one study file, got \(studies.count) studies in \(specs)")
+            }
+            try SampleFolders.require(studies[0])
+            suite.sampleFolders = try SampleFolders.read(training: URL(fileURLWithPath: train), test: URL(fileURLWithPath: test))
+        }
         if summaryOnly {
             // One part of a parallel run: the parent writes index.md and report.pdf.
             let summaries = try suite.run(studies, writeIndex: false)
