@@ -73,14 +73,15 @@ public enum MEMStudy {
 
         // 1. The proposal.
         let points = trainingParameters(s)
-        var training: [(hard: HardEvent, detector: DetectorEvent)] = []
+        var training: [(hard: HardEvent, detector: DetectorEvent)] = [], generated: [(parameters: ZWParameters, events: Int)] = []
         for (i, p) in points.enumerated() {
             var configuration = ColliderConfiguration(process: .zw)
             configuration.zw = p
             let n = s.trainingEvents / points.count + (i < s.trainingEvents % points.count ? 1 : 0)
-            training += ZWSimulation(configuration).accepted(n, context.rng.child("training-sample").child(index: i)).events.map { (hard: $0.hard, detector: $0.detector) }
+            let run = ZWSimulation(configuration).accepted(n, context.rng.child("training-sample").child(index: i)).events.map { (hard: $0.hard, detector: $0.detector) }
+            training += run; generated.append((p, run.count))
         }
-        let (proposal, history) = try MEMProposal.train(events: training, matching: simulation.detector, training: s.training,
+        let (proposal, history) = try MEMProposal.train(events: training, matching: simulation.detector, generated: generated, training: s.training,
                                                         seed: context.seed(for: "proposal")) { r in
             context.report("proposal " + progressLine(r, epochs: s.training.epochs))
         }
