@@ -9,7 +9,7 @@ import Validation
 /// The matrix element method with an invertible network (talks 001, 004; docs/mem.md), against
 /// the exact likelihood only a testbed has:
 ///
-/// 1. A `MEMProposal` (cINN over residual lab variables) is trained on zw events from a grid of
+/// 1. A `MEMProposal` (cINN over resonance-aligned coordinates) is trained on zw events from a grid of
 ///    (m_W, B) spanning the defaults and the scan ranges (`training_points`).
 /// 2. Flow importance sampling against VEGAS, per event at the default parameters: pulls
 ///    (L_flow - L_VEGAS) / sqrt(sigma_flow^2 + sigma_VEGAS^2), and the integrand evaluations each
