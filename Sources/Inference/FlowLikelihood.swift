@@ -2,50 +2,90 @@ import Foundation
 import Physics
 import Tensor
 
-/// One event's likelihood by importance sampling with a flow proposal q(v | x_d):
+/// One event's likelihood by importance sampling with a flow proposal q(y | x_d) in the
+/// resonance-aligned coordinates of `MEMResidual`:
 ///
-///     p(x_d | theta) ~ (1/K) sum_k p_lab(v_k | theta) W(x_d | v_k) / q(v_k | x_d),   v_k ~ q,
+///     p(x_d | theta) ~ (1/K) sum_k p_lab(v_k | theta) W(x_d | v_k) |dv/dy|_k / q(y_k | x_d),   y_k ~ q,
 ///
-/// with the K draws kept, so that every theta of a scan reuses them (W, the lab Jacobian, q and
-/// the rapidity normalisation N(m) do not depend on theta, only p does). Draws with a zero
-/// integrand (outside the phase space or the selection) count in K with weight 0 (`outside`).
+/// with v_k = v(y_k; theta): each hypothesis maps the same draws through its own W Breit-Wigner
+/// (m_qq = F_BW^-1(Phi(z); theta)), so each theta's estimate is an ordinary, unbiased
+/// importance-sampling estimate with a proposal aligned to its Breit-Wigner, and the estimates of
+/// nearby theta share their random numbers. Draws with a zero integrand (outside the phase space
+/// or the selection) count in K with weight 0 (`outside`).
+///
+/// The draws are prepared once at the reference density `likelihood.density` (lab point, W,
+/// Jacobians, N(tau)): a hypothesis with the same W mass, width and window (a scan of B or the W'
+/// fraction) then only evaluates p; one with another W Breit-Wigner maps every draw again.
 ///
 /// Error: the standard error of the mean of the K weights; the effective sample size
 /// (sum w)^2 / sum w^2 says how many draws carry the estimate.
 public struct ImportanceSampledEvent {
     public let likelihood: EventLikelihood
-    /// The kept draws in generator coordinates, prepared for p(x | theta) (N(m) and the support
-    /// computed once), and log(|dx_gen/dv| W / q).
+    let frame: MEMResidual.Frame
+    /// The draws y (K x 6) and log q(y | x_d).
+    let residual: [Double], logProposal: [Double]
+    let normalisation: RapidityNormalisationTable
+    /// The draws with a positive integrand at the reference density: their index, their point
+    /// prepared for p(x | theta), and log(|dx_gen/dv| W |dv/dy| / q).
     public private(set) var points: [ZWDensity.PreparedPoint] = [], logBase: [Double] = []
-    /// Draws in all, and those with a zero integrand.
+    var kept: [Int] = []
+    /// Draws in all, and those with a zero integrand at the reference density.
     public private(set) var draws = 0, outside = 0
 
-    /// Evaluates the theta-independent parts of the draws `residual` (K x 6, Double) with their
-    /// log q(r | x_d) for this event.
+    /// Keeps the draws `residual` (K x 6, Double) with their log q(y | x_d) for this event and
+    /// prepares them at the reference density.
     public init(likelihood: EventLikelihood, residual: UnsafeBufferPointer<Double>, logProposal: ArraySlice<Double>) {
-        self.likelihood = likelihood
-        append(residual: residual, logProposal: logProposal)
-    }
-
-    private mutating func append(residual: UnsafeBufferPointer<Double>, logProposal: ArraySlice<Double>) {
         let d = MEMResidual.dimension, k = residual.count / d
         precondition(k == logProposal.count, "ImportanceSampledEvent: expected \(k) proposal densities, got \(logProposal.count)")
-        let density = likelihood.density
+        self.likelihood = likelihood
+        frame = MEMResidual.Frame(likelihood.event)
+        self.residual = Array(residual); self.logProposal = Array(logProposal)
+        normalisation = RapidityNormalisationTable.shared(for: likelihood.density)
+        draws = k
         for i in 0..<k {
-            draws += 1
-            guard let (v, logJacobian) = MEMResidual.labVariables(residual.baseAddress! + i * d, detector: likelihood.event),
-                  let point = likelihood.labPoint(v) else { outside += 1; continue }
-            let logW = likelihood.logTransfer(point)
-            guard logW > -.infinity else { outside += 1; continue }
-            let x = ZWPartonCoordinates(point.hard)
-            let lab = log(EventLikelihood.labJacobian(x, leptonPTs: (v.leptonMinusPT, v.leptonPlusPT), freeQuarkPT: v.freeQuarkPT))
-            guard lab.isFinite, let prepared = density.prepare(x) else {
-                outside += 1; continue
-            }
-            points.append(prepared)
-            // q in v: q_r / |dv/dr|.
-            logBase.append(lab + logW - (logProposal[logProposal.startIndex + i] - logJacobian))
+            guard let (point, base) = prepare(i, lineShape: likelihood.density) else { outside += 1; continue }
+            kept.append(i); points.append(point); logBase.append(base)
         }
+    }
+
+    /// Draw i mapped with the W Breit-Wigner of `lineShape`: its point prepared for p(x | theta)
+    /// and log(|dx_gen/dv| W |dv/dy| / q); nil where the integrand is zero for every theta with
+    /// this Breit-Wigner.
+    func prepare(_ i: Int, lineShape: ZWDensity) -> (ZWDensity.PreparedPoint, Double)? {
+        let mapped = residual.withUnsafeBufferPointer { r in
+            MEMResidual.labVariables(r.baseAddress! + i * MEMResidual.dimension, frame: frame, lineShape: lineShape)
+        }
+        guard let (v, logJacobian) = mapped, let point = likelihood.labPoint(v) else { return nil }
+        let logW = likelihood.logTransfer(point)
+        guard logW > -.infinity else { return nil }
+        let x = ZWPartonCoordinates(point.hard)
+        let lab = log(EventLikelihood.labJacobian(x, leptonPTs: (v.leptonMinusPT, v.leptonPlusPT), freeQuarkPT: v.freeQuarkPT))
+        guard lab.isFinite, let prepared = lineShape.prepare(x, rapidityNormalisation: normalisation.value(mass: x.mass)) else { return nil }
+        return (prepared, lab + logW + logJacobian - logProposal[i])
+    }
+
+    /// Whether `density` has the reference density's W Breit-Wigner (then the prepared draws serve).
+    func sharesLineShape(_ density: ZWDensity) -> Bool {
+        let a = density.parameters, b = likelihood.density.parameters
+        return a.wMass == b.wMass && a.wWidth == b.wWidth && a.massWindow == b.massWindow
+    }
+
+    /// log w_k(theta) of every draw (-infinity for a zero integrand).
+    public func logWeights(_ density: ZWDensity) -> [Double] {
+        var w = [Double](repeating: -.infinity, count: draws)
+        if sharesLineShape(density) {
+            for j in points.indices {
+                let logP = density.logDensity(points[j])
+                if logP > -.infinity { w[kept[j]] = logP + logBase[j] }
+            }
+        } else {
+            for i in 0..<draws {
+                guard let (point, base) = prepare(i, lineShape: density) else { continue }
+                let logP = density.logDensity(point)
+                if logP > -.infinity { w[i] = logP + base }
+            }
+        }
+        return w
     }
 
     /// The estimate of p(x_d | theta) for the density `density` (theta): value, standard error,
@@ -53,10 +93,8 @@ public struct ImportanceSampledEvent {
     public func estimate(_ density: ZWDensity) -> (value: Double, error: Double, effectiveSampleSize: Double) {
         guard draws > 0 else { return (.nan, .nan, 0) }
         var sum = 0.0, sumSquares = 0.0
-        for i in points.indices {
-            let logP = density.logDensity(points[i])
-            guard logP > -.infinity else { continue }
-            let w = exp(logP + logBase[i])
+        for logW in logWeights(density) where logW > -.infinity {
+            let w = exp(logW)
             sum += w; sumSquares += w * w
         }
         let k = Double(draws), mean = sum / k
@@ -83,16 +121,16 @@ extension ImportanceSampledEvent {
 
 extension ImportanceSampledEvent {
     /// The score g = d log p^(x_d | theta) / d theta from these draws, the self-normalised mean of
-    /// the per-draw scores s_k = d log p(x_k | theta) / d theta (a central difference of `minus`
-    /// and `plus`, 2h apart, around `density`), and its Monte Carlo variance by the delta method,
+    /// the per-draw scores s_k = d log w_k(theta) / d theta (a central difference of `minus` and
+    /// `plus`, 2h apart, around `density`; for the W mass the draws move with theta, so s_k is
+    /// the derivative of the whole weight), and its Monte Carlo variance by the delta method,
     /// sum w_k^2 (s_k - g)^2 / (sum w_k)^2.
     public func score(_ density: ZWDensity, minus: ZWDensity, plus: ZWDensity, step h: Double) -> (value: Double, variance: Double) {
+        let centre = logWeights(density), low = logWeights(minus), high = logWeights(plus)
         // One pass: sum w^2 (s - g)^2 = sum w^2 s^2 - 2 g sum w^2 s + g^2 sum w^2.
         var sumW = 0.0, sumWS = 0.0, sumW2 = 0.0, sumW2S = 0.0, sumW2S2 = 0.0
-        for i in points.indices {
-            let logP = density.logDensity(points[i])
-            guard logP > -.infinity else { continue }
-            let w = exp(logP + logBase[i]), s = (plus.logDensity(points[i]) - minus.logDensity(points[i])) / (2 * h)
+        for i in centre.indices where centre[i] > -.infinity {
+            let w = exp(centre[i]), s = (high[i] - low[i]) / (2 * h)
             guard s.isFinite else { continue }
             sumW += w; sumWS += w * s
             sumW2 += w * w; sumW2S += w * w * s; sumW2S2 += w * w * s * s

@@ -29,9 +29,10 @@ public enum InferenceBenchmarks {
     /// a quick `MEMProposal` trained for `epochs` on `trainingEvents` (timed apart), then `draws`
     /// draws per event. Returns the training time, the time per event at `draws` draws, and the
     /// median draws each event needs for 1 % (K (sigma_K / mu / 0.01)^2), from which the rate at
-    /// 1 % follows (draws cost the same whatever their number).
+    /// 1 % follows (draws cost the same whatever their number), and the median effective sample
+    /// size as a fraction of the draws.
     public static func flowLikelihood(events: Int, draws: Int, trainingEvents: Int, epochs: Int,
-                                      seed: UInt64) -> (trainingSeconds: Double, secondsPerEvent: Double, medianDrawsForOnePercent: Double) {
+                                      seed: UInt64) -> (trainingSeconds: Double, secondsPerEvent: Double, medianDrawsForOnePercent: Double, medianESSFraction: Double) {
         let simulation = ZWSimulation(ColliderConfiguration(process: .zw))
         let rng = RNGStream(seed: seed).child("bench.mem-flow")
         let training = simulation.accepted(trainingEvents, rng.child("training")).events.map { (hard: $0.hard, detector: $0.detector) }
@@ -39,17 +40,18 @@ public enum InferenceBenchmarks {
         guard let (proposal, _) = try? MEMProposal.train(events: training, matching: simulation.detector,
                                                          training: TrainingConfig(epochs: epochs, batchSize: 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine),
                                                          seed: seed),
-              let transfer = try? TransferDensity(detector: simulation.detector), let density = try? ZWDensity() else { return (.nan, .nan, .nan) }
+              let transfer = try? TransferDensity(detector: simulation.detector), let density = try? ZWDensity() else { return (.nan, .nan, .nan, .nan) }
         let trainingSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let sample = simulation.accepted(events, rng.child("events")).events
-        guard let likelihoods = try? sample.map({ try EventLikelihood(event: $0.detector, density: density, transfer: transfer) }) else { return (.nan, .nan, .nan) }
+        guard let likelihoods = try? sample.map({ try EventLikelihood(event: $0.detector, density: density, transfer: transfer) }) else { return (.nan, .nan, .nan, .nan) }
         start = DispatchTime.now().uptimeNanoseconds
-        guard let sampled = try? FlowLikelihood.sample(likelihoods, proposal: proposal, draws: draws, rng: rng.child("draws")) else { return (.nan, .nan, .nan) }
+        guard let sampled = try? FlowLikelihood.sample(likelihoods, proposal: proposal, draws: draws, rng: rng.child("draws")) else { return (.nan, .nan, .nan, .nan) }
         let needed = sampled.map { e -> Double in
             let f = e.estimate(density)
             return Double(e.draws) * (f.error / f.value / 0.01) * (f.error / f.value / 0.01)
         }.sorted()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return (trainingSeconds, seconds / Double(events), needed[needed.count / 2])
+        let ess = sampled.map { $0.estimate(density).effectiveSampleSize / Double($0.draws) }.sorted()
+        return (trainingSeconds, seconds / Double(events), needed[needed.count / 2], ess[ess.count / 2])
     }
 }

@@ -81,6 +81,12 @@ public struct ScanResult: Codable, Equatable {
     /// (`FlowLikelihood.monteCarloError`), to be added in quadrature to `error`.
     public var monteCarloError: Double? = nil
 
+    public init(parameter: String, grid: [Double], minusTwoLogL: [Double], estimate: Double, error: Double, events: Int, method: String,
+                monteCarloError: Double? = nil) {
+        self.parameter = parameter; self.grid = grid; self.minusTwoLogL = minusTwoLogL; self.estimate = estimate; self.error = error
+        self.events = events; self.method = method; self.monteCarloError = monteCarloError
+    }
+
     /// sqrt(error^2 + monteCarloError^2).
     public var totalError: Double { (error * error + (monteCarloError ?? 0) * (monteCarloError ?? 0)).squareRoot() }
 }

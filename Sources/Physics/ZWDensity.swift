@@ -190,3 +190,52 @@ public struct ZWDensity {
         return below / rapidityNormalisation(mass: m)
     }
 }
+
+/// N(tau) of `ZWDensity.rapidityNormalisation` tabulated once per (sqrt(s), PDF power): log N on
+/// `nodes` points equally spaced in log m from `low` to sqrt(s)/2, read by 4-point Lagrange
+/// interpolation (error below 1e-10 relative, `ZWDensityTests.testRapidityNormalisationTable`);
+/// masses outside the table get the quadrature. A flow scan over the W mass moves every draw's
+/// partonic mass, so it needs N(tau) per draw and hypothesis: a table look-up instead of a GSL
+/// quadrature.
+public struct RapidityNormalisationTable {
+    public let sqrtS: Double, pdfPower: Double
+    let logLow: Double, step: Double, logN: [Double]
+    let density: ZWDensity
+
+    public init(_ density: ZWDensity, low: Double = 20, nodes: Int = 8_192) {
+        self.density = density
+        sqrtS = density.parameters.sqrtS; pdfPower = density.parameters.pdfPower
+        logLow = log(low)
+        step = (log(0.5 * sqrtS) - logLow) / Double(nodes - 1)
+        logN = (0..<nodes).map { [logLow, step] i in log(density.rapidityNormalisation(mass: exp(logLow + step * Double(i)))) }
+    }
+
+    /// N(tau) at partonic mass m.
+    public func value(mass m: Double) -> Double {
+        let t = (log(m) - logLow) / step
+        let i = Int(t.rounded(.down)) - 1
+        guard t.isFinite, i >= 0, i + 3 < logN.count else { return density.rapidityNormalisation(mass: m) }
+        let x = t - Double(i)   // in [1, 2): nodes at 0, 1, 2, 3
+        let l0 = -(x - 1) * (x - 2) * (x - 3) / 6, l1 = x * (x - 2) * (x - 3) / 2
+        let l2 = -x * (x - 1) * (x - 3) / 2, l3 = x * (x - 1) * (x - 2) / 6
+        return exp(l0 * logN[i] + l1 * logN[i + 1] + l2 * logN[i + 2] + l3 * logN[i + 3])
+    }
+
+    /// The table of these parameters' sqrt(s) and PDF power, built on first use and shared.
+    public static func shared(for density: ZWDensity) -> RapidityNormalisationTable {
+        let key = Key(sqrtS: density.parameters.sqrtS, pdfPower: density.parameters.pdfPower)
+        return store.lock.withLock {
+            if let table = store.tables[key] { return table }
+            let table = RapidityNormalisationTable(density)
+            store.tables[key] = table
+            return table
+        }
+    }
+
+    struct Key: Hashable { let sqrtS: Double, pdfPower: Double }
+    final class Store: @unchecked Sendable {
+        let lock = NSLock()
+        var tables: [Key: RapidityNormalisationTable] = [:]
+    }
+    static let store = Store()
+}

@@ -9,7 +9,7 @@ import Validation
 /// The matrix element method with an invertible network (talks 001, 004; docs/mem.md), against
 /// the exact likelihood only a testbed has:
 ///
-/// 1. A `MEMProposal` (cINN over residual lab variables) is trained on zw events from a grid of
+/// 1. A `MEMProposal` (cINN over resonance-aligned coordinates) is trained on zw events from a grid of
 ///    (m_W, B) spanning the defaults and the scan ranges (`training_points`).
 /// 2. Flow importance sampling against VEGAS, per event at the default parameters: pulls
 ///    (L_flow - L_VEGAS) / sqrt(sigma_flow^2 + sigma_VEGAS^2), and the integrand evaluations each
@@ -77,20 +77,21 @@ public enum MEMStudy {
 
         // 1. The proposal.
         let points = trainingParameters(s)
-        var training: [(hard: HardEvent, detector: DetectorEvent)] = []
+        var training: [(hard: HardEvent, detector: DetectorEvent)] = [], generated: [(parameters: ZWParameters, events: Int)] = []
         for (i, p) in points.enumerated() {
             var configuration = ColliderConfiguration(process: .zw)
             configuration.zw = p
             let n = s.trainingEvents / points.count + (i < s.trainingEvents % points.count ? 1 : 0)
-            training += ZWSimulation(configuration).accepted(n, context.rng.child("training-sample").child(index: i)).events.map { (hard: $0.hard, detector: $0.detector) }
+            let run = ZWSimulation(configuration).accepted(n, context.rng.child("training-sample").child(index: i)).events.map { (hard: $0.hard, detector: $0.detector) }
+            training += run; generated.append((p, run.count))
         }
-        let (proposal, history) = try MEMProposal.train(events: training, matching: simulation.detector, training: s.training,
+        let (proposal, history) = try MEMProposal.train(events: training, matching: simulation.detector, generated: generated, training: s.training,
                                                         seed: context.seed(for: "proposal")) { r in
             context.report("proposal " + progressLine(r, epochs: s.training.epochs))
         }
         proposal.latent = s.latent
         let trainingSeconds = history.reduce(0) { $0 + $1.seconds }
-        result.notes.append("proposal: cINN \(MEMProposal.quickConfig.blocks) blocks x \(MEMProposal.quickConfig.unitsPerLayer) units over the 6 residual lab variables given 14 detector numbers, "
+        result.notes.append("proposal: cINN \(MEMProposal.quickConfig.blocks) blocks x \(MEMProposal.quickConfig.unitsPerLayer) units over the 6 resonance-aligned variables (m_qq through the W Breit-Wigner CDF) given 14 detector numbers, "
                             + "\(s.trainingEvents) zw events \(points.count == 1 ? "at the default parameters" : "in equal parts at \(points.count) points m_W x B of \(format(points.map(\.wMass).min()!))-\(format(points.map(\.wMass).max()!)) GeV x \(format(points.map(\.angularB).min()!))-\(format(points.map(\.angularB).max()!))"), \(s.training.epochs) epochs in \(format(trainingSeconds)) s, final NLL \(format(history.last?.trainLoss ?? .nan))")
 
         // 2. Flow against VEGAS.
@@ -109,6 +110,7 @@ public enum MEMStudy {
         let bGrid = (0..<s.gridPoints).map { s.trueAngularB - s.angularBHalfRange + 2 * s.angularBHalfRange * Double($0) / Double(s.gridPoints - 1) }
         let truthDensity = try ZWDensity(parameters: base)
         let selection = SelectionFraction(reference: truthDensity, detector: simulation.detector, trials: s.selectionTrials, rng: context.rng.child("selection"))
+        let wLogSelection = try wGrid.map { log(selection.fraction(try MEMParameter.wMass.density($0, base: base)).value) }
         var wPulls: [Double] = [], bPulls: [Double] = [], wErrors: [Double] = [], bErrors: [Double] = [], wMC: [Double] = [], bMC: [Double] = []
         var wFailures = 0, bFailures = 0, dropped = 0
         var firstScans: [ScanResult] = [], kept: [ImportanceSampledEvent] = [], templateData: [DetectorEvent] = []
@@ -140,7 +142,7 @@ public enum MEMStudy {
                 scan.monteCarloError = try FlowLikelihood.monteCarloError(sampled, parameter: parameter, estimate: scan.estimate, error: scan.error, base: base)
                 return scan
             }
-            let w = try measure(.wMass, grid: wGrid), b = try measure(.angularB, grid: bGrid)
+            let w = try? wMassScan(sampled, grid: wGrid, base: base, logSelection: wLogSelection), b = try measure(.angularB, grid: bGrid)
             if let w {
                 wPulls.append((w.estimate - s.trueWMass) / w.totalError); wErrors.append(w.error); wMC.append(w.monteCarloError!)
             } else { wFailures += 1 }
@@ -172,11 +174,7 @@ public enum MEMStudy {
 
         // 4. MEM against a template fit on the same events.
         let lap4 = Date()
-        var memScan = try LikelihoodScan.scan({ theta in
-            guard let d = try? MEMParameter.wMass.density(theta, base: base) else { return .infinity }
-            return kept.reduce(0) { $0 - 2 * $1.logEstimate(d) } + 2 * Double(kept.count) * log(selection.fraction(d).value)
-        }, grid: wGrid, parameter: .wMass, events: kept.count, method: "flow")
-        memScan.monteCarloError = try FlowLikelihood.monteCarloError(kept, parameter: .wMass, estimate: memScan.estimate, error: memScan.error, base: base)
+        let memScan = try wMassScan(kept, grid: wGrid, base: base, logSelection: wLogSelection)
         let template = try templateFit(templateData, grid: wGrid, base: base, simulationEvents: s.templateSimulation, rng: context.rng.child("templates"))
         // Noise of the ratio: each error is known to about 1/sqrt(2 n) relative (the curvature of
         // a log-likelihood of n events), added in quadrature.
@@ -190,6 +188,26 @@ public enum MEMStudy {
                   context: context, into: &result)
         result.notes.append("total \(format(Date().timeIntervalSince(start))) s")
         return result
+    }
+
+    /// The W mass from flow draws: every draw is mapped through each grid point's Breit-Wigner
+    /// (`ImportanceSampledEvent.logWeights`), so an evaluation of -2 log L costs a full pass over
+    /// the draws; the estimate and its curvature error come from the weighted parabola through the
+    /// grid points within Delta(-2 log L) < 9 of the minimum (`LikelihoodScan.parabola`), not
+    /// from Brent (which would need about 15 more passes), and the error from the draws from three
+    /// more passes at the estimate. Throws if the minimum is at the grid's edge.
+    /// `logSelection`: log P_sel at the grid points (the same for every pseudo-experiment).
+    static func wMassScan(_ sampled: [ImportanceSampledEvent], grid: [Double], base: ZWParameters, logSelection: [Double]) throws -> ScanResult {
+        let n = Double(sampled.count)
+        let values = try grid.indices.map { j -> Double in
+            let d = try MEMParameter.wMass.density(grid[j], base: base)
+            return sampled.reduce(0) { $0 - 2 * $1.logEstimate(d) } + 2 * n * logSelection[j]
+        }
+        let fit = try LikelihoodScan.parabola(grid: grid, minusTwoLogL: values, pointErrors: grid.map { _ in 1 })
+        var scan = ScanResult(parameter: MEMParameter.wMass.rawValue, grid: grid, minusTwoLogL: values, estimate: fit.estimate, error: fit.error,
+                              events: sampled.count, method: "flow, parabola through the grid")
+        scan.monteCarloError = try FlowLikelihood.monteCarloError(sampled, parameter: .wMass, estimate: scan.estimate, error: scan.error, base: base)
+        return scan
     }
 
     /// The parameter points of the proposal's training sample: the defaults, or with

@@ -231,7 +231,7 @@ extension MEMProposal: ModelFolder {
     public func save(to url: URL) throws { try write(to: url) }
 
     public func describe() -> [String] {
-        ["cINN over the \(MEMResidual.dimension) parton residuals given \(MEMResidual.conditionDimension) detector features, "
+        ["cINN over the \(MEMResidual.dimension) resonance-aligned parton coordinates given \(MEMResidual.conditionDimension) detector features, "
             + "\(model.parameterCount) weights, seed \(seed)",
          describeColumns("residuals", MEMResidual.names)]
     }

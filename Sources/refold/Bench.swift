@@ -123,7 +123,8 @@ struct Bench: ParsableCommand {
                                            "median_evaluations": mem.medianEvaluations, "relative_error": 0.01])
         let flow = InferenceBenchmarks.flowLikelihood(events: 20, draws: 10_000, trainingEvents: 50_000, epochs: 10, seed: seed)
         record("mem_flow_likelihood_zw", ["proposal_training_seconds": flow.trainingSeconds, "likelihoods_per_second_at_10k_draws": 1 / flow.secondsPerEvent,
-                                          "median_draws_for_1_percent": flow.medianDrawsForOnePercent,
+                                          "median_draws_for_1_percent": flow.medianDrawsForOnePercent, "median_ess_fraction": flow.medianESSFraction,
+                                          "vegas_over_flow_evaluations": mem.medianEvaluations / flow.medianDrawsForOnePercent,
                                           "likelihoods_per_second_at_1_percent": 1 / (flow.secondsPerEvent * flow.medianDrawsForOnePercent / 10_000)])
     }
 

@@ -123,7 +123,13 @@ func trainMEMProposal(data: URL, profile: ProfileName, epochs: Int?, batchSize: 
     let terminal = TerminalProgress()
     let start = Date()
     var last: EpochReport?
-    let (proposal, _) = try MEMProposal.train(events: events, matching: FastDetector(), config: config, training: training, seed: seed,
+    // z of the resonance-aligned coordinates needs the W Breit-Wigner the sample was generated with (meta.json).
+    var generatedWith = ZWParameters()
+    if let m = sample.parameters["m_W"] { generatedWith.wMass = m }
+    if let g = sample.parameters["Gamma_W"] { generatedWith.wWidth = g }
+    if let k = sample.parameters["mass_window_widths"] { generatedWith.massWindow = k }
+    let (proposal, _) = try MEMProposal.train(events: events, matching: FastDetector(), generated: [(generatedWith, events.count)], config: config,
+                                              training: training, seed: seed,
                                               folder: out, resume: resume) { report in
         last = report
         terminal.update(progressLine(report, epochs: training.epochs))

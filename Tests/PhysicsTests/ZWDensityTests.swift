@@ -271,3 +271,22 @@ final class ZWDensityTests: XCTestCase {
         XCTAssertThrowsError(try ZWDensity(wPrimeFraction: 1.5))
     }
 }
+
+extension ZWDensityTests {
+    /// The tabulated N(tau) against the GSL quadrature at 300 masses from 25 GeV to sqrt(s)/2
+    /// (log-uniform) and at the table's nodes' midpoints near threshold: relative 1e-10.
+    func testRapidityNormalisationTable() throws {
+        let density = try ZWDensity()
+        let table = RapidityNormalisationTable.shared(for: density)
+        let rng = RNGStream(seed: 61)
+        for _ in 0..<300 {
+            let m = 25 * pow(0.5 * density.parameters.sqrtS / 25, rng.uniform())
+            assertClose(table.value(mass: m), density.rapidityNormalisation(mass: m), rel: 1e-10, abs: 0, "N at m = \(m)")
+        }
+        for m in stride(from: 160.0, to: 180, by: 0.37) {
+            assertClose(table.value(mass: m), density.rapidityNormalisation(mass: m), rel: 1e-10, abs: 0, "N at m = \(m)")
+        }
+        // Beyond the table: the quadrature itself.
+        XCTAssertEqual(table.value(mass: 0.6 * density.parameters.sqrtS), density.rapidityNormalisation(mass: 0.6 * density.parameters.sqrtS))
+    }
+}
