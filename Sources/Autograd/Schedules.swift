@@ -107,8 +107,13 @@ extension LearningRateSchedule {
         case .cosine: self = .cosine
         case .oneCycle: self = .oneCycle
         case .exponential:
-            let inner = try keyed.nestedContainer(keyedBy: ExponentialKey.self, forKey: .exponential)
-            self = .exponential(gammaPerEpoch: try inner.decode(Float.self, forKey: .gammaPerEpoch))
+            // gammaPerEpoch in model folders, gamma_per_epoch in study files; nothing else.
+            let inner = try keyed.nestedContainer(keyedBy: AnyCodingKey.self, forKey: .exponential)
+            guard inner.allKeys.count == 1, let key = inner.allKeys.first, ["gammaPerEpoch", "gamma_per_epoch"].contains(key.stringValue) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: inner.codingPath, debugDescription:
+                    "expected { exponential = { gamma_per_epoch = g } }, got keys \(inner.allKeys.map(\.stringValue))"))
+            }
+            self = .exponential(gammaPerEpoch: try inner.decode(Float.self, forKey: key))
         }
     }
 

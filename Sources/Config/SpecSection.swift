@@ -21,7 +21,7 @@ public indirect enum SectionValue: Equatable, Sendable, Codable {
 
 /// A typed section of a study file: a TOML table that decodes strictly into a trainer's own
 /// `Codable` config struct *over a preset* (the variant's defaults for the profile). Keys are the
-/// struct's property names in snake case (`units_per_layer`, `learning_rate`); nested structs are
+/// struct's property names in snake case (`units_per_layer`, `learning_rate`, `feature_mmd`); nested structs are
 /// sub-tables (`[network.cinn.mmd_weight]` or `mmd_weight = { initial = 0.5 }`) merged key by key;
 /// enumerations take their TOML form (`schedule = "cosine"`); `false` switches off an optional
 /// setting (`gradient_clip = false`: no clipping). A profile's section
@@ -80,42 +80,49 @@ public struct SpecSection: Equatable, Sendable, Codable {
     /// wrong type or (through `CheckedConfiguration`) a value out of range.
     public func decode<T: Codable>(over preset: T, derived: Set<String> = []) throws -> T {
         let result = try decodeUnchecked(over: preset, derived: derived)
-        if let checked = result as? CheckedConfiguration {
-            do { try checked.validate() } catch let failure as RefoldError {
-                throw culprit(over: preset, derived: derived, failure: failure)
-            }
+        do { try Self.validateAll(result) } catch let failure as RefoldError {
+            throw culprit(over: preset, derived: derived, failure: failure)
         }
         return result
+    }
+
+    /// `validate()` of `value` and of every `CheckedConfiguration` inside it (a training config
+    /// inside a MEMFlow config, the cINN inside the QCD network, an MMD inside a GAN).
+    static func validateAll(_ value: Any) throws {
+        if let checked = value as? CheckedConfiguration { try checked.validate() }
+        for child in Mirror(reflecting: value).children { try validateAll(child.value) }
     }
 
     private func decodeUnchecked<T: Codable>(over preset: T, derived: Set<String>) throws -> T {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        guard var tree = try JSONSerialization.jsonObject(with: encoder.encode(preset)) as? [String: Any] else {
+        guard var tree = try JSONSerialization.jsonObject(with: JSONEncoder().encode(preset)) as? [String: Any] else {
             throw RefoldError("\(origin.keyPath): \(T.self) does not encode as a table")
         }
         try apply(values, to: &tree, shape: Mirror(reflecting: preset), path: "", derived: derived)
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        let result: T
         do {
-            result = try decoder.decode(T.self, from: JSONSerialization.data(withJSONObject: tree))
+            return try JSONDecoder().decode(T.self, from: JSONSerialization.data(withJSONObject: tree))
         } catch let failure as DecodingError {
             throw describe(failure)
         }
-        return result
     }
 
     /// The error of a value out of range, at the line of the first key (in file order) that fails
-    /// the check alone over the preset; at the section's line when only a combination fails.
+    /// the checks alone over the preset; at the section's line when only a combination fails.
     private func culprit<T: Codable>(over preset: T, derived: Set<String>, failure: RefoldError) -> RefoldError {
-        let keys = values.keys.sorted { (origins[$0]?.line ?? .max, $0) < (origins[$1]?.line ?? .max, $1) }
-        for key in keys {
-            let single = SpecSection(origin: origin, values: [key: values[key]!], origins: origins)
-            guard let alone = try? single.decodeUnchecked(over: preset, derived: derived) as? CheckedConfiguration else { continue }
-            if (try? alone.validate()) == nil { return self.error(key, "out of range: \(failure.message)") }
+        for (path, single) in leaves(values, prefix: "").sorted(by: { (origins[$0.0]?.line ?? .max, $0.0) < (origins[$1.0]?.line ?? .max, $1.0) }) {
+            let alone = SpecSection(origin: origin, values: single, origins: origins)
+            guard let decoded = try? alone.decodeUnchecked(over: preset, derived: derived) else { continue }
+            if (try? Self.validateAll(decoded)) == nil { return self.error(path, "out of range: \(failure.message)") }
         }
         return RefoldError.file(origin.file, line: origin.line, "[\(origin.keyPath)]: \(failure.message)")
+    }
+
+    /// Every leaf key of `values` (dotted path) with a table holding only that leaf.
+    private func leaves(_ values: [String: SectionValue], prefix: String) -> [(String, [String: SectionValue])] {
+        values.flatMap { key, value -> [(String, [String: SectionValue])] in
+            let path = prefix.isEmpty ? key : "\(prefix).\(key)"
+            guard case .table(let inner) = value, !inner.isEmpty else { return [(path, [key: value])] }
+            return leaves(inner, prefix: path).map { ($0.0, [key: .table($0.1)]) }
+        }
     }
 
     /// Writes `values` into the encoded preset `tree`; `shape` (the preset's mirror) lists the keys a
@@ -123,12 +130,12 @@ public struct SpecSection: Equatable, Sendable, Codable {
     /// else (numbers, arrays, enumerations) is replaced whole.
     private func apply(_ values: [String: SectionValue], to tree: inout [String: Any], shape: Mirror, path: String,
                        derived: Set<String>) throws {
-        var children: [String: Any] = [:]
-        for child in shape.children { if let label = child.label { children[Self.snakeCase(label)] = child.value } }
+        var children: [String: (label: String, value: Any)] = [:]
+        for child in shape.children { if let label = child.label { children[Self.snakeCase(label)] = (label, child.value) } }
         for key in values.keys.sorted() {
             let value = values[key]!
             let keyPath = path.isEmpty ? key : "\(path).\(key)"
-            guard let child = children[key] else {
+            guard let (label, child) = children[key] else {
                 throw error(keyPath, "unknown key (known keys: \(children.keys.filter { !derived.contains($0) }.sorted().joined(separator: ", ")))")
             }
             guard !derived.contains(keyPath) else { throw error(keyPath, "is set from the data and cannot be configured") }
@@ -137,13 +144,13 @@ public struct SpecSection: Equatable, Sendable, Codable {
                 throw error(keyPath, "expected an integer, got \(number)")
             }
             if case .bool(false) = value, Mirror(reflecting: child).displayStyle == .optional, !(inner is Bool) {
-                tree[key] = NSNull()  // an optional setting switched off: TOML has no null
+                tree[label] = NSNull()  // an optional setting switched off: TOML has no null
             } else if case .table(let table) = value, let inner, Mirror(reflecting: inner).displayStyle == .struct {
-                var subtree = tree[key] as? [String: Any] ?? [:]
+                var subtree = tree[label] as? [String: Any] ?? [:]
                 try apply(table, to: &subtree, shape: Mirror(reflecting: inner), path: keyPath, derived: derived)
-                tree[key] = subtree
+                tree[label] = subtree
             } else {
-                tree[key] = value.foundation
+                tree[label] = value.foundation
             }
         }
     }
@@ -155,16 +162,18 @@ public struct SpecSection: Equatable, Sendable, Codable {
         return mirror.children.first?.value
     }
 
-    /// `unitsPerLayer` -> `units_per_layer`, as `JSONEncoder.KeyEncodingStrategy.convertToSnakeCase`.
+    /// A property name as a study file writes it: `unitsPerLayer` -> `units_per_layer`,
+    /// `observableMMD` -> `observable_mmd`, `beta1` -> `beta1`.
     static func snakeCase(_ name: String) -> String {
+        let characters = Array(name)
         var result = ""
-        for (index, character) in name.enumerated() {
-            if character.isUppercase {
-                if index > 0 { result += "_" }
-                result += character.lowercased()
-            } else {
-                result.append(character)
+        for (index, character) in characters.enumerated() {
+            if character.isUppercase, index > 0 {
+                let previous = characters[index - 1]
+                let nextIsLower = index + 1 < characters.count && characters[index + 1].isLowercase
+                if previous.isLowercase || previous.isNumber || (previous.isUppercase && nextIsLower) { result += "_" }
             }
+            result += character.lowercased()
         }
         return result
     }

@@ -1,12 +1,14 @@
 /// The soft clamp of the coupling log-scale: a bijection of R onto (-alpha, alpha) with slope 1
 /// at 0, so small log-scales pass unchanged and large ones cannot overflow exp (thesis sec. 5.2,
 /// "bijective soft clamping"; FrEIA's AllInOneBlock).
-public enum SoftClamp: Equatable, Codable {
+public enum SoftClamp: NamedCases {
     /// s' = alpha tanh(s / alpha).
     case tanh
     /// s' = alpha (2/pi) atan(s / alpha) (FrEIA's "ATAN": 2 * 0.636 * atan(s / 2) for alpha = 2,
     /// 0.636 being 2/pi rounded); heavier tails than tanh, slope 2/pi at 0.
     case atan
+
+    public static let names: [String: SoftClamp] = ["tanh": .tanh, "atan": .atan]
 
     /// alpha = 2: |s'| < 2, so one block scales a coordinate by at most e^2 = 7.4 either way;
     /// 24 blocks can still reach any scale, while a single bad batch cannot blow up exp(s).
@@ -22,7 +24,7 @@ public enum SoftClamp: Equatable, Codable {
 }
 
 /// How a coupling subnet's last layer starts.
-public enum SubnetInitialization: Equatable, Codable {
+public enum SubnetInitialization: NamedCases {
     /// Zero last layer: every block starts as the identity (up to its global affine, also 1),
     /// so a deep stack starts with z = x and log-det 0 and the first steps of maximum-likelihood
     /// training are well conditioned (Glow, Kingma & Dhariwal 2018). FrEIA does not zero it but
@@ -30,6 +32,8 @@ public enum SubnetInitialization: Equatable, Codable {
     case zeroLastLayer
     /// Kaiming-uniform everywhere (FrEIA's default).
     case kaiming
+
+    public static let names: [String: SubnetInitialization] = ["zeroLastLayer": .zeroLastLayer, "kaiming": .kaiming]
 }
 
 /// The network of a coupling block: a(x1 ⊕ c) [N, 2 (D/2)] from the passive half and the

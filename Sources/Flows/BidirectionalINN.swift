@@ -158,3 +158,15 @@ public final class BidirectionalINN: UnfoldingFlow {
         }
     }
 }
+
+extension BidirectionalINNConfig: CheckedConfiguration {
+    /// Throws unless the sizes are >= 1 (noise >= 0) and the loss weights non-negative (the MMDs
+    /// and the schedule are checked by their own types).
+    public func validate() throws {
+        guard detectorNoise >= 0, blocks >= 1, layersPerBlock >= 1, unitsPerLayer >= 1, mseWeight >= 0, mmdWeight.initial >= 0,
+              (mmdEvents ?? 1) >= 1 else {
+            throw RefoldError.value("BidirectionalINNConfig", expected: "detector_noise >= 0, blocks, layers_per_block, units_per_layer >= 1, mse_weight >= 0, mmd_weight >= 0, mmd_events >= 1",
+                                    actual: "\(detectorNoise), \(blocks), \(layersPerBlock), \(unitsPerLayer), \(mseWeight), \(mmdWeight.initial), \(mmdEvents.map(String.init) ?? "all")")
+        }
+    }
+}

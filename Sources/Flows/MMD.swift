@@ -1,9 +1,11 @@
 /// MMD kernels of the squared distance d = |x - y|^2 (thesis eq. 4.6 / 5.16).
-public enum MMDKernel: Equatable, Codable {
+public enum MMDKernel: NamedCases {
     /// k = exp(-d / (2 sigma^2)).
     case gaussian
     /// k = sigma^2 / (d + sigma^2) (Breit-Wigner / Cauchy: heavy tails, for resonance peaks).
     case breitWigner
+
+    public static let names: [String: MMDKernel] = ["gaussian": .gaussian, "breitWigner": .breitWigner]
 
     /// The kernel matrix from squared distances `d`, summed over `widths`.
     public func callAsFunction(_ d: Variable, widths: [Float]) -> Variable {
@@ -102,5 +104,14 @@ public struct ObservableMMD {
             total = total.map { $0 + m } ?? m
         }
         return total
+    }
+}
+
+extension MMDLoss: CheckedConfiguration {
+    /// Throws unless there is at least one width and every width is positive and finite.
+    public func validate() throws {
+        guard !widths.isEmpty, widths.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw RefoldError.value("MMDLoss", expected: "widths: at least one, each > 0", actual: widths)
+        }
     }
 }

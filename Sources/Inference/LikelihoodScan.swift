@@ -125,16 +125,16 @@ public enum LikelihoodScan {
                             events: Int, method: String) throws -> ScanResult {
         let values = gridValues ?? grid.map(minusTwoLogL)
         guard let best = values.indices.filter({ values[$0].isFinite }).min(by: { values[$0] < values[$1] }) else {
-            throw RefoldError.value("-2 log L on the scan grid", expected: "a finite value somewhere", actual: "none")
+            throw ScanNotMeasured(RefoldError.value("-2 log L on the scan grid", expected: "a finite value somewhere", actual: "none"))
         }
         guard best > 0, best < grid.count - 1 else {
-            throw RefoldError.value("minimum of -2 log L in \(parameter.rawValue)", expected: "inside the grid \(grid.first!)...\(grid.last!)",
-                                    actual: "at the edge \(grid[best])")
+            throw ScanNotMeasured(RefoldError.value("minimum of -2 log L in \(parameter.rawValue)", expected: "inside the grid \(grid.first!)...\(grid.last!)",
+                                                    actual: "at the edge \(grid[best])"))
         }
         let h = 0.25 * (grid[best + 1] - grid[best - 1])
         guard let (x, curvature) = minimise(minusTwoLogL, low: grid[best - 1], guess: grid[best], high: grid[best + 1], step: h),
               curvature > 0 else {
-            throw RefoldError.value("curvature of -2 log L at the minimum", expected: "> 0", actual: "not positive")
+            throw ScanNotMeasured(RefoldError.value("curvature of -2 log L at the minimum", expected: "> 0", actual: "not positive"))
         }
         return ScanResult(parameter: parameter.rawValue, grid: grid, minusTwoLogL: values, estimate: x, error: (2 / curvature).squareRoot(),
                           events: events, method: method)
@@ -145,7 +145,7 @@ public enum LikelihoodScan {
     /// (at least the minimum and its two neighbours), with `pointErrors` on -2 log L.
     public static func parabola(grid: [Double], minusTwoLogL values: [Double], pointErrors: [Double], window: Double = 9) throws -> (estimate: Double, error: Double) {
         guard let best = values.indices.filter({ values[$0].isFinite }).min(by: { values[$0] < values[$1] }), best > 0, best < grid.count - 1 else {
-            throw RefoldError.value("minimum of -2 log L", expected: "inside the grid", actual: "at its edge or nowhere")
+            throw ScanNotMeasured(RefoldError.value("minimum of -2 log L", expected: "inside the grid", actual: "at its edge or nowhere"))
         }
         var rows = values.indices.filter { values[$0].isFinite && values[$0] - values[best] < window }
         for i in [best - 1, best, best + 1] where !rows.contains(i) { rows.append(i) }
@@ -164,8 +164,16 @@ public enum LikelihoodScan {
         var chi2 = 0.0
         gsl_multifit_wlinear(x, w, y, c, cov, &chi2, work)
         let b = gsl_vector_get(c, 1), a = gsl_vector_get(c, 2)
-        guard a > 0 else { throw RefoldError.value("parabola curvature of -2 log L", expected: "> 0", actual: a) }
+        guard a > 0 else { throw ScanNotMeasured(RefoldError.value("parabola curvature of -2 log L", expected: "> 0", actual: a)) }
         // -2 log L = c0 + b t + a t^2: minimum at -b / 2a, Delta = 1 at 1 / sqrt(a).
         return (centre - b / (2 * a), 1 / a.squareRoot())
     }
+}
+
+/// A scan that measured nothing: no finite -2 log L, its minimum at the grid's edge, or no positive
+/// curvature there. A study counts such pseudo-experiments; any other error is a fault.
+public struct ScanNotMeasured: Error, CustomStringConvertible {
+    public let reason: RefoldError
+    public init(_ reason: RefoldError) { self.reason = reason }
+    public var description: String { reason.description }
 }

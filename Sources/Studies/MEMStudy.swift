@@ -136,13 +136,15 @@ public enum MEMStudy {
             }
             // A scan whose minimum lies at the grid's edge measured nothing: counted, not a pull.
             func measure(_ parameter: MEMParameter, grid: [Double]) throws -> ScanResult? {
-                guard var scan = try? LikelihoodScan.scan(minusTwoLogL(parameter), grid: grid, parameter: parameter, events: events.count, method: "flow") else {
-                    return nil
-                }
+                var scan: ScanResult
+                do { scan = try LikelihoodScan.scan(minusTwoLogL(parameter), grid: grid, parameter: parameter, events: events.count, method: "flow") }
+                catch is ScanNotMeasured { return nil }
                 scan.monteCarloError = try FlowLikelihood.monteCarloError(sampled, parameter: parameter, estimate: scan.estimate, error: scan.error, base: base)
                 return scan
             }
-            let w = try? wMassScan(sampled, grid: wGrid, base: base, logSelection: wLogSelection), b = try measure(.angularB, grid: bGrid)
+            var w: ScanResult?
+            do { w = try wMassScan(sampled, grid: wGrid, base: base, logSelection: wLogSelection) } catch is ScanNotMeasured { w = nil }
+            let b = try measure(.angularB, grid: bGrid)
             if let w {
                 wPulls.append((w.estimate - s.trueWMass) / w.totalError); wErrors.append(w.error); wMC.append(w.monteCarloError!)
             } else { wFailures += 1 }

@@ -4,3 +4,42 @@
 public protocol CheckedConfiguration {
     func validate() throws
 }
+
+/// A coding key of any name (the case names of a keyed enumeration, the keys of a payload).
+public struct AnyCodingKey: CodingKey {
+    public var stringValue: String
+    public var intValue: Int? { nil }
+    public init(_ string: String) { stringValue = string }
+    public init?(stringValue: String) { self.stringValue = stringValue }
+    public init?(intValue: Int) { nil }
+}
+
+/// A case-only enumeration in a config: decoded from its name (`clamp = "atan"` in a study file)
+/// or from the keyed form `{"atan": {}}` that Swift's synthesised Codable wrote into earlier model
+/// folders; encoded as its name.
+public protocol NamedCases: Codable, Equatable {
+    static var names: [String: Self] { get }
+}
+
+extension NamedCases {
+    public init(from decoder: Decoder) throws {
+        let choices = Self.names.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+        if let single = try? decoder.singleValueContainer(), let name = try? single.decode(String.self) {
+            guard let value = Self.names[name] else {
+                throw DecodingError.dataCorruptedError(in: single, debugDescription: "expected one of \(choices), got \"\(name)\"")
+            }
+            self = value
+            return
+        }
+        let keyed = try decoder.container(keyedBy: AnyCodingKey.self)
+        guard keyed.allKeys.count == 1, let value = Self.names[keyed.allKeys[0].stringValue] else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected one of \(choices)"))
+        }
+        self = value
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var single = encoder.singleValueContainer()
+        try single.encode(Self.names.first { $0.value == self }!.key)
+    }
+}

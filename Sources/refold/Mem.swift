@@ -125,9 +125,7 @@ func trainMEMProposal(data: URL, profile: ProfileName, epochs: Int?, batchSize: 
     var last: EpochReport?
     // z of the resonance-aligned coordinates needs the W Breit-Wigner the sample was generated with (meta.json).
     var generatedWith = ZWParameters()
-    if let m = sample.parameters["m_W"] { generatedWith.wMass = m }
-    if let g = sample.parameters["Gamma_W"] { generatedWith.wWidth = g }
-    if let k = sample.parameters["mass_window_widths"] { generatedWith.massWindow = k }
+    for field in ZWParameters.fields { if let value = sample.parameters[field.name] { generatedWith[keyPath: field.keyPath] = value } }
     let (proposal, _) = try MEMProposal.train(events: events, matching: FastDetector(), generated: [(generatedWith, events.count)], config: config,
                                               training: training, seed: seed,
                                               folder: out, resume: resume) { report in

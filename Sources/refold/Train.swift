@@ -60,6 +60,7 @@ struct Train: ParsableCommand {
         Interruption.install()
         BLAS.setThreads(threads)
         let model = URL(fileURLWithPath: out)
+        let record = try self.record()
         try record.prepare(model, resume: resume, force: force)
         do { try trainNetwork() } catch {
             // A run that fails before its first checkpoint (bad data, say) leaves no folder behind.
@@ -143,7 +144,7 @@ struct Train: ParsableCommand {
     }
 
     /// The options a `--resume` must repeat (not --epochs, --threads, or where the data lives).
-    var record: TrainingRecord {
+    func record() throws -> TrainingRecord {
         let given = { (value: Any?, otherwise: String) in value.map { "\($0)" } ?? otherwise }
         var options = [
             "network": network.rawValue, "--profile": profile.rawValue, "--seed": String(seed), "--batch-size": given(batchSize, "the profile's"),
@@ -152,8 +153,19 @@ struct Train: ParsableCommand {
             "--pretrain-encoder-epochs": given(pretrainEncoderEpochs, study == nil ? "0" : "the study's"), "--residual": String(residual),
             "--discriminator-response": String(discriminatorResponse), "--separation-upper": String(separationUpper), "--box": given(box, "none"),
         ]
-        // Only when given, so that models trained before --study existed still resume.
-        if let study { options["--study"] = study }
+        // Only when given, so that models trained before --study existed still resume. The study
+        // is recorded by what it trains (network, coordinates, pre-training; not its epochs), so a
+        // resume accepts the same file by any path and refuses an edited network.
+        if let study {
+            var request = try trainingRequest(network)
+            request.network.training.epochs = 0
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            let what = try encoder.encode(request.network) + Data(request.pairCoordinates.rawValue.utf8)
+                + encoder.encode(request.encoderPretraining)
+            let hash = what.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
+            options["--study"] = "\(URL(fileURLWithPath: study).lastPathComponent) (network \(String(format: "%016llx", hash)))"
+        }
         return TrainingRecord(options: options)
     }
 }

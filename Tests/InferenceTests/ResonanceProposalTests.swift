@@ -55,9 +55,11 @@ final class ResonanceProposalTests: XCTestCase {
         let reference = try ZWDensity()
         var other = ZWParameters()
         other.wMass = 79
+        var checked = 0
         for lineShape in [reference, try ZWDensity(parameters: other)] {
             for (n, e) in events.enumerated() {
                 guard let y = MEMResidual.residual(hard: e.hard, detector: e.detector, matching: Self.simulation.detector, lineShape: reference) else { continue }
+                checked += 1
                 let frame = MEMResidual.Frame(e.detector)
                 func v(_ y: [Double]) -> [Double] {
                     let r = y.withUnsafeBufferPointer { MEMResidual.labVariables($0.baseAddress!, frame: frame, lineShape: lineShape) }!.v
@@ -69,6 +71,7 @@ final class ResonanceProposalTests: XCTestCase {
                             "event \(n), m_W = \(lineShape.parameters.wMass): log|dv/dy|")
             }
         }
+        XCTAssertGreaterThanOrEqual(checked, 8, "at least half of the 2 x 8 event checks must run")
     }
 
     /// The same draws evaluated at m_W = 81.2 by mapping them afresh (the scan's path) and by
@@ -83,8 +86,11 @@ final class ResonanceProposalTests: XCTestCase {
         let target = try ZWDensity(parameters: shifted)
         let rng = RNGStream(seed: 52)
         let widths = [0.02, 0.02, 0.8, 0.05, 0.03, 0.03], k = 400
+        var checked = 0
+        defer { XCTAssertGreaterThanOrEqual(checked, 2, "at least half of the 4 events must be checked") }
         for (n, e) in events.enumerated() {
             guard let centre = MEMResidual.residual(hard: e.hard, detector: e.detector, matching: Self.simulation.detector, lineShape: reference) else { continue }
+            checked += 1
             var y: [Double] = [], logQ: [Double] = []
             for _ in 0..<k {
                 var lq = 0.0

@@ -79,9 +79,59 @@ final class NetworkSectionsTests: XCTestCase {
         let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "units_per_layer = 128", with: "units = 128")
         let broken = try StudySpec(text: text, file: "zw-cuts.toml")
         XCTAssertThrowsError(try StudyCatalog.checkNetworkSections(broken)) {
-            XCTAssertTrue("\($0)".hasPrefix("zw-cuts.toml:"), "\($0)")
+            let line = text.components(separatedBy: "\n").firstIndex { $0.hasPrefix("units = 128") }! + 1
+            XCTAssertTrue("\($0)".hasPrefix("zw-cuts.toml:\(line): "), "\($0)")
             XCTAssertTrue("\($0)".contains("profile.quick.network.gan.units: unknown key (known keys: activation, discriminator_layers"), "\($0)")
         }
+    }
+
+    /// Property names with runs of capitals (`observableMMD`), enumerations by name, nested
+    /// checks: a study may configure the INN, and a value out of range inside a sub-table is
+    /// refused at its own line.
+    func testNamesEnumerationsAndNestedChecks() throws {
+        let text = """
+        [study]
+        name = "x"
+        kind = "zwDetector"
+        [generator]
+        name = "zw"
+        [network]
+        variant = "inn"
+        [network.inn]
+        blocks = 4
+        clamp = "atan"
+        feature_mmd = { widths = [0.5], kernel = "breitWigner" }
+        [network.training]
+        schedule = { exponential = { gamma_per_epoch = 0.99 } }
+        [[gate]]
+        name = "g"
+        metric = "value"
+        tolerance = 1
+        comparison = "lessThan"
+        """
+        let network = try StudySpec(text: text, file: "x.toml").network
+        let inn = try network.decode("inn", over: BidirectionalINNConfig.naiveQuick)
+        XCTAssertEqual(inn.blocks, 4)
+        XCTAssertEqual(inn.clamp, .atan)
+        XCTAssertEqual(inn.featureMMD, MMDLoss(kernel: .breitWigner, widths: [0.5]))
+        XCTAssertEqual(inn.observableMMD, BidirectionalINNConfig.naiveQuick.observableMMD, "keys the section leaves keep the preset")
+        XCTAssertEqual(try network.decode("training", over: TrainingConfig.quick).schedule, .exponential(gammaPerEpoch: 0.99))
+
+        func fails(_ old: String, _ new: String, _ section: String, line: Int, key: String, _ fragment: String) {
+            let broken = text.replacingOccurrences(of: old, with: new)
+            XCTAssertNotEqual(broken, text)
+            XCTAssertThrowsError(try {
+                let n = try StudySpec(text: broken, file: "x.toml").network
+                _ = section == "inn" ? try n.decode("inn", over: BidirectionalINNConfig.naiveQuick) as Any : try n.decode("training", over: TrainingConfig.quick)
+            }()) {
+                XCTAssertTrue("\($0)".hasPrefix("x.toml:\(line): \(key):"), "\($0)")
+                XCTAssertTrue("\($0)".contains(fragment), "\($0)")
+            }
+        }
+        fails("widths = [0.5]", "widths = []", "inn", line: 11, key: "network.inn.feature_mmd.widths", "out of range: MMDLoss")
+        fails("clamp = \"atan\"", "clamp = \"sigmoid\"", "inn", line: 10, key: "network.inn.clamp", "expected one of \"atan\", \"tanh\"")
+        fails("gamma_per_epoch = 0.99", "gamma_per_epoch = 0.99, typo = 1", "training", line: 13, key: "network.training.schedule.exponential", "got keys")
+        fails("gamma_per_epoch = 0.99", "gamma_per_epoch = 1.5", "training", line: 13, key: "network.training.schedule.exponential.gamma_per_epoch", "out of range")
     }
 
     /// The schedule's study-file form and the keyed form earlier model folders wrote.
