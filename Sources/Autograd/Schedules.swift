@@ -89,11 +89,7 @@ extension LearningRateSchedule {
     private enum ExponentialKey: String, CodingKey { case gammaPerEpoch }
 
     public init(from decoder: Decoder) throws {
-        if let single = try? decoder.singleValueContainer(), let name = try? single.decode(String.self) {
-            guard let value = Self.names[name] else {
-                throw DecodingError.dataCorruptedError(in: single, debugDescription:
-                    "expected one of \(Self.names.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")) or { exponential = { gamma_per_epoch = g } }, got \"\(name)\"")
-            }
+        if let value = try decodeCaseName(decoder, Self.names, alternatives: " or { exponential = { gamma_per_epoch = g } }") {
             self = value
             return
         }

@@ -227,12 +227,13 @@ public struct LatentMixture: Sendable, Equatable {
 }
 
 extension ConditionalINNConfig: CheckedConfiguration {
-    /// Throws unless every size is >= 1 and the MMD weight non-negative.
+    /// Throws unless every size is >= 1 and the MMD weight schedule valid (the MMD's widths are
+    /// `MMDLoss.validate`'s, which a study section checks as a nested configuration).
     public func validate() throws {
         guard blocks >= 1, layersPerBlock >= 1, unitsPerLayer >= 1, conditionLayers >= 1, conditionUnits >= 1, conditionOutput >= 1,
-              mmdWeight.initial >= 0, mmdWeight.factor > 0, mmdWeight.everyEpochs >= 1, !mmd.widths.isEmpty, mmd.widths.allSatisfy({ $0 > 0 }) else {
-            throw RefoldError.value("ConditionalINNConfig", expected: "blocks, layers_per_block, units_per_layer, condition sizes >= 1; mmd_weight initial >= 0, factor > 0, every_epochs >= 1; mmd widths > 0",
-                                    actual: "\(blocks), \(layersPerBlock), \(unitsPerLayer), \(conditionLayers), \(conditionUnits), \(conditionOutput); \(mmdWeight); \(mmd.widths)")
+              mmdWeight.initial >= 0, mmdWeight.factor > 0, mmdWeight.everyEpochs >= 1 else {
+            throw RefoldError.value("ConditionalINNConfig", expected: "blocks, layers_per_block, units_per_layer, condition sizes >= 1; mmd_weight initial >= 0, factor > 0, every_epochs >= 1",
+                                    actual: "\(blocks), \(layersPerBlock), \(unitsPerLayer), \(conditionLayers), \(conditionUnits), \(conditionOutput); \(mmdWeight)")
         }
     }
 }

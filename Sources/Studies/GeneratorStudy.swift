@@ -39,14 +39,9 @@ public enum GeneratorStudy {
             generatedFactor = Int(try g.number("generated_factor", default: 2))
             separationUpper = try g.number("separation_upper", default: 1.2)
             (flow, training, classifier) = try GeneratorStudy.configs(n)
-            func parameter(_ name: String, _ fallback: Double) throws -> Double {
-                guard let value = n.parameters[name] else { return fallback }
-                guard let number = value.number else { throw RefoldError.value("network.parameters.\(name)", expected: "a number", actual: value) }
-                return number
-            }
-            weightClip = try parameter("weight_clip", 10)
+            weightClip = try n.parameters.number("weight_clip") ?? 10
             ttbarEvents = Int(try g.number("ttbar_events", default: 30_000))
-            ttbarEpochs = Int(try parameter("ttbar_epochs", 20))
+            ttbarEpochs = Int(try n.parameters.number("ttbar_epochs") ?? 20)
             guard ttbarEvents >= 100, ttbarEpochs >= 1 else {
                 throw RefoldError.value("ttbar_events, ttbar_epochs", expected: ">= 100, >= 1", actual: "\(ttbarEvents), \(ttbarEpochs)")
             }

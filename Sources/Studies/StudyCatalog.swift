@@ -50,7 +50,7 @@ extension StudyCatalog {
             let n = spec.settings(for: profile).network
             switch spec.kind {
             case .wedge, .kicker, .ring, .drellYan, .errorsVsStatistics: _ = try BINNStudy.configs(n)
-            case .zwDetector, .zwISR, .wprime: _ = try ZWStudySupport.network(n.variant, spec: n, profile: profile)
+            case .zwDetector, .zwISR, .wprime: _ = try UnfoldingTrainingRequest(study: n, variant: n.variant, profile: profile, seed: 0)
             case .zwCuts: _ = try ZWGANStudy.configs(n, profile: profile)
             case .subtraction: _ = try SubtractionStudy.configs(n)
             case .mem: _ = try MEMStudy.training(n)

@@ -73,7 +73,7 @@ public enum ZWDetectorStudy {
         let parameters = context.network.parameters
         // The INNs to compare with; the GANs listed here belong to zw-cuts and are skipped.
         let variants = try parameters.enumerations("compare", NetworkVariant.self) ?? []
-        let specEpochs = try ZWStudySupport.network(spec.network.variant, spec: context.network, profile: context.profile).training.epochs
+        let specEpochs = try UnfoldingNetwork.preset(spec.network.variant, profile: context.profile, study: context.network).training.epochs
         let epochs = Int(parameters["compare_epochs"]?.number ?? Double(max(1, specEpochs / 2)))
         let events = min(Int(parameters["compare_events"]?.number ?? 2000), test.count)
         let trainingEvents = Int(parameters["compare_training_events"]?.number ?? 5000)

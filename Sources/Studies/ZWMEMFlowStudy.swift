@@ -172,7 +172,7 @@ extension ZWMEMFlowStudy {
                                 groups: [(name: String, label: String, rows: [Int], gated: Bool)], memflow: UnfoldedSamples,
                                 memflowSeconds: (train: Double, sample: Double), memflowEpochs: Int, memflowWeights: Int, context: StudyContext, into result: inout StudyResult) throws {
         let k = memflow.samplesPerEvent, truth = test.parton!
-        var network = try ZWStudySupport.network(.cinnISR, spec: context.network, profile: context.profile)
+        var network = try UnfoldingNetwork.preset(.cinnISR, profile: context.profile, study: context.network)
         if let epochs = context.network.parameters["compare_cinn_epochs"]?.number { network.training.epochs = Int(epochs) }
         let start = Date()
         var request = UnfoldingTrainingRequest(network: network, seed: context.seed(for: "cinn-isr"))

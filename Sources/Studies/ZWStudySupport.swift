@@ -62,11 +62,6 @@ enum ZWStudySupport {
         }
     }
 
-    /// The variant's preset for the profile with the spec's typed sections (after profile overrides).
-    static func network(_ variant: NetworkVariant, spec: NetworkSpec, profile: ProfileName) throws -> UnfoldingNetwork {
-        try UnfoldingNetwork.preset(variant, profile: profile, study: spec)
-    }
-
     /// Trains the spec's `variant` on `training` into `model-<name>/` (seed from the child stream
     /// `name`) and unfolds `test` with `samples` per event (noise from the child `unfoldStream`).
     static func trainAndUnfold(_ variant: NetworkVariant, name: String, label: String, training: EventSample, test: EventSample,

@@ -21,16 +21,24 @@ public protocol NamedCases: Codable, Equatable {
     static var names: [String: Self] { get }
 }
 
+/// The case a decoder's string names (nil when the value is not a string; an unknown name throws
+/// listing `names` and `alternatives`): the study-file form of an enumeration.
+public func decodeCaseName<E>(_ decoder: Decoder, _ names: [String: E], alternatives: String = "") throws -> E? {
+    guard let single = try? decoder.singleValueContainer(), let name = try? single.decode(String.self) else { return nil }
+    guard let value = names[name] else {
+        let choices = names.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+        throw DecodingError.dataCorruptedError(in: single, debugDescription: "expected one of \(choices)\(alternatives), got \"\(name)\"")
+    }
+    return value
+}
+
 extension NamedCases {
     public init(from decoder: Decoder) throws {
-        let choices = Self.names.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
-        if let single = try? decoder.singleValueContainer(), let name = try? single.decode(String.self) {
-            guard let value = Self.names[name] else {
-                throw DecodingError.dataCorruptedError(in: single, debugDescription: "expected one of \(choices), got \"\(name)\"")
-            }
+        if let value = try decodeCaseName(decoder, Self.names) {
             self = value
             return
         }
+        let choices = Self.names.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
         let keyed = try decoder.container(keyedBy: AnyCodingKey.self)
         guard keyed.allKeys.count == 1, let value = Self.names[keyed.allKeys[0].stringValue] else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected one of \(choices)"))

@@ -86,18 +86,15 @@ public struct SampleFolders {
     /// FNV-1a 64 over each regular file's name and bytes, files in name order (subfolders skipped).
     public static func contentHash(of folder: URL) throws -> String {
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        }
+        var hash = FNV1a()
         for name in names {
             let url = folder.appendingPathComponent(name)
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue else { continue }
-            mix(Array(name.utf8) + [0])
+            hash.mix(Array(name.utf8) + [0])
             let data = try Data(contentsOf: url)
-            data.withUnsafeBytes { mix($0) }
+            data.withUnsafeBytes { hash.mix($0) }
         }
-        return String(format: "%016llx", hash)
+        return hash.hex
     }
 }

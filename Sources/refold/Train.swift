@@ -60,16 +60,18 @@ struct Train: ParsableCommand {
         Interruption.install()
         BLAS.setThreads(threads)
         let model = URL(fileURLWithPath: out)
-        let record = try self.record()
+        // The unfolding flows' request (with --study: the study read once, for the record and the training).
+        let request = network.isUnfoldingFlow ? try trainingRequest(network) : nil
+        let record = try self.record(request)
         try record.prepare(model, resume: resume, force: force)
-        do { try trainNetwork() } catch {
+        do { try trainNetwork(request) } catch {
             // A run that fails before its first checkpoint (bad data, say) leaves no folder behind.
             if !resume { record.discardIfUnused(model) }
             throw error
         }
     }
 
-    func trainNetwork() throws {
+    func trainNetwork(_ flowRequest: UnfoldingTrainingRequest?) throws {
         if network == .subtraction {
             guard let background, let subtract, data == nil else {
                 throw ValidationError("subtraction: expected --background DIR and --subtract DIR (and no --data)")
@@ -108,7 +110,7 @@ struct Train: ParsableCommand {
             return
         }
         let sample = try EventSample.read(from: URL(fileURLWithPath: data))
-        var request = try trainingRequest(variant)
+        guard var request = flowRequest else { preconditionFailure("run() builds the request of every unfolding flow") }
         if let epochs { request.network.training.epochs = epochs }
         if let batchSize { request.network.training.batchSize = batchSize }
         request.validationFraction = validationFraction
@@ -144,7 +146,7 @@ struct Train: ParsableCommand {
     }
 
     /// The options a `--resume` must repeat (not --epochs, --threads, or where the data lives).
-    func record() throws -> TrainingRecord {
+    func record(_ request: UnfoldingTrainingRequest?) throws -> TrainingRecord {
         let given = { (value: Any?, otherwise: String) in value.map { "\($0)" } ?? otherwise }
         var options = [
             "network": network.rawValue, "--profile": profile.rawValue, "--seed": String(seed), "--batch-size": given(batchSize, "the profile's"),
@@ -156,15 +158,14 @@ struct Train: ParsableCommand {
         // Only when given, so that models trained before --study existed still resume. The study
         // is recorded by what it trains (network, coordinates, pre-training; not its epochs), so a
         // resume accepts the same file by any path and refuses an edited network.
-        if let study {
-            var request = try trainingRequest(network)
-            request.network.training.epochs = 0
+        if let study, let request {
+            var trained = request.network
+            trained.training.epochs = 0
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
-            let what = try encoder.encode(request.network) + Data(request.pairCoordinates.rawValue.utf8)
-                + encoder.encode(request.encoderPretraining)
-            let hash = what.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
-            options["--study"] = "\(URL(fileURLWithPath: study).lastPathComponent) (network \(String(format: "%016llx", hash)))"
+            var hash = FNV1a()
+            hash.mix(try encoder.encode(trained) + Data(request.pairCoordinates.rawValue.utf8) + encoder.encode(request.encoderPretraining))
+            options["--study"] = "\(URL(fileURLWithPath: study).lastPathComponent) (network \(hash.hex))"
         }
         return TrainingRecord(options: options)
     }

@@ -43,7 +43,7 @@ final class NetworkSectionsTests: XCTestCase {
         XCTAssertEqual([paperGAN.0.generatorLayers, paperGAN.0.unitsPerLayer, paperGAN.1.epochs], [12, 512, 1200])
 
         let detector = try spec("zw-detector").settings(for: .quick).network
-        let cinn = try ZWStudySupport.network(.cinn, spec: detector, profile: .quick)
+        let cinn = try UnfoldingNetwork.preset(.cinn, profile: .quick, study: detector)
         XCTAssertEqual([cinn.cinn?.unitsPerLayer, cinn.cinn?.blocks, cinn.training.epochs, cinn.training.batchSize], [128, 8, 150, 512])
         XCTAssertEqual(cinn.training.learningRate, 8e-4)
 
