@@ -255,6 +255,16 @@ public struct SpecParameters: Equatable, Sendable, Codable, Sequence, Expressibl
         return bool
     }
 
+    /// A list of strings (a single string is a list of one), nil when absent.
+    public func strings(_ key: String) throws -> [String]? {
+        guard let value = values[key] else { return nil }
+        switch value {
+        case .strings(let list): return list
+        case .string(let one): return [one]
+        default: throw error(key, "expected a list of strings, got \(Self.describe(value))")
+        }
+    }
+
     /// One of `E`'s raw values, nil when absent.
     public func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E? where E.RawValue == String {
         guard let value = values[key] else { return nil }

@@ -64,3 +64,25 @@ extension AzimuthFrame: EventCoordinateMap {
         }
     }
 }
+
+extension AngleResiduals {
+    /// The residual map for the events of one detector block (one row per event), as an
+    /// `EventCoordinateMap` for the round-trip harness.
+    public struct Measured: EventCoordinateMap {
+        public let residuals: AngleResiduals
+        public let detector: EventSample.Block
+
+        public func forward(_ block: EventSample.Block) throws -> EventSample.Block { try residuals.forward(block, detector: detector) }
+        public func inverse(_ block: EventSample.Block) throws -> EventSample.Block { try residuals.inverse(block, detector: detector) }
+
+        /// Inside every residual map's interior (their outer quantile intervals clamp).
+        public func isExactlyInvertible(_ block: EventSample.Block, row: Int) -> Bool {
+            residuals.residuals.allSatisfy { r in
+                guard let j = block.index(of: r.parton), let k = detector.index(of: r.detector) else { return false }
+                return r.map.isInterior(r.residual(block[row, j], measured: detector[row, k]))
+            }
+        }
+    }
+
+    public func measured(by detector: EventSample.Block) -> Measured { Measured(residuals: self, detector: detector) }
+}

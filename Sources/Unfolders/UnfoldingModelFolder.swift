@@ -76,6 +76,12 @@ public struct UnfoldingModelConfig: Codable, Equatable {
     public var support: TrainingSupport?
     /// The condition network's autoencoder pre-training, if any (`ConditionalINN.pretrainCondition`).
     public var encoderPretraining: EncoderPretraining?
+    /// Modelled angles as residuals to the detector objects that measure them (`AngleResiduals`),
+    /// applied after the pair coordinates. nil: absolute angles (configs written before it).
+    public var angleResiduals: AngleResiduals?
+    /// The quark pair ordered by jet matching instead of pT before the pair coordinates
+    /// (`JetMatchedPair`). nil: pT order.
+    public var jetMatchedPair: JetMatchedPair?
 
     /// Parton block (in the azimuth frame) -> the block holding `networkColumns`.
     func networkCoordinates(_ parton: EventSample.Block) throws -> EventSample.Block {
@@ -247,8 +253,11 @@ public final class UnfoldingModel {
         guard parton.columns == config.partonColumns else {
             throw RefoldError.value("parton columns", expected: "\(config.partonColumns)", actual: parton.columns)
         }
-        let rotated = try frame(detector)?.rotate(parton, inverse: false) ?? parton
-        let coordinates = try config.networkCoordinates(rotated)
+        let eventFrame = try frame(detector)
+        let rotated = eventFrame?.rotate(parton, inverse: false) ?? parton
+        let measured = eventFrame?.rotate(detector, inverse: false) ?? detector
+        var coordinates = try config.networkCoordinates(try config.jetMatchedPair?.forward(rotated, detector: measured) ?? rotated)
+        if let residuals = config.angleResiduals { coordinates = try residuals.forward(coordinates, detector: measured) }
         return try config.partonFeatures.tensor(try coordinates.selecting(config.networkColumns))
     }
 
@@ -296,11 +305,13 @@ public final class UnfoldingModel {
                                    + "\(i / width / samples) (sample \(i / width % samples)): the weights are corrupted or diverged")
         }
         let block = EventSample.Block(columns: config.networkColumns, rows: rows, values: drawn.storage.map(Double.init))
-        let sampled = try config.partonFeatures.events(block)
-        // The copied columns from the (rotated) detector level beside the network's, then the
-        // pair's pT back from its mass, then the parton column order.
+        // The angles back from their residuals to the (rotated) detector objects, the copied
+        // columns beside the network's, then the pair's pT back from its mass, then the parton
+        // column order.
         let eventFrame = try frame(detector) ?? AzimuthFrame(zeros: detector.rows)
         let measured = eventFrame.rotate(detector, inverse: false)
+        var sampled = try config.partonFeatures.events(block)
+        if let residuals = config.angleResiduals { sampled = try residuals.inverse(sampled, detector: measured, repeats: samples) }
         let copied = config.copiedColumns ?? []
         let copiedIndex = try copied.map { name -> Int in
             guard let j = measured.index(of: name) else { throw RefoldError.value("copied column \(name)", expected: "a detector column", actual: "missing") }
@@ -313,7 +324,9 @@ public final class UnfoldingModel {
             for j in copiedIndex { merged.append(measured[row / samples, j]) }
         }
         let combined = EventSample.Block(columns: sampled.columns + copied, rows: rows, values: merged)
-        let full = try config.partonCoordinates(combined).selecting(config.partonColumns)
+        var physical = try config.partonCoordinates(combined)
+        if let matched = config.jetMatchedPair { physical = try matched.inverse(physical) }
+        let full = try physical.selecting(config.partonColumns)
         // Back to the lab frame; without a frame the rotation by 0 still wraps phi into (-pi, pi].
         return eventFrame.rotate(full, inverse: true, repeats: samples)
     }

@@ -18,6 +18,11 @@ public struct UnfoldingTrainingRequest {
     public var pairCoordinates = PairCoordinates.massRatio
     /// cINNs: pre-train the condition network as an autoencoder's encoder before the flow trains.
     public var encoderPretraining: EncoderPretraining?
+    /// cINNs: the parton particles (l-, q1, ...) whose sampled angles are modelled as residuals
+    /// to their detector objects (`AngleResiduals`); empty: none.
+    public var angleResiduals: [String] = []
+    /// cINNs: order the quark pair by jet matching (`JetMatchedPair`) instead of pT.
+    public var pairOrder = PairOrder.pT
 
     public init(network: UnfoldingNetwork, seed: UInt64) {
         self.network = network
@@ -36,10 +41,14 @@ public struct UnfoldingTrainingRequest {
 extension UnfoldingTrainingRequest {
     /// Exactly what a study trains: the variant's preset for `profile` with the study's
     /// `[network.cinn]` or `[network.inn]` and `[network.training]`, and its `[network.parameters]`
-    /// `pair_coordinates` (default mass-ratio) and `encoder_pretraining_epochs`.
+    /// `pair_coordinates` (default mass-ratio), `pair_order` (default pT), `angle_residuals`
+    /// (particles, default none) and
+    /// `encoder_pretraining_epochs`.
     public init(study: NetworkSpec, variant: NetworkVariant, profile: ProfileName, seed: UInt64) throws {
         self.init(network: try UnfoldingNetwork.preset(variant, profile: profile, study: study), seed: seed)
         pairCoordinates = try study.parameters.enumeration("pair_coordinates", PairCoordinates.self) ?? .massRatio
+        angleResiduals = try study.parameters.strings("angle_residuals") ?? []
+        pairOrder = try study.parameters.enumeration("pair_order", PairOrder.self) ?? .pT
         if let epochs = try study.parameters.number("encoder_pretraining_epochs") {
             guard epochs >= 1, epochs == epochs.rounded() else {
                 throw study.parameters.error("encoder_pretraining_epochs", "expected a whole number >= 1, got \(epochs)")
@@ -59,6 +68,14 @@ extension UnfoldingNetwork {
         network.training = try study.decode("training", over: network.training)
         return network
     }
+}
+
+/// The order of the quark pair the cINN models (docs/unfold.md).
+public enum PairOrder: String, Codable, CaseIterable, Sendable {
+    /// The higher pT first, as in the sample.
+    case pT
+    /// The quark matched to j1 first (`JetMatchedPair`).
+    case jetMatched = "jet-matched"
 }
 
 /// The cINN's coordinates for the quark pair (docs/unfold.md).
@@ -135,20 +152,33 @@ extension UnfoldingModel {
             // The pair's pTs follow from m_jj and ln(pT_q1 / pT_q2) (or m_jj and the subleading
             // pT): every map is fitted on the sample's own quarks, however soft (no jet threshold).
             var pairMass: PairMassCoordinate?, resonance: ResonanceCoordinates?
+            let matched = request.pairOrder == .jetMatched && request.network.variant.isConditional ? JetMatchedPair() : nil
+            let orderedParton = try matched?.forward(rotatedParton, detector: rotatedDetector) ?? rotatedParton
             if request.network.variant.isConditional {
                 switch request.pairCoordinates {
                 case .perParton: break
                 case .pairMass:
-                    pairMass = PairMassCoordinate.fit(rotatedParton, leading: "q1", subleading: "q2", replacesLeading: true, column: "m_jj")
+                    pairMass = PairMassCoordinate.fit(orderedParton, leading: "q1", subleading: "q2", replacesLeading: true, column: "m_jj")
                 case .massRatio:
-                    pairMass = PairMassCoordinate.fit(rotatedParton, leading: "q1", subleading: "q2", replacesLeading: true,
+                    pairMass = PairMassCoordinate.fit(orderedParton, leading: "q1", subleading: "q2", replacesLeading: true,
                                                       column: "m_jj", modelsRatio: true)
                 case .resonance:
-                    resonance = ResonanceCoordinates.fit(rotatedParton, leading: "q1", subleading: "q2", mass: "m_jj")
+                    resonance = ResonanceCoordinates.fit(orderedParton, leading: "q1", subleading: "q2", mass: "m_jj")
                 }
             }
-            let coordinates = try UnfoldingModelConfig.networkCoordinates(rotatedParton, pairMass: pairMass, resonance: resonance)
-            let partonMap = try FeatureMap.fit(try coordinates.selecting(coordinates.columns.filter { !copied.contains($0) }))
+            let pairCoordinates = try UnfoldingModelConfig.networkCoordinates(orderedParton, pairMass: pairMass, resonance: resonance)
+            let modelled = try pairCoordinates.selecting(pairCoordinates.columns.filter { !copied.contains($0) })
+            let residuals = !request.angleResiduals.isEmpty && request.network.variant.isConditional
+                ? AngleResiduals.fit(modelled, detector: rotatedDetector, particles: request.angleResiduals) : nil
+            // A listed particle must have a sampled angle with a detector partner (a typo is an error, not a no-op).
+            for particle in request.angleResiduals where !(residuals?.residuals.contains { $0.parton.hasSuffix("_\(particle)") } ?? false) {
+                let angles = ["eta_\(particle)", "phi_\(particle)"]
+                guard angles.allSatisfy(copied.contains) else {
+                    throw RefoldError.value("angle residuals of \(particle)", expected: "a sampled eta or phi with a detector partner (columns \(modelled.columns))",
+                                            actual: "none")
+                }
+            }
+            let partonMap = try FeatureMap.fit(try residuals?.forward(modelled, detector: rotatedDetector) ?? modelled)
             let detectorMap = try FeatureMap.fit(rotatedDetector)
             config = UnfoldingModelConfig(
                 network: request.network, seed: request.seed, partonColumns: parton.columns, detectorColumns: detector.columns,
@@ -158,7 +188,8 @@ extension UnfoldingModel {
                 azimuthReference: reference, copiedColumns: copied, copyDecision: decision, pairMass: pairMass, resonance: resonance,
                 support: request.network.variant.isConditional
                     ? TrainingSupport.fit(rotatedParton, columns: parton.columns.filter { !copied.contains($0) }, first: "q1", second: "q2") : nil,
-                encoderPretraining: request.network.variant.isConditional ? request.encoderPretraining : nil)
+                encoderPretraining: request.network.variant.isConditional ? request.encoderPretraining : nil, angleResiduals: residuals,
+                jetMatchedPair: matched)
         }
         let model = try UnfoldingModel(config: config, folder: out)
         try model.writeConfig()

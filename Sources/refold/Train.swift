@@ -36,6 +36,8 @@ struct Train: ParsableCommand {
     @Option(help: "inn, einn, cinn, cinn-isr: train exactly the network of this study file (its typed [network] sections and pair coordinates under --profile); --epochs and --batch-size still override.") var study: String?
     @Option(help: "cINNs: the quark pair's coordinates: per-parton, pair-mass, mass-ratio (default) or resonance (docs/unfold.md).") var pairCoordinates: PairCoordinates?
     @Option(help: "cINNs: epochs of autoencoder pre-training of the condition network (default 0: none).") var pretrainEncoderEpochs: Int?
+    @Option(help: "cINNs: the quark pair's order, pT (default) or jet-matched (docs/unfold.md).") var pairOrder: PairOrder?
+    @Option(help: "cINNs: comma-separated parton particles (l-, l+, q1, q2) whose sampled angles are modelled as residuals to the detector objects that measure them (docs/unfold.md).") var angleResiduals: String?
     @Flag(help: "GANs: a residual generator, x_G = skip(x_d) + G(x_d, r), each parton feature starting from its detector-level partner (docs/gan-studies.md).") var residual = false
     @Flag(help: "FCGAN: the discriminator also sees the response x_p - skip(x_d) (docs/gan-studies.md).") var discriminatorResponse = false
     @Option(help: "generator: R+ of the Delta R weight f = (Delta R - R-) / (R+ - R-), R- being the sample's R_min.") var separationUpper: Double = 1.2
@@ -50,8 +52,8 @@ struct Train: ParsableCommand {
         if let pretrainEncoderEpochs, pretrainEncoderEpochs < 0 { throw ValidationError("--pretrain-encoder-epochs: expected >= 0, got \(pretrainEncoderEpochs)") }
         if study != nil {
             guard network.isUnfoldingFlow else { throw ValidationError("--study: only for inn, einn, cinn and cinn-isr, got \(network.rawValue)") }
-            guard pairCoordinates == nil, pretrainEncoderEpochs == nil else {
-                throw ValidationError("--pair-coordinates, --pretrain-encoder-epochs: the study file sets them (--study)")
+            guard pairCoordinates == nil, pretrainEncoderEpochs == nil, angleResiduals == nil, pairOrder == nil else {
+                throw ValidationError("--pair-coordinates, --pair-order, --pretrain-encoder-epochs, --angle-residuals: the study file sets them (--study)")
             }
         }
     }
@@ -141,6 +143,8 @@ struct Train: ParsableCommand {
         }
         var request = UnfoldingTrainingRequest(network: try UnfoldingNetwork.preset(variant, profile: profile), seed: seed)
         request.pairCoordinates = pairCoordinates ?? .massRatio
+        request.pairOrder = pairOrder ?? .pT
+        request.angleResiduals = angleResiduals.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? []
         if let pretrainEncoderEpochs, pretrainEncoderEpochs > 0 { request.encoderPretraining = EncoderPretraining(epochs: pretrainEncoderEpochs) }
         return request
     }
@@ -155,6 +159,8 @@ struct Train: ParsableCommand {
             "--pretrain-encoder-epochs": given(pretrainEncoderEpochs, study == nil ? "0" : "the study's"), "--residual": String(residual),
             "--discriminator-response": String(discriminatorResponse), "--separation-upper": String(separationUpper), "--box": given(box, "none"),
         ]
+        if let angleResiduals { options["--angle-residuals"] = angleResiduals }
+        if let pairOrder { options["--pair-order"] = pairOrder.rawValue }
         // Only when given, so that models trained before --study existed still resume. The study
         // is recorded by what it trains (network, coordinates, pre-training; not its epochs), so a
         // resume accepts the same file by any path and refuses an edited network.
@@ -164,7 +170,8 @@ struct Train: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
             var hash = FNV1a()
-            hash.mix(try encoder.encode(trained) + Data(request.pairCoordinates.rawValue.utf8) + encoder.encode(request.encoderPretraining))
+            hash.mix(try encoder.encode(trained) + Data(request.pairCoordinates.rawValue.utf8) + encoder.encode(request.encoderPretraining)
+                     + Data((request.angleResiduals.joined(separator: ",") + (request.pairOrder == .pT ? "" : request.pairOrder.rawValue)).utf8))
             options["--study"] = "\(URL(fileURLWithPath: study).lastPathComponent) (network \(hash.hex))"
         }
         return TrainingRecord(options: options)
@@ -172,3 +179,4 @@ struct Train: ParsableCommand {
 }
 
 extension PairCoordinates: ExpressibleByArgument {}
+extension PairOrder: ExpressibleByArgument {}

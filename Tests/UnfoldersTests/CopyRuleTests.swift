@@ -116,4 +116,63 @@ final class CopyRuleTests: XCTestCase {
         XCTAssertEqual(u.outsideSupport, 0)
         XCTAssertEqual(try support.violations(u.block), [])
     }
+
+    /// `angleResiduals`: the listed particles' sampled angles become residuals to their detector
+    /// objects (the quarks' to the jets; a lepton's once radiation makes it sampled, while the
+    /// copied l+ needs none), recorded in config.json, and unfolding maps them back next to the
+    /// jets: every sample finite and inside the support. A particle with no such angle is an error.
+    func testAngleResidualsTrainAndUnfold() throws {
+        var network = try UnfoldingNetwork.preset(.cinn, profile: .quick)
+        network.training.epochs = 1
+        network.cinn?.unitsPerLayer = 32
+        var sample = try zwSample(600, seed: 79)
+        let rng = RNGStream(seed: 80)
+        let j = sample.detector!.index(of: "eta_l-")!
+        for i in 0..<sample.count { sample.detector!.values[i * sample.detector!.columns.count + j] += 0.01 * rng.normal(mean: 0, std: 1) }
+        var request = UnfoldingTrainingRequest(network: network, seed: 81)
+        request.angleResiduals = ["l-", "l+", "q1", "q2"]
+        let folder = temporaryFolder()
+        let model = try UnfoldingModel.train(sample: sample, request: request, out: folder)
+        let residuals = try XCTUnwrap(model.config.angleResiduals?.residuals)
+        XCTAssertEqual(residuals.map(\.parton), ["eta_l-", "eta_q1", "phi_q1", "eta_q2", "phi_q2"])
+        XCTAssertEqual(residuals.map(\.detector), ["eta_l-", "eta_j1", "phi_j1", "eta_j2", "phi_j2"])
+        XCTAssertTrue(model.config.networkColumns.contains("g(eta_q1-eta_j1)"), "\(model.config.networkColumns)")
+        XCTAssertFalse(model.config.networkColumns.contains("eta_q1"))
+
+        var typo = request
+        typo.angleResiduals = ["q3"]
+        XCTAssertThrowsError(try UnfoldingModel.train(sample: sample, request: typo, out: temporaryFolder())) { error in
+            XCTAssertTrue("\(error)".contains("angle residuals of q3"), "\(error)")
+        }
+        var quarks = request
+        quarks.angleResiduals = ["q2"]
+        quarks.pairOrder = .jetMatched
+        let only = try UnfoldingModel.train(sample: sample, request: quarks, out: temporaryFolder())
+        XCTAssertEqual(only.config.angleResiduals?.residuals.map(\.parton), ["eta_q2", "phi_q2"])
+        XCTAssertNotNil(only.config.jetMatchedPair)
+        // The network's pair is jet-ordered; its samples come back pT-ordered.
+        let matchedSamples = try only.unfold(detector: sample.detector!.rows(0..<50), njets: nil, samples: 6, rng: RNGStream(seed: 83))
+        let pT1 = matchedSamples.columns.firstIndex(of: "pT_q1")!, pT2 = matchedSamples.columns.firstIndex(of: "pT_q2")!
+        for i in 0..<50 { for k in 0..<6 { XCTAssertGreaterThanOrEqual(matchedSamples[event: i, sample: k, column: pT1], matchedSamples[event: i, sample: k, column: pT2]) } }
+
+        let loaded = try UnfoldingModel.load(from: folder)
+        XCTAssertEqual(loaded.config.angleResiduals, model.config.angleResiduals)
+        // The network features of the training pairs map back to the pairs' own angles.
+        let events = sample.detector!.rows(0..<50), truth = sample.parton!.rows(0..<50)
+        let features = try loaded.partonTensor(truth, detector: events)
+        XCTAssertTrue(features.storage.allSatisfy(\.isFinite))
+        let u = try loaded.unfold(detector: events, njets: nil, samples: 6, rng: RNGStream(seed: 82))
+        XCTAssertTrue(u.values.allSatisfy(\.isFinite))
+        XCTAssertEqual(u.outsideSupport, 0)
+        // Each sample's quark direction lies within the residual map's fitted range of its own
+        // event's jet (the map's ends bound what it can give back).
+        let eta = u.columns.firstIndex(of: "eta_q1")!, jet = events.index(of: "eta_j1")!
+        let range = residuals[1].map.knots
+        for i in 0..<50 {
+            for k in 0..<6 {
+                let r = u[event: i, sample: k, column: eta] - events[i, jet]
+                XCTAssertTrue(r >= range.first! - 1e-9 && r <= range.last! + 1e-9, "event \(i) sample \(k): residual \(r)")
+            }
+        }
+    }
 }
