@@ -43,6 +43,18 @@ struct Sample: ParsableCommand {
             print(String(format: "%d generated Z+jets events with Delta R weights (%.0f events/s) -> %@", events, Double(events) / seconds, out))
             return
         }
+        if TTbarGenerator.isModel(at: modelFolder) {
+            try checkMemory("--events", count: events, bytesPerItem: 512)
+            let generator = try TTbarGenerator.load(from: modelFolder)
+            let start = Date()
+            var sample = try generator.sample(events: events, rng: RNGStream(seed: seed).child("sample"))
+            let seconds = Date().timeIntervalSince(start)
+            sample.seed = seed
+            try sample.write(to: URL(fileURLWithPath: out))
+            print(String(format: "%d generated ttbar events, %@ generator (%.0f events/s) -> %@", events, generator.settings.network.rawValue,
+                         Double(events) / seconds, out))
+            return
+        }
         if SubtractionModel.isModel(at: modelFolder) {
             let (settings, gan) = try SubtractionModelSettings.load(from: modelFolder)
             try checkMemory("--events", count: events, bytesPerItem: 16 * settings.columns.count)
