@@ -193,6 +193,20 @@ public final class TTbarGenerator {
                            events: .init(columns: settings.columns, rows: count, values: events.flatMap { $0.partons.flatMap { [$0.pT, $0.eta, $0.phi] } }))
     }
 
+    /// Generated events per second of an untrained generator of the quick sizes (the arithmetic of a
+    /// trained one): `events` events built from the network's points, for `refold bench`.
+    public static func generationSpeed(network: GeneratorNetwork, events: Int = 100_000, seed: UInt64 = 1) throws -> Double {
+        let d = TTbarCoordinates.dimension
+        let settings = TTbarGeneratorSettings(
+            network: network, standardizer: try Standardizer(mean: [Double](repeating: 0, count: d), std: [Double](repeating: 1, count: d)),
+            flow: DensityFlowConfig(dimension: d, blocks: 10, layersPerBlock: 2, unitsPerLayer: 64), training: nil,
+            gan: .quick, ganTraining: nil, mmdWeight: 0, mmd: massMMD, columns: TTbarProduction.columns, seed: seed, trainingEvents: 0)
+        let generator = try TTbarGenerator(settings: settings)
+        let start = Date()
+        _ = try generator.generate(count: events, rng: RNGStream(seed: seed).child("bench"))
+        return Double(events) / max(Date().timeIntervalSince(start), 1e-9)
+    }
+
     /// The model's parameters (for save and describe).
     var module: any Module { flow.map { $0 as any Module } ?? gan! }
 }

@@ -136,27 +136,16 @@ public final class ZJetsGenerator {
         return trained.map { $0.history.last ?? .nan }
     }
 
-    /// The stored discriminators' weights D/(1-D), clipped at the stored clip, of a generated z-jets
-    /// sample of this generator (`sample(events:rng:)`): per event, 0 where the event's inputs
-    /// exceed Float32 (as its Delta R weight then is meaningless), and the clipped fraction.
-    public func discriminatorWeights(of sample: EventSample) throws -> (weights: [Double], clippedFraction: Double) {
-        guard !discriminators.isEmpty, let clip = settings.weightClip else {
-            throw RefoldError.value("discriminator weights", expected: "a generator trained with --discriminator", actual: "none stored")
-        }
-        let grouped = try Self.events(of: sample, source: "generated sample")
-        var byJets = grouped.map { _ in [Double]() }, clipped = 0.0
-        for (k, events) in grouped.enumerated() where !events.isEmpty {
-            let inputs = try Self.classifierInputs(events, map: settings.coordinates[k]), finite = Self.finiteRows(inputs)
-            var safe = inputs
-            for i in 0..<inputs.rows where !finite[i] { for j in 0..<inputs.columns { safe[i, j] = 0 } }
-            let (w, fraction) = GAN.discriminatorWeights(logits: try discriminators[k].logits(safe), maximum: clip)
-            byJets[k] = zip(w, finite).map { $1 ? $0 : 0 }
-            clipped += fraction * Double(events.count)
-        }
-        // Back to the sample's row order: the rows of each multiplicity appear in order.
-        var next = [Int](repeating: 0, count: maximumJets), weights: [Double] = []
-        for n in sample.njets ?? [] { weights.append(byJets[n - 1][next[n - 1]]); next[n - 1] += 1 }
-        return (weights, clipped / Double(max(sample.count, 1)))
+    /// The stored discriminators' weights D/(1-D) of generated `events` of `jets` jets, clipped at
+    /// the stored clip (0 where an event's inputs exceed Float32, as its Delta R weight is then
+    /// meaningless), and the number clipped.
+    func discriminatorWeights(_ events: [ZJetsEvent], jets: Int) throws -> (weights: [Double], clipped: Int) {
+        guard !discriminators.isEmpty, let clip = settings.weightClip else { return (events.map { _ in 1 }, 0) }
+        let inputs = try Self.classifierInputs(events, map: settings.coordinates[jets - 1]), finite = Self.finiteRows(inputs)
+        var safe = inputs
+        for i in 0..<inputs.rows where !finite[i] { for j in 0..<inputs.columns { safe[i, j] = 0 } }
+        let (w, fraction) = GAN.discriminatorWeights(logits: try discriminators[jets - 1].logits(safe), maximum: clip)
+        return (zip(w, finite).map { $1 ? $0 : 0 }, Int((fraction * Double(events.count)).rounded()))
     }
 
     public var maximumJets: Int { settings.coordinates.count }
@@ -297,6 +286,13 @@ public final class ZJetsGenerator {
     /// at a those of the reweighted sample, from `rng.child("multiplicity")`, then shuffled), with the
     /// Delta R weights in `weights.npy`.
     public func sample(events count: Int, rng: RNGStream, augmentation a: Double = 0) throws -> EventSample {
+        try controlledSample(events: count, rng: rng, augmentation: a).sample
+    }
+
+    /// `sample(events:rng:augmentation:)` and, when the model stores its discriminators, their
+    /// weights D/(1-D) per event (in the sample's row order) and the clipped fraction.
+    public func controlledSample(events count: Int, rng: RNGStream, augmentation a: Double = 0) throws
+        -> (sample: EventSample, discriminator: (weights: [Double], clippedFraction: Double)?) {
         try checkAugmentation(a)
         let draw = rng.child("multiplicity"), fractions = settings.fractions(augmentation: a)
         var counts = [Int](repeating: 0, count: maximumJets)
@@ -305,10 +301,13 @@ public final class ZJetsGenerator {
             while n < maximumJets - 1, u >= fractions[n] { u -= fractions[n]; n += 1 }
             counts[n] += 1
         }
-        var rows: [(row: [Double], jets: Int, weight: Double)] = []
+        var rows: [(row: [Double], jets: Int, weight: Double, discriminator: Double)] = []
+        var clipped = 0
         for (k, c) in counts.enumerated() where c > 0 {
             let (events, weights) = try generate(jets: k + 1, count: c, rng: rng.child("jets").child(index: k + 1), augmentation: a)
-            for (e, w) in zip(events, weights) { rows.append((ZJetsProduction.row(e, slots: maximumJets), k + 1, w)) }
+            let d = try discriminatorWeights(events, jets: k + 1)
+            clipped += d.clipped
+            for i in events.indices { rows.append((ZJetsProduction.row(events[i], slots: maximumJets), k + 1, weights[i], d.weights[i])) }
         }
         let order = rng.child("mix").permutation(rows.count)
         var sample = EventSample(generator: "inn-generator(z-jets)", seed: rng.seed,
@@ -316,6 +315,7 @@ public final class ZJetsGenerator {
                                  weights: order.map { rows[$0].weight })
         sample.njets = order.map { rows[$0].jets }
         if settings.augmentation != nil { sample.parameters["augmentation_a"] = a }
-        return sample
+        let discriminator = discriminators.isEmpty ? nil : (order.map { rows[$0].discriminator }, Double(clipped) / Double(max(count, 1)))
+        return (sample, discriminator)
     }
 }

@@ -61,16 +61,23 @@ func trainGenerator(data: URL, profile: ProfileName, epochs: Int?, batchSize: In
                      request.network.rawValue, Double(request.mmdWeight), generator.settings.trainingEvents, Date().timeIntervalSince(start), out.path))
         return
     }
-    guard request.mmdWeight == 0, request.network != .gan else {
-        throw RefoldError.file(data.path, "a z-jets sample: expected --network inn or binn without --mmd-weight (the GAN and the MMD are for ttbar)")
+    guard request.mmdWeight == 0, request.network == .inn else {
+        throw RefoldError.file(data.path, "a z-jets sample: expected --network inn without --mmd-weight (the GAN and the MMD are for ttbar; the BINN generator is not built yet), got --network \(request.network.rawValue)")
     }
     let rMin = sample.parameters["minimum_separation"] ?? ZJetsParameters().minimumSeparation
     let separation = try SeparationWeight(lower: rMin, upper: separationUpper)
     let generator = try ZJetsGenerator.train(sample: sample, source: data.path, flow: GeneratorPreset.flow(profile), training: training,
-                                             separation: separation, seed: seed, folder: out, resume: resume) { jets, r in
+                                             separation: separation, seed: seed, augmentation: request.augmentation ? try AugmentationWeight() : nil,
+                                             folder: out, resume: resume) { jets, r in
         terminal.update("\(jets)-jet flow " + progressLine(r, epochs: training.epochs))
     }
     terminal.finish()
+    if request.discriminator {
+        // Same sizes and clip as Toys/generator.toml; trained on the training truth.
+        let losses = try generator.trainDiscriminators(truth: try ZJetsGenerator.events(of: sample, source: data.path), config: ClassifierConfig(),
+                                                       weightClip: 10, rng: RNGStream(seed: seed).child("generator.discriminators"), folder: out)
+        print("discriminators trained, final losses " + losses.map { String(format: "%.4f", $0) }.joined(separator: "/") + " (ln 4 = 1.386: indistinguishable)")
+    }
     let counts = generator.settings.trainingEvents.map(String.init).joined(separator: "/")
     print(String(format: "trained the Z+jets INN generator on %@ events (1/2/3 jets), Delta R weight on [%.2f, %.2f], %.1f s; model in %@",
                  counts, separation.lower, separation.upper, Date().timeIntervalSince(start), out.path))
