@@ -141,7 +141,11 @@ public final class ZJetsGenerator {
     /// meaningless), and the number clipped.
     func discriminatorWeights(_ events: [ZJetsEvent], jets: Int) throws -> (weights: [Double], clipped: Int) {
         guard !discriminators.isEmpty, let clip = settings.weightClip else { return (events.map { _ in 1 }, 0) }
-        let inputs = try Self.classifierInputs(events, map: settings.coordinates[jets - 1]), finite = Self.finiteRows(inputs)
+        // An event whose coordinates cannot be computed (a jet at the threshold within round-off,
+        // pT = 20 - 4e-15 GeV after exp) counts as non-finite.
+        let d = discriminators[jets - 1].inputs, map = settings.coordinates[jets - 1]
+        let rows = events.map { e in (try? Self.classifierInputs([e], map: map))?.storage ?? [Float](repeating: .nan, count: d) }
+        let inputs = Tensor(shape: [events.count, d], storage: rows.flatMap { $0 }), finite = Self.finiteRows(inputs)
         var safe = inputs
         for i in 0..<inputs.rows where !finite[i] { for j in 0..<inputs.columns { safe[i, j] = 0 } }
         let (w, fraction) = GAN.discriminatorWeights(logits: try discriminators[jets - 1].logits(safe), maximum: clip)
