@@ -105,6 +105,15 @@ public final class ZJetsGenerator {
         return Tensor(shape: [events.count, rows.first?.count ?? 0], storage: rows.flatMap { $0 })
     }
 
+    /// `classifierInputs` of generated events, where an event whose coordinates cannot be computed
+    /// (a jet at the threshold within round-off, pT = 20 - 4e-15 GeV after exp) gets NaN inputs,
+    /// which `finiteRows` then reports.
+    func generatedInputs(_ events: [ZJetsEvent], jets: Int) -> Tensor {
+        let map = settings.coordinates[jets - 1], d = map.dimension + 1 + jets * (jets - 1) / 2
+        let rows = events.map { e in (try? Self.classifierInputs([e], map: map))?.storage ?? [Float](repeating: .nan, count: d) }
+        return Tensor(shape: [events.count, d], storage: rows.flatMap { $0 })
+    }
+
     /// Trains per multiplicity a classifier of the `truth` events (grouped by multiplicity, index
     /// n - 1) against as many generated ones with their Delta R weights (generated events with
     /// inputs beyond Float32 left out), stores them in the settings and, with `folder`, writes them
@@ -119,7 +128,7 @@ public final class ZJetsGenerator {
         for jets in 1...maximumJets {
             let k = jets - 1, map = settings.coordinates[k], stream = rng.child("jets").child(index: jets)
             let control = try generate(jets: jets, count: truth[k].count, rng: stream.child("control"))
-            let inputs = try Self.classifierInputs(control.events, map: map), finite = Self.finiteRows(inputs)
+            let inputs = generatedInputs(control.events, jets: jets), finite = Self.finiteRows(inputs)
             let usable = control.events.indices.filter { finite[$0] }
             let classifier = try EventClassifier(inputs: inputs.columns, config: config,
                                                  rng: RNGStream(seed: settings.seed).child("generator.discriminator").child(index: jets))
@@ -141,11 +150,7 @@ public final class ZJetsGenerator {
     /// meaningless), and the number clipped.
     func discriminatorWeights(_ events: [ZJetsEvent], jets: Int) throws -> (weights: [Double], clipped: Int) {
         guard !discriminators.isEmpty, let clip = settings.weightClip else { return (events.map { _ in 1 }, 0) }
-        // An event whose coordinates cannot be computed (a jet at the threshold within round-off,
-        // pT = 20 - 4e-15 GeV after exp) counts as non-finite.
-        let d = discriminators[jets - 1].inputs, map = settings.coordinates[jets - 1]
-        let rows = events.map { e in (try? Self.classifierInputs([e], map: map))?.storage ?? [Float](repeating: .nan, count: d) }
-        let inputs = Tensor(shape: [events.count, d], storage: rows.flatMap { $0 }), finite = Self.finiteRows(inputs)
+        let inputs = generatedInputs(events, jets: jets), finite = Self.finiteRows(inputs)
         var safe = inputs
         for i in 0..<inputs.rows where !finite[i] { for j in 0..<inputs.columns { safe[i, j] = 0 } }
         let (w, fraction) = GAN.discriminatorWeights(logits: try discriminators[jets - 1].logits(safe), maximum: clip)
