@@ -44,11 +44,15 @@ public final class EventClassifier: Module {
     /// Mean training loss per epoch (ln 4 = 1.386 when nothing is distinguishable).
     public private(set) var history: [Double] = []
 
-    public init(inputs: Int, config: ClassifierConfig, rng: RNGStream) throws {
+    /// `standardizer`: that of a trained classifier being rebuilt from its model folder (the
+    /// weights are loaded after); nil for a fresh one (`train` fits it).
+    public init(inputs: Int, config: ClassifierConfig, rng: RNGStream, standardizer: Standardizer? = nil) throws {
         self.config = try config.validated()
-        guard inputs >= 1 else { throw RefoldError.value("classifier inputs", expected: ">= 1", actual: inputs) }
+        guard inputs >= 1, standardizer.map({ $0.dimension == inputs }) ?? true else {
+            throw RefoldError.value("classifier inputs", expected: ">= 1, the standardiser's \(standardizer?.dimension ?? inputs)", actual: inputs)
+        }
         network = MLP(sizes: [inputs] + [Int](repeating: config.units, count: config.hiddenLayers) + [1], activation: .leakyRelu, rng: rng)
-        standardizer = try Standardizer(mean: [Double](repeating: 0, count: inputs), std: [Double](repeating: 1, count: inputs))
+        self.standardizer = try standardizer ?? Standardizer(mean: [Double](repeating: 0, count: inputs), std: [Double](repeating: 1, count: inputs))
     }
 
     public var parameters: [(name: String, variable: Variable)] { prefixed("network", network) }

@@ -45,6 +45,10 @@ public struct TTbarEvent: Equatable {
     public var b: FourMomentum, q1: FourMomentum, q2: FourMomentum
     public var bbar: FourMomentum, q3: FourMomentum, q4: FourMomentum
 
+    public init(b: FourMomentum, q1: FourMomentum, q2: FourMomentum, bbar: FourMomentum, q3: FourMomentum, q4: FourMomentum) {
+        self.b = b; self.q1 = q1; self.q2 = q2; self.bbar = bbar; self.q3 = q3; self.q4 = q4
+    }
+
     public var partons: [FourMomentum] { [b, q1, q2, bbar, q3, q4] }
     public var top: FourMomentum { b + q1 + q2 }
     public var antitop: FourMomentum { bbar + q3 + q4 }

@@ -168,3 +168,31 @@ public struct SeparationWeight: Codable, Equatable, Sendable {
         return f > 0 ? 1 / f : 0
     }
 }
+
+/// The theory-uncertainty reweighting of talk 001 ("Theory uncertainties"): an event with leading
+/// jet pT,j1 gets w_a = 1 + a ((pT,j1 - pivot) / scale)^2, a in [0, maximum] a nuisance parameter
+/// that hardens the pT,j1 tail (pivot 15 GeV, scale 100 GeV, a up to 30: w = 1.5 at 86 GeV and
+/// 13 at 215 GeV for a = 30). A generator conditioned on a and trained on events with a drawn
+/// per event learns the whole family p(x | a) ∝ w_a(x) p(x); sampling a gives the band.
+public struct AugmentationWeight: Codable, Equatable, Sendable {
+    public var pivot: Double, scale: Double, maximum: Double
+
+    public init(pivot: Double = 15, scale: Double = 100, maximum: Double = 30) throws {
+        guard scale > 0, maximum > 0, pivot.isFinite else {
+            throw RefoldError.value("augmentation weight (pivot, scale, maximum a)", expected: "finite pivot, scale > 0, maximum > 0",
+                                    actual: "\(pivot), \(scale), \(maximum)")
+        }
+        self.pivot = pivot; self.scale = scale; self.maximum = maximum
+    }
+
+    /// u^2 = ((pT,j1 - pivot) / scale)^2.
+    public func shape(leadingJetPT pT: Double) -> Double { let u = (pT - pivot) / scale; return u * u }
+
+    /// w_a = 1 + a u^2.
+    public func weight(leadingJetPT pT: Double, a: Double) -> Double { 1 + a * shape(leadingJetPT: pT) }
+
+    /// Throws unless a lies in [0, maximum].
+    public func check(_ a: Double) throws {
+        guard a >= 0, a <= maximum else { throw RefoldError.value("augmentation a", expected: "in [0, \(maximum)]", actual: a) }
+    }
+}

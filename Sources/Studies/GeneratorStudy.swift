@@ -76,24 +76,6 @@ public enum GeneratorStudy {
         return list
     }
 
-    /// Whether each row of `x` is finite.
-    static func finiteRows(_ x: Tensor) -> [Bool] {
-        let d = x.columns
-        return (0..<x.rows).map { i in (0..<d).allSatisfy { x.storage[i * d + $0].isFinite } }
-    }
-
-    /// The classifier's inputs, the seed's list (pT, eta, phi, masses, m_mumu, Delta R): the generator
-    /// coordinates (log pT, eta and the azimuths of every object), m_mumu and every jet pair's
-    /// Delta R. Not the pair's pT: the truth balances it exactly against the jets, which an ML
-    /// generator does not (talk 001: "no momentum conservation"), and a classifier fed with it
-    /// separates the two by that alone, with weights of 0 or the clip.
-    static func classifierInputs(_ events: [ZJetsEvent], map: ZJetsCoordinates) throws -> Tensor {
-        let rows = try events.map { e -> [Float] in
-            (try map.coordinates(e) + [e.mMuMu] + e.jetSeparations).map(Float.init)
-        }
-        return Tensor(shape: [events.count, rows.first?.count ?? 0], storage: rows.flatMap { $0 })
-    }
-
     /// Truth and generated histograms of one observable: chi2 of generated (scaled to the truth's
     /// event count) against truth, the largest relative deviation over bins with >= 1 % of the
     /// truth events and the test sample's floor there (largest 1 / sqrt(n_truth)).
@@ -167,10 +149,10 @@ public enum GeneratorStudy {
             let classifier = try EventClassifier(inputs: map.dimension + 1 + jets * (jets - 1) / 2, config: s.classifier, rng: rng.child("classifier"))
             // A flow sample far in its tails can map to inputs beyond Float32's range: such events
             // are dropped from the classifier's training and weighted 0 in every histogram, counted.
-            let controlInputs = try classifierInputs(control.events, map: map), evaluationInputs = try classifierInputs(evaluation.events, map: map)
-            let finiteControl = finiteRows(controlInputs), finiteEvaluation = finiteRows(evaluationInputs)
+            let controlInputs = try ZJetsGenerator.classifierInputs(control.events, map: map), evaluationInputs = try ZJetsGenerator.classifierInputs(evaluation.events, map: map)
+            let finiteControl = ZJetsGenerator.finiteRows(controlInputs), finiteEvaluation = ZJetsGenerator.finiteRows(evaluationInputs)
             let usable = control.events.indices.filter { finiteControl[$0] }
-            try classifier.train(truth: try classifierInputs(trainingEvents[k], map: map), generated: gatherRows(controlInputs, usable),
+            try classifier.train(truth: try ZJetsGenerator.classifierInputs(trainingEvents[k], map: map), generated: gatherRows(controlInputs, usable),
                                  generatedWeights: usable.map { control.weights[$0] }, rng: rng.child("classifier-train"))
             let (dWeights, clipped) = discriminatorWeights(logits: try classifier.logits(evaluationInputs), maximum: s.weightClip)
             let before = zip(evaluation.weights, finiteEvaluation).map { $1 ? $0 : 0 }

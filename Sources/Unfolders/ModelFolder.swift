@@ -50,7 +50,7 @@ public enum ModelFolders {
     }
 
     public static let all: [Kind] = [
-        kind(UnfoldingModel.self), kind(GANModelFolder.Trained.self), kind(SubtractionModel.self), kind(ZJetsGenerator.self),
+        kind(UnfoldingModel.self), kind(GANModelFolder.Trained.self), kind(SubtractionModel.self), kind(ZJetsGenerator.self), kind(TTbarGenerator.self),
         kind(BINNModel.self), kind(MEMProposal.self), kind(MEMFlowModel.self), kind(QCDInferenceModel.self),
     ]
 
@@ -188,6 +188,29 @@ extension ZJetsGenerator: ModelFolder {
     }
 
     /// A weighted z-jets sample (`sample(events:rng:)`).
+    public func sample(_ condition: Void, count: Int, rng: RNGStream) throws -> EventSample {
+        try sample(events: count, rng: rng)
+    }
+}
+
+// MARK: ttbar generator
+
+extension TTbarGenerator: ModelFolder {
+    public static var modelName: String { "ttbar generator, INN or GAN (refold train generator)" }
+    public static var markerFile: String? { TTbarGeneratorSettings.file }
+
+    public func save(to url: URL) throws {
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try writeJSONAtomically(settings, to: url.appendingPathComponent(TTbarGeneratorSettings.file))
+        try Checkpoint.save(module: module, to: url.appendingPathComponent(TTbarGeneratorSettings.checkpoint))
+    }
+
+    public func describe() -> [String] {
+        ["\(settings.network.rawValue), \(module.parameterCount) weights, MMD on m_t and m_W: lambda \(settings.mmdWeight), seed \(settings.seed)",
+         "training events: \(settings.trainingEvents)", describeColumns("columns", settings.columns)]
+    }
+
+    /// An unweighted ttbar sample (`sample(events:rng:)`).
     public func sample(_ condition: Void, count: Int, rng: RNGStream) throws -> EventSample {
         try sample(events: count, rng: rng)
     }

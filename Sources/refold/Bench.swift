@@ -6,6 +6,7 @@ import Inference
 import NN
 import Physics
 import ToyModels
+import Unfolders
 
 /// `refold bench`: training-step speed of the engine against the sgemm roofline.
 struct Bench: ParsableCommand {
@@ -111,6 +112,9 @@ struct Bench: ParsableCommand {
         let generator = FlowBenchmarks.densityFlowEpochAndSampling(config: DensityFlowConfig(dimension: 14, blocks: 10, layersPerBlock: 2, unitsPerLayer: 64),
                                                                    events: 60_000, seed: seed)
         record("inn_generator_3jet_quick_epoch_60k", ["seconds": generator.epochSeconds, "generated_events_per_second": generator.samplesPerSecond])
+        // The ttbar generators of issue 16 (quick sizes, untrained: the same arithmetic as trained).
+        record("ttbar_generators_quick_1e5", ["inn_events_per_second": (try? TTbarGenerator.generationSpeed(network: .inn, seed: seed)) ?? .nan,
+                                              "gan_events_per_second": (try? TTbarGenerator.generationSpeed(network: .gan, seed: seed)) ?? .nan])
         let binn = FlowBenchmarks.binnEpoch(config: .drellYanPaper(), seed: seed, batches: 20)
         record("binn_drell_yan_paper_epoch_1e6", ["seconds": binn, "timed_batches": 20])
     }

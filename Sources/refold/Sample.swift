@@ -10,7 +10,9 @@ import Tensor
 /// identical binning; the mean and standard deviation of the M histograms. For a subtraction GAN
 /// (a model folder with subtraction.json): N unweighted B - S events as a single-level sample. For
 /// the Z+jets INN generator (generator.json): N generated events in the z-jets format with their
-/// Delta R weights (weights.npy).
+/// Delta R weights (weights.npy), at `--augmentation a` for a conditioned one, and D/(1-D)
+/// (discriminator_weights.npy) when the model stores its discriminators. For a ttbar generator:
+/// N unweighted events.
 struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "BINN marginal histograms over M weight draws (sec. 6.3.5), unweighted B - S events of a subtraction GAN, or weighted Z+jets events of the INN generator.")
@@ -20,6 +22,7 @@ struct Sample: ParsableCommand {
     @Option(help: "Weight draws M.") var draws: Int = 30
     @Option(help: "Bins per column, on mean ± 4 std of the training data.") var bins: Int = 50
     @Option(help: "Seed of the weight draws and the latent samples.") var seed: UInt64 = 2026
+    @Option(help: "Z+jets generator trained with --condition-on augmentation: the theory parameter a in [0, 30] (default 0).") var augmentation: Double?
     @Option(help: "Output folder: marginal-<column>.csv, marginals_mean.npy, marginals_sigma.npy [D, bins].") var out: String
     @Flag(help: "Overwrite an existing --out (never one of the inputs).") var force = false
 
@@ -31,16 +34,37 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         let modelFolder = URL(fileURLWithPath: model)
+        if augmentation != nil, !ZJetsGenerator.isModel(at: modelFolder) {
+            throw ValidationError("--augmentation: only for a Z+jets generator (refold train generator --condition-on augmentation)")
+        }
         try OutputGuard.check(URL(fileURLWithPath: out), inputs: [("--model", modelFolder)], force: force)
         if ZJetsGenerator.isModel(at: modelFolder) {
             try checkMemory("--events", count: events, bytesPerItem: 512)
             let generator = try ZJetsGenerator.load(from: modelFolder)
             let start = Date()
+            var (sample, discriminator) = try generator.controlledSample(events: events, rng: RNGStream(seed: seed).child("sample"), augmentation: augmentation ?? 0)
+            let seconds = Date().timeIntervalSince(start)
+            sample.seed = seed
+            let folder = URL(fileURLWithPath: out)
+            let weights = discriminator.map { NPYArray(shape: [events], values: $0.weights, dtype: .float64) }
+            try weights?.requireFinite(folder.appendingPathComponent("discriminator_weights.npy"))
+            try sample.write(to: folder)
+            try weights?.write(to: folder.appendingPathComponent("discriminator_weights.npy"))
+            print(String(format: "%d generated Z+jets events with Delta R weights%@ (%.0f events/s) -> %@", events,
+                         discriminator.map { String(format: " and D/(1-D) in discriminator_weights.npy (%.3f %% clipped)", 100 * $0.clippedFraction) } ?? "",
+                         Double(events) / seconds, out))
+            return
+        }
+        if TTbarGenerator.isModel(at: modelFolder) {
+            try checkMemory("--events", count: events, bytesPerItem: 512)
+            let generator = try TTbarGenerator.load(from: modelFolder)
+            let start = Date()
             var sample = try generator.sample(events: events, rng: RNGStream(seed: seed).child("sample"))
             let seconds = Date().timeIntervalSince(start)
             sample.seed = seed
             try sample.write(to: URL(fileURLWithPath: out))
-            print(String(format: "%d generated Z+jets events with Delta R weights (%.0f events/s) -> %@", events, Double(events) / seconds, out))
+            print(String(format: "%d generated ttbar events, %@ generator (%.0f events/s) -> %@", events, generator.settings.network.rawValue,
+                         Double(events) / seconds, out))
             return
         }
         if SubtractionModel.isModel(at: modelFolder) {

@@ -41,10 +41,24 @@ struct Train: ParsableCommand {
     @Flag(help: "GANs: a residual generator, x_G = skip(x_d) + G(x_d, r), each parton feature starting from its detector-level partner (docs/gan-studies.md).") var residual = false
     @Flag(help: "FCGAN: the discriminator also sees the response x_p - skip(x_d) (docs/gan-studies.md).") var discriminatorResponse = false
     @Option(help: "generator: R+ of the Delta R weight f = (Delta R - R-) / (R+ - R-), R- being the sample's R_min.") var separationUpper: Double = 1.2
+    @Option(name: .customLong("network"), help: "generator: the network, inn (default), gan (ttbar) or binn (z-jets).") var generatorNetwork: GeneratorNetwork?
+    @Option(help: "generator on ttbar: lambda of the MMD on m_t and m_W in the loss (default 0: none).") var mmdWeight: Float?
+    @Option(help: "generator on z-jets: condition the flows on the theory parameter a of the augmentation weight 1 + a ((pT,j1 - 15 GeV) / 100 GeV)^2 (value: augmentation).") var conditionOn: GeneratorCondition?
+    @Flag(help: "generator on z-jets: train the D/(1-D) classifiers after the flows and store them with the model (refold sample writes their weights).") var discriminator = false
     @Option(help: "The model folder to write (a fresh training needs a new or empty one).") var out: String
     @Flag(help: "A fresh training replaces the model at --out (refused otherwise).") var force = false
 
+    /// The generator's options (refused for every other network).
+    var generatorRequest: GeneratorRequest {
+        GeneratorRequest(network: generatorNetwork ?? .inn, mmdWeight: mmdWeight ?? 0, augmentation: conditionOn == .augmentation,
+                         discriminator: discriminator)
+    }
+
     func validate() throws {
+        if network != .generator, generatorNetwork != nil || mmdWeight != nil || conditionOn != nil || discriminator {
+            throw ValidationError("--network, --mmd-weight, --condition-on, --discriminator: only for generator, got \(network.rawValue)")
+        }
+        if let mmdWeight, !(mmdWeight >= 0 && mmdWeight.isFinite) { throw ValidationError("--mmd-weight: expected >= 0, got \(mmdWeight)") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs: expected >= 1, got \(epochs)") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size: expected >= 1, got \(batchSize)") }
         guard (0..<1).contains(validationFraction) else { throw ValidationError("--validation-fraction: expected a value in [0, 1), got \(validationFraction)") }
@@ -91,7 +105,7 @@ struct Train: ParsableCommand {
         case .qcd: return try trainQCD(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL)
         case .generator:
             return try trainGenerator(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL,
-                                      separationUpper: separationUpper)
+                                      separationUpper: separationUpper, request: generatorRequest)
         case .memflow: return try trainMEMFlow(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL)
         case .mem: return try trainMEMProposal(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL)
         default: break
@@ -161,6 +175,11 @@ struct Train: ParsableCommand {
         ]
         if let angleResiduals { options["--angle-residuals"] = angleResiduals }
         if let pairOrder { options["--pair-order"] = pairOrder.rawValue }
+        // The generator's options only when given, so that generators trained before them still resume.
+        if let generatorNetwork { options["--network"] = generatorNetwork.rawValue }
+        if let mmdWeight { options["--mmd-weight"] = String(mmdWeight) }
+        if let conditionOn { options["--condition-on"] = conditionOn.rawValue }
+        if discriminator { options["--discriminator"] = "true" }
         // Only when given, so that models trained before --study existed still resume. The study
         // is recorded by what it trains (network, coordinates, pre-training; not its epochs), so a
         // resume accepts the same file by any path and refuses an edited network.
@@ -180,3 +199,10 @@ struct Train: ParsableCommand {
 
 extension PairCoordinates: ExpressibleByArgument {}
 extension PairOrder: ExpressibleByArgument {}
+extension GeneratorNetwork: ExpressibleByArgument {}
+
+/// What `--condition-on` conditions a generator on.
+enum GeneratorCondition: String, ExpressibleByArgument, CaseIterable {
+    /// The theory parameter a of the augmentation weight (docs/generator.md).
+    case augmentation
+}

@@ -37,3 +37,36 @@ final class WeightedDensityFlowTests: XCTestCase {
         }
     }
 }
+
+final class ConditionalDensityFlowTests: XCTestCase {
+    /// Conditional augmentation learned: x ~ N(0, 1)^2 (8000 events, seed 91), a drawn per event in
+    /// [0, 3], weight (1 + a x0^2) / (1 + a), condition a / 3. The flow conditioned on a must give
+    /// P(|x0| > 1 | a) = (0.3173 + 0.8013 a) / (1 + a): 0.317 at a = 0, 0.680 at a = 3 (a
+    /// robust measure: the variance is dominated by the flow's few far-tail points). 20,000
+    /// generated points per a: statistical sigma 0.0035 each, 0.005 for the difference. A 4 x 32 flow
+    /// after 60 epochs on 8000 events reaches 0.394 and 0.553 (seed 91): it follows a, but only 44 %
+    /// of the 0.36 step, so the test asserts the step's sign and size, > 0.1 (20 sigma; a flow that
+    /// ignores its condition gives 0), and that neither value leaves [0.317, 0.680].
+    func testConditionedFlowFollowsReweighting() throws {
+        let rng = RNGStream(seed: 91), n = 8_000
+        let x = Tensor.normal([n, 2], rng: rng.child("x"))
+        let draw = rng.child("a")
+        var columns = [Float]()
+        for i in 0..<n {
+            let a = draw.uniform(0, 3), x0 = Double(x[i, 0])
+            columns += [Float((1 + a * x0 * x0) / (1 + a)), Float(a / 3)]
+        }
+        let flow = try WeightedDensityFlow(config: DensityFlowConfig(dimension: 2, blocks: 4, layersPerBlock: 2, unitsPerLayer: 32, conditionDimension: 1),
+                                           rng: rng.child("flow"))
+        try FlowTrainer(model: flow, config: TrainingConfig(epochs: 60, batchSize: 256, learningRate: 1e-3, schedule: .cosine), rng: rng.child("train"))
+            .train(partonLevel: x, detectorLevel: Tensor(shape: [n, 2], storage: columns))
+        let outside = try [0.0, 3.0].map { a -> Double in
+            let m = 20_000
+            let g = try flow.sample(events: m, condition: Tensor(shape: [m, 1], repeating: Float(a / 3)), rng: rng.child("sample"))
+            return Double((0..<m).filter { abs(g[$0, 0]) > 1 }.count) / Double(m)
+        }
+        XCTAssertGreaterThan(outside[1] - outside[0], 0.1, "P(|x0| > 1) at a = 0 and 3: \(outside), seed 91")
+        XCTAssertTrue(outside.allSatisfy { (0.317 - 0.015...0.680 + 0.015).contains($0) }, "P(|x0| > 1) at a = 0 and 3: \(outside), seed 91")
+        XCTAssertThrowsError(try flow.sample(events: 10, rng: rng), "a conditional flow needs its condition")
+    }
+}
