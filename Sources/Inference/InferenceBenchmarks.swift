@@ -33,9 +33,7 @@ public enum InferenceBenchmarks {
     /// size as a fraction of the draws.
     public static func flowLikelihood(events: Int, draws: Int, trainingEvents: Int, epochs: Int,
                                       seed: UInt64) -> (trainingSeconds: Double, secondsPerEvent: Double, medianDrawsForOnePercent: Double, medianESSFraction: Double) {
-        let simulation = ZWSimulation(ColliderConfiguration(process: .zw))
-        let rng = RNGStream(seed: seed).child("bench.mem-flow")
-        let training = simulation.accepted(trainingEvents, rng.child("training")).events.map { (hard: $0.hard, detector: $0.detector) }
+        let (simulation, rng, training) = pairedSample(trainingEvents, stream: "bench.mem-flow", seed: seed)
         var start = DispatchTime.now().uptimeNanoseconds
         guard let (proposal, _) = try? MEMProposal.train(events: training, matching: simulation.detector,
                                                          training: TrainingConfig(epochs: epochs, batchSize: 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine),
@@ -55,6 +53,14 @@ public enum InferenceBenchmarks {
         return (trainingSeconds, seconds / Double(events), needed[needed.count / 2], ess[ess.count / 2])
     }
 
+    /// The default zw simulation, the bench's stream and `events` paired training events from its child "training".
+    static func pairedSample(_ events: Int, stream: String, seed: UInt64)
+        -> (simulation: ZWSimulation, rng: RNGStream, events: [(hard: HardEvent, detector: DetectorEvent)]) {
+        let simulation = ZWSimulation(ColliderConfiguration(process: .zw))
+        let rng = RNGStream(seed: seed).child(stream)
+        return (simulation, rng, simulation.accepted(events, rng.child("training")).events.map { (hard: $0.hard, detector: $0.detector) })
+    }
+
     /// The learned transfer: training time of `LearnedTransfer` on `trainingEvents` zw events for
     /// `epochs`, then log W of 1,000 held-out pairs (both assignments) by the networks, batched,
     /// against the closed form: evaluations per second of each, and the mean of
@@ -62,12 +68,10 @@ public enum InferenceBenchmarks {
     /// in nats per event; the learned flows do not see the efficiencies).
     public static func learnedTransfer(trainingEvents: Int, epochs: Int, seed: UInt64)
         -> (trainingSeconds: Double, learnedPerSecond: Double, analyticPerSecond: Double, meanLogRatio: Double) {
-        let simulation = ZWSimulation(ColliderConfiguration(process: .zw))
-        let rng = RNGStream(seed: seed).child("bench.mem-transfer")
-        let training = simulation.accepted(trainingEvents, rng.child("training")).events.map { (hard: $0.hard, detector: $0.detector) }
+        let (simulation, rng, training) = pairedSample(trainingEvents, stream: "bench.mem-transfer", seed: seed)
         var start = DispatchTime.now().uptimeNanoseconds
         guard let (learned, _) = try? LearnedTransfer.train(events: training, matching: simulation.detector,
-                                                            training: TrainingConfig(epochs: epochs, batchSize: 1024, learningRate: 1e-3, weightDecay: 0, schedule: .cosine),
+                                                            training: TrainingConfig(epochs: epochs, batchSize: 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine),
                                                             seed: seed),
               let analytic = try? TransferDensity(detector: simulation.detector) else { return (.nan, .nan, .nan, .nan) }
         let trainingSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

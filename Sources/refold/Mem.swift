@@ -121,17 +121,22 @@ struct Mem: ParsableCommand {
     }
 }
 
+/// What the MEM trainers start from: the sample's paired events, the profile's architecture, and
+/// Adam at 1e-3 with cosine decay over `epochs`, batch 512 unless given.
+func memTrainingInputs(data: URL, profile: ProfileName, quick: ConditionalINNConfig, paper: ConditionalINNConfig, epochs: Int, batchSize: Int?) throws
+    -> (sample: EventSample, events: [(hard: HardEvent, detector: DetectorEvent)], config: ConditionalINNConfig, training: TrainingConfig) {
+    let sample = try EventSample.read(from: data)
+    return (sample, try sample.colliderEvents(source: data.path), profile == .paper ? paper : quick,
+            TrainingConfig(epochs: epochs, batchSize: batchSize ?? 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine))
+}
+
 /// `refold train mem`: the flow proposal of the MEM (docs/mem.md) on a paired zw sample.
 func trainMEMProposal(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL) throws {
-    let sample = try EventSample.read(from: data)
-    let events = try sample.colliderEvents(source: data.path)
-    let config = profile == .paper
-        ? ConditionalINNConfig(blocks: 12, layersPerBlock: 2, unitsPerLayer: 128, conditionLayers: 3, conditionUnits: 128, conditionOutput: 32,
-                               mmdWeight: WeightSchedule(initial: 0))
-        : MEMProposal.quickConfig
-    var training = TrainingConfig(epochs: profile == .paper ? 100 : 20, batchSize: 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine)
-    if let epochs { training.epochs = epochs }
-    if let batchSize { training.batchSize = batchSize }
+    let (sample, events, config, training) = try memTrainingInputs(
+        data: data, profile: profile, quick: MEMProposal.quickConfig,
+        paper: ConditionalINNConfig(blocks: 12, layersPerBlock: 2, unitsPerLayer: 128, conditionLayers: 3, conditionUnits: 128, conditionOutput: 32,
+                                    mmdWeight: WeightSchedule(initial: 0)),
+        epochs: epochs ?? (profile == .paper ? 100 : 20), batchSize: batchSize)
     let terminal = TerminalProgress()
     let start = Date()
     var last: EpochReport?
@@ -153,15 +158,11 @@ func trainMEMProposal(data: URL, profile: ProfileName, epochs: Int?, batchSize: 
 /// `refold train transfer`: the MEM's learned transfer density (docs/mem.md), two conditional
 /// flows (jets, leptons) for the detector given the partons, on a paired zw sample.
 func trainLearnedTransfer(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL) throws {
-    let sample = try EventSample.read(from: data)
-    let events = try sample.colliderEvents(source: data.path)
-    let config = profile == .paper
-        ? ConditionalINNConfig(blocks: 10, layersPerBlock: 2, unitsPerLayer: 64, conditionLayers: 2, conditionUnits: 64, conditionOutput: 16,
-                               mmdWeight: WeightSchedule(initial: 0))
-        : LearnedTransfer.quickConfig
-    var training = TrainingConfig(epochs: profile == .paper ? 60 : 15, batchSize: 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine)
-    if let epochs { training.epochs = epochs }
-    if let batchSize { training.batchSize = batchSize }
+    let (_, events, config, training) = try memTrainingInputs(
+        data: data, profile: profile, quick: LearnedTransfer.quickConfig,
+        paper: ConditionalINNConfig(blocks: 10, layersPerBlock: 2, unitsPerLayer: 64, conditionLayers: 2, conditionUnits: 64, conditionOutput: 16,
+                                    mmdWeight: WeightSchedule(initial: 0)),
+        epochs: epochs ?? (profile == .paper ? 60 : 15), batchSize: batchSize)
     let terminal = TerminalProgress()
     let start = Date()
     var last: (String, EpochReport)?
