@@ -208,9 +208,14 @@ public enum MEMStudy {
     /// `logSelection`: log P_sel at the grid points (the same for every pseudo-experiment).
     static func wMassScan(_ sampled: [ImportanceSampledEvent], grid: [Double], base: ZWParameters, logSelection: [Double]) throws -> ScanResult {
         let n = Double(sampled.count)
-        let values = try grid.indices.map { j -> Double in
-            let d = try MEMParameter.wMass.density(grid[j], base: base)
-            return sampled.reduce(0) { $0 - 2 * $1.logEstimate(d) } + 2 * n * logSelection[j]
+        let densities = try grid.map { try MEMParameter.wMass.density($0, base: base) }
+        // The grid points on the cores (each sums its own events in order: the same numbers as
+        // one thread); the scans are pure functions of the prepared draws.
+        var values = [Double](repeating: .nan, count: grid.count)
+        values.withUnsafeMutableBufferPointer { out in
+            DispatchQueue.concurrentPerform(iterations: grid.count) { j in
+                out[j] = sampled.reduce(0) { $0 - 2 * $1.logEstimate(densities[j]) } + 2 * n * logSelection[j]
+            }
         }
         let fit = try LikelihoodScan.parabola(grid: grid, minusTwoLogL: values, pointErrors: grid.map { _ in 1 })
         var scan = ScanResult(parameter: MEMParameter.wMass.rawValue, grid: grid, minusTwoLogL: values, estimate: fit.estimate, error: fit.error,
@@ -252,8 +257,15 @@ public enum MEMStudy {
         let sampled = try FlowLikelihood.sample(likelihoods, proposal: proposal, draws: s.comparisonDraws, rng: context.rng.child("comparison-flow"), chunk: 16)
         let schedule = Vegas.Schedule(warmUpCalls: 5_000, callsPerIteration: 4_000, maximumRuns: 12, relativeError: 0.01)
         var c = Comparison()
-        for (i, l) in likelihoods.enumerated() {
-            let v = l.integrate(schedule, context.rng.child("comparison-vegas").child(index: i))
+        // VEGAS per event on the cores: event i keeps its own stream, so the results do not depend
+        // on the threads (GSL's VEGAS state and random generator are per call).
+        let streams = likelihoods.indices.map { context.rng.child("comparison-vegas").child(index: $0) }
+        var vegas = [Vegas.Result?](repeating: nil, count: likelihoods.count)
+        vegas.withUnsafeMutableBufferPointer { out in
+            DispatchQueue.concurrentPerform(iterations: likelihoods.count) { i in out[i] = likelihoods[i].integrate(schedule, streams[i]) }
+        }
+        for i in likelihoods.indices {
+            let v = vegas[i]!
             let f = sampled[i].estimate(density)
             c.pulls.append((f.value - v.value) / (f.error * f.error + v.error * v.error).squareRoot())
             c.logVegas.append(log10(v.value))
