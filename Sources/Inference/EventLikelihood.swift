@@ -56,6 +56,10 @@ public struct EventLikelihood {
     /// How u5 is mapped (see the type's documentation).
     public enum EtaMap { case jetEta, wMass }
     public let etaMap: EtaMap
+    /// A learned transfer (`LearnedTransfer`) in place of the analytic response densities, for
+    /// flow importance sampling (`logTransfers`; VEGAS evaluates one point at a time and keeps
+    /// the analytic W).
+    public var learnedTransfer: LearnedTransfer?
 
     static let widen = 1.5, etaReach = 1.0, axisReach = 30.0
     let leptonPT: (TruncatedCauchy, TruncatedCauchy)
@@ -200,6 +204,12 @@ public struct EventLikelihood {
         return transfer.logLeptonDensity(event.leptonMinus, given: p.hard.leptonMinus, event.flavour)
             + transfer.logLeptonDensity(event.leptonPlus, given: p.hard.leptonPlus, event.flavour)
             + transfer.logJetDensity(event.jets[0], given: p.freeQuark) + transfer.logJetDensity(event.jets[1], given: p.otherQuark)
+    }
+
+    /// `logTransfer` of many points: the learned transfer's batched networks when there is one.
+    public func logTransfers(_ points: [Point]) -> [Double] {
+        if let learnedTransfer { return learnedTransfer.logTransfers(event, points: points) }
+        return points.map(logTransfer)
     }
 
     /// The integrand on the unit cube: p_lab W |dv/du|, summed over the eta_b branches of the

@@ -42,26 +42,34 @@ public struct ImportanceSampledEvent {
         self.residual = Array(residual); self.logProposal = Array(logProposal)
         normalisation = RapidityNormalisationTable.shared(for: likelihood.density)
         draws = k
-        for i in 0..<k {
-            guard let (point, base) = prepare(i, lineShape: likelihood.density) else { outside += 1; continue }
+        for (i, point, base) in prepareAll(lineShape: likelihood.density) {
             kept.append(i); points.append(point); logBase.append(base)
         }
+        outside = k - kept.count
     }
 
-    /// Draw i mapped with the W Breit-Wigner of `lineShape`: its point prepared for p(x | theta)
-    /// and log(|dx_gen/dv| W |dv/dy| / q); nil where the integrand is zero for every theta with
-    /// this Breit-Wigner.
-    func prepare(_ i: Int, lineShape: ZWDensity) -> (ZWDensity.PreparedPoint, Double)? {
-        let mapped = residual.withUnsafeBufferPointer { r in
-            MEMResidual.labVariables(r.baseAddress! + i * MEMResidual.dimension, frame: frame, lineShape: lineShape)
+    /// Every draw mapped with the W Breit-Wigner of `lineShape`: the index, the point prepared for
+    /// p(x | theta) and log(|dx_gen/dv| W |dv/dy| / q) of the draws whose integrand is not zero
+    /// for every theta with this Breit-Wigner. W of all draws in one call (`logTransfers`), so
+    /// that a learned transfer runs its networks once per event and line shape.
+    func prepareAll(lineShape: ZWDensity) -> [(index: Int, point: ZWDensity.PreparedPoint, logBase: Double)] {
+        var mapped: [(index: Int, v: EventLikelihood.LabVariables, logJacobian: Double)] = [], labPoints: [EventLikelihood.Point] = []
+        residual.withUnsafeBufferPointer { r in
+            for i in 0..<draws {
+                guard let (v, logJacobian) = MEMResidual.labVariables(r.baseAddress! + i * MEMResidual.dimension, frame: frame, lineShape: lineShape),
+                      let point = likelihood.labPoint(v) else { continue }
+                mapped.append((i, v, logJacobian)); labPoints.append(point)
+            }
         }
-        guard let (v, logJacobian) = mapped, let point = likelihood.labPoint(v) else { return nil }
-        let logW = likelihood.logTransfer(point)
-        guard logW > -.infinity else { return nil }
-        let x = ZWPartonCoordinates(point.hard)
-        let lab = log(EventLikelihood.labJacobian(x, leptonPTs: (v.leptonMinusPT, v.leptonPlusPT), freeQuarkPT: v.freeQuarkPT))
-        guard lab.isFinite, let prepared = lineShape.prepare(x, rapidityNormalisation: normalisation.value(mass: x.mass)) else { return nil }
-        return (prepared, lab + logW + logJacobian - logProposal[i])
+        let logW = likelihood.logTransfers(labPoints)
+        var result: [(index: Int, point: ZWDensity.PreparedPoint, logBase: Double)] = []
+        for (k, m) in mapped.enumerated() where logW[k] > -.infinity {
+            let x = ZWPartonCoordinates(labPoints[k].hard), v = m.v
+            let lab = log(EventLikelihood.labJacobian(x, leptonPTs: (v.leptonMinusPT, v.leptonPlusPT), freeQuarkPT: v.freeQuarkPT))
+            guard lab.isFinite, let prepared = lineShape.prepare(x, rapidityNormalisation: normalisation.value(mass: x.mass)) else { continue }
+            result.append((m.index, prepared, lab + logW[k] + m.logJacobian - logProposal[m.index]))
+        }
+        return result
     }
 
     /// Whether `density` has the reference density's W Breit-Wigner (then the prepared draws serve).
@@ -79,8 +87,7 @@ public struct ImportanceSampledEvent {
                 if logP > -.infinity { w[kept[j]] = logP + logBase[j] }
             }
         } else {
-            for i in 0..<draws {
-                guard let (point, base) = prepare(i, lineShape: density) else { continue }
+            for (i, point, base) in prepareAll(lineShape: density) {
                 let logP = density.logDensity(point)
                 if logP > -.infinity { w[i] = logP + base }
             }

@@ -33,9 +33,7 @@ public enum InferenceBenchmarks {
     /// size as a fraction of the draws.
     public static func flowLikelihood(events: Int, draws: Int, trainingEvents: Int, epochs: Int,
                                       seed: UInt64) -> (trainingSeconds: Double, secondsPerEvent: Double, medianDrawsForOnePercent: Double, medianESSFraction: Double) {
-        let simulation = ZWSimulation(ColliderConfiguration(process: .zw))
-        let rng = RNGStream(seed: seed).child("bench.mem-flow")
-        let training = simulation.accepted(trainingEvents, rng.child("training")).events.map { (hard: $0.hard, detector: $0.detector) }
+        let (simulation, rng, training) = pairedSample(trainingEvents, stream: "bench.mem-flow", seed: seed)
         var start = DispatchTime.now().uptimeNanoseconds
         guard let (proposal, _) = try? MEMProposal.train(events: training, matching: simulation.detector,
                                                          training: TrainingConfig(epochs: epochs, batchSize: 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine),
@@ -53,5 +51,44 @@ public enum InferenceBenchmarks {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let ess = sampled.map { $0.estimate(density).effectiveSampleSize / Double($0.draws) }.sorted()
         return (trainingSeconds, seconds / Double(events), needed[needed.count / 2], ess[ess.count / 2])
+    }
+
+    /// The default zw simulation, the bench's stream and `events` paired training events from its child "training".
+    static func pairedSample(_ events: Int, stream: String, seed: UInt64)
+        -> (simulation: ZWSimulation, rng: RNGStream, events: [(hard: HardEvent, detector: DetectorEvent)]) {
+        let simulation = ZWSimulation(ColliderConfiguration(process: .zw))
+        let rng = RNGStream(seed: seed).child(stream)
+        return (simulation, rng, simulation.accepted(events, rng.child("training")).events.map { (hard: $0.hard, detector: $0.detector) })
+    }
+
+    /// The learned transfer: training time of `LearnedTransfer` on `trainingEvents` zw events for
+    /// `epochs`, then log W of 1,000 held-out pairs (both assignments) by the networks, batched,
+    /// against the closed form: evaluations per second of each, and the mean of
+    /// log W_analytic - log W_learned - log(lepton efficiencies) over the pairs (a KL-type distance
+    /// in nats per event; the learned flows do not see the efficiencies).
+    public static func learnedTransfer(trainingEvents: Int, epochs: Int, seed: UInt64)
+        -> (trainingSeconds: Double, learnedPerSecond: Double, analyticPerSecond: Double, meanLogRatio: Double) {
+        let (simulation, rng, training) = pairedSample(trainingEvents, stream: "bench.mem-transfer", seed: seed)
+        var start = DispatchTime.now().uptimeNanoseconds
+        guard let (learned, _) = try? LearnedTransfer.train(events: training, matching: simulation.detector,
+                                                            training: TrainingConfig(epochs: epochs, batchSize: 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine),
+                                                            seed: seed),
+              let analytic = try? TransferDensity(detector: simulation.detector) else { return (.nan, .nan, .nan, .nan) }
+        let trainingSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let pairs = simulation.accepted(1_000, rng.child("held-out")).events.filter { $0.detector.jets.count == 2 }
+        start = DispatchTime.now().uptimeNanoseconds
+        let logLearned = pairs.map { learned.logDensities($0.detector, given: [$0.hard])[0] }
+        let learnedSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        start = DispatchTime.now().uptimeNanoseconds
+        let logAnalytic = pairs.map { analytic.logDensity($0.detector, given: $0.hard) }
+        let analyticSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let card = simulation.detector.card
+        var sum = 0.0, n = 0
+        for (i, e) in pairs.enumerated() where logAnalytic[i].isFinite && logLearned[i].isFinite {
+            let response = e.hard.flavour == .electron ? card.electron : card.muon
+            guard let r1 = response.region(abs(e.hard.leptonMinus.eta)), let r2 = response.region(abs(e.hard.leptonPlus.eta)) else { continue }
+            sum += logAnalytic[i] - log(response.efficiency[r1]) - log(response.efficiency[r2]) - logLearned[i]; n += 1
+        }
+        return (trainingSeconds, Double(pairs.count) / learnedSeconds, Double(pairs.count) / analyticSeconds, sum / Double(max(n, 1)))
     }
 }

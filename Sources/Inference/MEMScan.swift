@@ -25,6 +25,8 @@ public enum MEMScan {
         public var draws = 1_000, precision = 0.01
         /// Simulated events for P_sel(theta).
         public var selectionTrials = 200_000
+        /// A learned transfer in place of the analytic response densities (flow integrator only).
+        public var learnedTransfer: LearnedTransfer?
         public init(parameter: MEMParameter, grid: [Double]) { self.parameter = parameter; self.grid = grid }
     }
 
@@ -59,7 +61,14 @@ public enum MEMScan {
                                           rng: rng.child("selection"))
         func logSelection(_ d: ZWDensity) -> Double { log(selection.fraction(d).value) }
         let n = Double(events.count)
-        let likelihoods = try events.map { try EventLikelihood(event: $0, density: densities[request.grid.count / 2], transfer: transfer) }
+        let likelihoods = try events.map { e -> EventLikelihood in
+            var l = try EventLikelihood(event: e, density: densities[request.grid.count / 2], transfer: transfer)
+            l.learnedTransfer = request.learnedTransfer
+            return l
+        }
+        if request.learnedTransfer != nil, request.integrator == .vegas {
+            throw RefoldError.value("transfer for VEGAS", expected: "the analytic one (the learned transfer runs on batches of flow draws)", actual: "learned")
+        }
 
         switch request.integrator {
         case .flow:

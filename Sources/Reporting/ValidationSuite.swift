@@ -196,7 +196,7 @@ public struct ValidationSuite {
         switch spec.network.variant {
         case .none: return 1
         case .inn, .einn, .gan, .generator: return 2
-        case .binn, .fcgan, .subtraction, .qcd, .mem: return 3
+        case .binn, .fcgan, .subtraction, .qcd, .mem, .transfer: return 3
         case .cinn, .cinnISR, .memflow: return 4
         }
     }

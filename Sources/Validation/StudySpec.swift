@@ -33,6 +33,8 @@ public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
     case subtraction
     /// The MEM flow proposal (a cINN over parton residuals).
     case mem
+    /// The MEM's learned transfer density (conditional flows for the detector given the partons).
+    case transfer
     /// The CMS transformer + spline flow.
     case memflow
     /// The set-level cINN over QCD splitting parameters.
@@ -57,7 +59,7 @@ public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
         case .gan, .fcgan: return ["gan", "training"]
         case .binn: return ["binn", "training"]
         case .subtraction: return ["gan", "training"]
-        case .mem: return ["training"]
+        case .mem, .transfer: return ["training"]
         case .memflow: return ["memflow"]
         case .qcd: return ["qcd", "training"]
         case .generator: return ["generator", "training", "classifier"]
@@ -77,6 +79,7 @@ public enum NetworkVariant: String, CaseIterable, Codable, Sendable {
         case .binn: return "needs the BINN: issue [binn]"
         case .subtraction: return "needs the subtraction GAN: issue [subtraction]"
         case .mem: return "needs the MEM flow proposal: issue [mem]"
+        case .transfer: return "needs the MEM's learned transfer density: issue [mem]"
         case .qcd: return "needs the set-level cINN over shower parameters: issue [qcd-inference]"
         case .generator: return "needs the INN event generator with discriminator control: issue [generator]"
         case .memflow: return "needs the transformer + spline-flow MEMFlow network: issue [memflow]"

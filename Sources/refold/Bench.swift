@@ -130,6 +130,9 @@ struct Bench: ParsableCommand {
                                           "median_draws_for_1_percent": flow.medianDrawsForOnePercent, "median_ess_fraction": flow.medianESSFraction,
                                           "vegas_over_flow_evaluations": mem.medianEvaluations / flow.medianDrawsForOnePercent,
                                           "likelihoods_per_second_at_1_percent": 1 / (flow.secondsPerEvent * flow.medianDrawsForOnePercent / 10_000)])
+        let learned = InferenceBenchmarks.learnedTransfer(trainingEvents: 20_000, epochs: 5, seed: seed)
+        record("mem_learned_transfer_zw", ["training_seconds": learned.trainingSeconds, "learned_evaluations_per_second": learned.learnedPerSecond,
+                                           "analytic_evaluations_per_second": learned.analyticPerSecond, "mean_log_analytic_over_learned": learned.meanLogRatio])
     }
 
     func record(_ name: String, _ fields: [String: Double]) {

@@ -10,6 +10,9 @@ import Validation
 extension MEMParameter: ExpressibleByArgument {}
 extension MEMScan.Integrator: ExpressibleByArgument {}
 
+/// `refold mem --transfer`: the fast detector's closed-form W or a learned one (`LearnedTransfer`).
+enum TransferKind: String, CaseIterable, ExpressibleByArgument { case analytic, learned }
+
 /// `refold mem`: the matrix element method on a zw-type sample (docs/mem.md): per-event
 /// likelihoods p(x_d | theta) by VEGAS or by flow importance sampling, the scan of -2 log L over
 /// one parameter, and the estimate with its error.
@@ -22,7 +25,8 @@ struct Mem: ParsableCommand {
     @Option(help: "The scan grid a:b:n (n >= 3 points).") var grid: String
     @Option(help: "vegas (GSL, one integral per event and grid point) or flow (importance sampling with --model).") var integrator: MEMScan.Integrator = .flow
     @Option(help: "The flow proposal (refold train mem).") var model: String?
-    @Option(help: "The transfer function: analytic (the fast detector's closed form).") var transfer = "analytic"
+    @Option(help: "The transfer function: analytic (the fast detector's closed form) or learned (--transfer-model, flow integrator only).") var transfer: TransferKind = .analytic
+    @Option(help: "The learned transfer density (refold train transfer), with --transfer learned.") var transferModel: String?
     @Option(help: "Use the first N events (default: all).") var events: Int?
     @Option(help: "Defensive importance sampling: a fraction W of the flow draws from a latent Gaussian S times wider, as W:S (default: none).")
     var defensive: String?
@@ -44,8 +48,12 @@ struct Mem: ParsableCommand {
         guard selectionTrials >= 1_000, selectionTrials <= 100_000_000 else {
             throw ValidationError("--selection-trials: expected 1000...100000000, got \(selectionTrials)")
         }
-        guard transfer == "analytic" else {
-            throw ValidationError("--transfer: expected analytic (a learned transfer function is not built yet), got \(transfer)")
+        switch (transfer, transferModel, integrator) {
+        case (.analytic, nil, _), (.learned, _?, .flow): break
+        case (.analytic, _?, _): throw ValidationError("--transfer-model: only with --transfer learned")
+        case (.learned, nil, _): throw ValidationError("--transfer learned: expected --transfer-model MODEL (refold train transfer)")
+        case (.learned, _?, .vegas):
+            throw ValidationError("--transfer learned: expected --integrator flow (the learned transfer evaluates its networks on batches of draws; VEGAS asks for one point at a time)")
         }
         guard (0...1).contains(wprimeFraction) else { throw ValidationError("--wprime-fraction: expected a value in [0, 1], got \(wprimeFraction)") }
     }
@@ -53,7 +61,8 @@ struct Mem: ParsableCommand {
     func run() throws {
         Interruption.install()
         let folder = URL(fileURLWithPath: data), outURL = URL(fileURLWithPath: out)
-        try OutputGuard.check(outURL, inputs: [("--data", folder)] + (model.map { [("--model", URL(fileURLWithPath: $0))] } ?? []), force: force)
+        try OutputGuard.check(outURL, inputs: [("--data", folder)] + (model.map { [("--model", URL(fileURLWithPath: $0))] } ?? [])
+                                + (transferModel.map { [("--transfer-model", URL(fileURLWithPath: $0))] } ?? []), force: force)
         var request = MEMScan.Request(parameter: parameter, grid: try MEMScan.grid(grid))
         request.base = try ZWParameters().setting(assignments)
         request.fraction = wprimeFraction
@@ -75,6 +84,7 @@ struct Mem: ParsableCommand {
         let used = Array(selected.prefix(events ?? selected.count))
         let terminal = TerminalProgress(fileDescriptor: 2)
         let start = Date()
+        request.learnedTransfer = try transferModel.map { try LearnedTransfer.read(from: URL(fileURLWithPath: $0)) }
         let output = try MEMScan.run(used, request: request, transfer: try TransferDensity(), proposal: proposal, rng: RNGStream(seed: seed).child("mem")) { done, total in
             guard terminal.isLive else { return }
             let elapsed = Date().timeIntervalSince(start), eta = Int((elapsed / Double(done) * Double(total - done)).rounded())
@@ -101,6 +111,8 @@ struct Mem: ParsableCommand {
         if let outside = output.outsideFraction { estimate["outside_fraction"] = outside }
         if let mc = output.scan.monteCarloError { estimate["monte_carlo_error"] = mc; estimate["total_error"] = output.scan.totalError }
         if integrator == .flow, let model { estimate["model"] = model }
+        estimate["transfer"] = transfer.rawValue
+        if let transferModel { estimate["transfer_model"] = transferModel }
         let json = try JSONSerialization.data(withJSONObject: estimate, options: [.prettyPrinted, .sortedKeys])
         try writeAtomically(json, to: outURL.appendingPathComponent("estimate.json"))
         let mc = output.scan.monteCarloError.map { String(format: " (stat) ± %.3g (draws)", $0) } ?? ""
@@ -109,17 +121,22 @@ struct Mem: ParsableCommand {
     }
 }
 
+/// What the MEM trainers start from: the sample's paired events, the profile's architecture, and
+/// Adam at 1e-3 with cosine decay over `epochs`, batch 512 unless given.
+func memTrainingInputs(data: URL, profile: ProfileName, quick: ConditionalINNConfig, paper: ConditionalINNConfig, epochs: Int, batchSize: Int?) throws
+    -> (sample: EventSample, events: [(hard: HardEvent, detector: DetectorEvent)], config: ConditionalINNConfig, training: TrainingConfig) {
+    let sample = try EventSample.read(from: data)
+    return (sample, try sample.colliderEvents(source: data.path), profile == .paper ? paper : quick,
+            TrainingConfig(epochs: epochs, batchSize: batchSize ?? 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine))
+}
+
 /// `refold train mem`: the flow proposal of the MEM (docs/mem.md) on a paired zw sample.
 func trainMEMProposal(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL) throws {
-    let sample = try EventSample.read(from: data)
-    let events = try sample.colliderEvents(source: data.path)
-    let config = profile == .paper
-        ? ConditionalINNConfig(blocks: 12, layersPerBlock: 2, unitsPerLayer: 128, conditionLayers: 3, conditionUnits: 128, conditionOutput: 32,
-                               mmdWeight: WeightSchedule(initial: 0))
-        : MEMProposal.quickConfig
-    var training = TrainingConfig(epochs: profile == .paper ? 100 : 20, batchSize: 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine)
-    if let epochs { training.epochs = epochs }
-    if let batchSize { training.batchSize = batchSize }
+    let (sample, events, config, training) = try memTrainingInputs(
+        data: data, profile: profile, quick: MEMProposal.quickConfig,
+        paper: ConditionalINNConfig(blocks: 12, layersPerBlock: 2, unitsPerLayer: 128, conditionLayers: 3, conditionUnits: 128, conditionOutput: 32,
+                                    mmdWeight: WeightSchedule(initial: 0)),
+        epochs: epochs ?? (profile == .paper ? 100 : 20), batchSize: batchSize)
     let terminal = TerminalProgress()
     let start = Date()
     var last: EpochReport?
@@ -136,4 +153,27 @@ func trainMEMProposal(data: URL, profile: ProfileName, epochs: Int?, batchSize: 
     let summary: String = last.map { progressLine($0, epochs: training.epochs) } ?? "nothing left to train"
     let seconds = String(format: "%.1f s", Date().timeIntervalSince(start))
     print("trained the MEM proposal on \(events.count) events, \(proposal.model.parameterCount) weights, \(seconds): \(summary); model in \(out.path)")
+}
+
+/// `refold train transfer`: the MEM's learned transfer density (docs/mem.md), two conditional
+/// flows (jets, leptons) for the detector given the partons, on a paired zw sample.
+func trainLearnedTransfer(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL) throws {
+    let (_, events, config, training) = try memTrainingInputs(
+        data: data, profile: profile, quick: LearnedTransfer.quickConfig,
+        paper: ConditionalINNConfig(blocks: 10, layersPerBlock: 2, unitsPerLayer: 64, conditionLayers: 2, conditionUnits: 64, conditionOutput: 16,
+                                    mmdWeight: WeightSchedule(initial: 0)),
+        epochs: epochs ?? (profile == .paper ? 60 : 15), batchSize: batchSize)
+    let terminal = TerminalProgress()
+    let start = Date()
+    var last: (String, EpochReport)?
+    let (transfer, _) = try LearnedTransfer.train(events: events, matching: FastDetector(), config: config, training: training, seed: seed,
+                                                  folder: out, resume: resume) { flow, report in
+        last = (flow, report)
+        terminal.update("\(flow) flow " + progressLine(report, epochs: training.epochs))
+    }
+    terminal.finish()
+    let summary = last.map { "\($0.0) flow " + progressLine($0.1, epochs: training.epochs) } ?? "nothing left to train"
+    let seconds = String(format: "%.1f s", Date().timeIntervalSince(start))
+    print("trained the learned transfer on \(transfer.description.trainingPairs) events (2 jets, 2 leptons each), "
+          + "\(transfer.jet.parameterCount + transfer.lepton.parameterCount) weights, \(seconds): \(summary); model in \(out.path)")
 }

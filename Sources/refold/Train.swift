@@ -18,7 +18,7 @@ extension NetworkVariant: ExpressibleByArgument {
 /// `refold train`: an invertible unfolding network on a paired sample folder (docs/unfold.md).
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train an INN, eINN, cINN, cINN with ISR jets, GAN, FCGAN, MEMFlow (transformer + spline flow) or the MEM flow proposal on a paired sample, the QCD inference network on sets of showered jets, a Bayesian INN on a single-level one, a subtraction GAN on two, or the Z+jets INN generator on a z-jets sample; writes a model.")
+        abstract: "Train an INN, eINN, cINN, cINN with ISR jets, GAN, FCGAN, MEMFlow (transformer + spline flow), the MEM flow proposal or the MEM's learned transfer density on a paired sample, the QCD inference network on sets of showered jets, a Bayesian INN on a single-level one, a subtraction GAN on two, or the Z+jets INN generator on a z-jets sample; writes a model.")
 
     @Argument(help: "The network: \(NetworkVariant.allValueStrings.joined(separator: ", ")).")
     var network: NetworkVariant
@@ -108,6 +108,7 @@ struct Train: ParsableCommand {
                                       separationUpper: separationUpper, request: generatorRequest)
         case .memflow: return try trainMEMFlow(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL)
         case .mem: return try trainMEMProposal(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL)
+        case .transfer: return try trainLearnedTransfer(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL)
         default: break
         }
         if network.isUnfoldingGAN {
