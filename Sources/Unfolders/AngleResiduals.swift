@@ -28,9 +28,22 @@ public struct AngleResiduals: Codable, Equatable, Sendable {
         public var detector: String
         /// g = Phi^-1(F(residual)), F the training residuals' CDF.
         public var map: QuantileGaussianisation
+        /// For the pair's pT ratio: the measured value is ratio(ln(detector / denominator)), the
+        /// jets' log pT ratio through the parton ratio's own Gaussianisation (nil: an angle).
+        public var denominator: String?
+        public var ratio: QuantileGaussianisation?
 
         /// The network coordinate's name, `g(eta_q1-eta_j1)`.
-        public var networkColumn: String { "g(\(parton)-\(detector))" }
+        public var networkColumn: String {
+            guard let denominator else { return "g(\(parton)-\(detector))" }
+            return "g(\(parton)-g(ln(\(detector)/\(denominator))))"
+        }
+
+        /// The measured value of `event` (`k`: the detector column, `kd`: the denominator's).
+        func measured(_ detector: EventSample.Block, event: Int, k: Int, kd: Int?) -> Double {
+            guard let kd, let ratio else { return detector[event, k] }
+            return ratio.gaussianised(log(max(detector[event, k], 1e-300) / max(detector[event, kd], 1e-300)))
+        }
         /// Azimuthal residuals are wrapped into (-pi, pi].
         var isAzimuth: Bool { parton.hasPrefix("phi_") }
 
@@ -45,6 +58,9 @@ public struct AngleResiduals: Codable, Equatable, Sendable {
 
     public var residuals: [Residual]
 
+    /// The entry of a particle list that selects the pair's pT ratio (`fit`).
+    public static let ratioName = "ratio"
+
     /// The detector column measuring the parton angle `column`, if `detector` has one.
     static func partner(of column: String, detector: [String]) -> String? {
         guard let underscore = column.firstIndex(of: "_") else { return nil }
@@ -58,9 +74,13 @@ public struct AngleResiduals: Codable, Equatable, Sendable {
     /// The residuals of the angle columns of `network` (network coordinates, one row per detector
     /// event) that have a partner in `detector` and belong to one of `particles` (nil: every
     /// particle), their maps fitted on these pairs; nil if none.
-    public static func fit(_ network: EventSample.Block, detector: EventSample.Block, particles: [String]? = nil) -> AngleResiduals? {
+    /// With `pairRatio` (the pair's Gaussianised log pT ratio column and its map, `PairMassCoordinate`)
+    /// and "ratio" among `particles`, that coordinate becomes a residual to the jets' ratio
+    /// through the same map: the two quark pTs then follow the jets' measured balance.
+    public static func fit(_ network: EventSample.Block, detector: EventSample.Block, particles: [String]? = nil,
+                           pairRatio: (column: String, map: QuantileGaussianisation)? = nil) -> AngleResiduals? {
         guard network.rows == detector.rows, network.rows >= 2 else { return nil }
-        let residuals = network.columns.enumerated().compactMap { j, column -> Residual? in
+        var residuals = network.columns.enumerated().compactMap { j, column -> Residual? in
             if let particles, !particles.contains(where: { column == "eta_\($0)" || column == "phi_\($0)" }) { return nil }
             guard let partner = partner(of: column, detector: detector.columns), let k = detector.index(of: partner) else { return nil }
             var residual = Residual(parton: column, detector: partner, map: QuantileGaussianisation(fitting: [0, 1]))
@@ -68,6 +88,15 @@ public struct AngleResiduals: Codable, Equatable, Sendable {
                 residual.residual(network[i, j], measured: detector[i, k])
             })
             return residual
+        }
+        if let pairRatio, particles?.contains(ratioName) ?? false, let j = network.index(of: pairRatio.column),
+           let k = detector.index(of: "pT_j1"), let kd = detector.index(of: "pT_j2") {
+            var residual = Residual(parton: pairRatio.column, detector: "pT_j1", map: QuantileGaussianisation(fitting: [0, 1]),
+                                    denominator: "pT_j2", ratio: pairRatio.map)
+            residual.map = QuantileGaussianisation(fitting: (0..<network.rows).map { i in
+                network[i, j] - residual.measured(detector, event: i, k: k, kd: kd)
+            })
+            residuals.append(residual)
         }
         return residuals.isEmpty ? nil : AngleResiduals(residuals: residuals)
     }
@@ -93,22 +122,23 @@ public struct AngleResiduals: Codable, Equatable, Sendable {
         guard repeats >= 1, block.rows == detector.rows * repeats else {
             throw RefoldError.value("angle residual rows", expected: "\(detector.rows) detector events x \(repeats)", actual: block.rows)
         }
-        let indices = try residuals.map { r -> (Int, Int) in
-            guard let j = block.index(of: r[keyPath: from]), let k = detector.index(of: r.detector) else {
+        let indices = try residuals.map { r -> (Int, Int, Int?) in
+            guard let j = block.index(of: r[keyPath: from]), let k = detector.index(of: r.detector),
+                  r.denominator == nil || detector.index(of: r.denominator!) != nil else {
                 throw RefoldError.value("angle residual \(r.networkColumn)", expected: "columns \(r[keyPath: from]) and detector \(r.detector)",
                                         actual: "\(block.columns) / \(detector.columns)")
             }
-            return (j, k)
+            return (j, k, r.denominator.flatMap(detector.index(of:)))
         }
         var values = block.values, columns = block.columns
         let d = block.columns.count
         for row in 0..<block.rows {
             let event = row / repeats
-            for (r, (j, k)) in zip(residuals, indices) {
-                values[row * d + j] = transform(r, values[row * d + j], detector[event, k])
+            for (r, (j, k, kd)) in zip(residuals, indices) {
+                values[row * d + j] = transform(r, values[row * d + j], r.measured(detector, event: event, k: k, kd: kd))
             }
         }
-        for (r, (j, _)) in zip(residuals, indices) { columns[j] = r[keyPath: to] }
+        for (r, (j, _, _)) in zip(residuals, indices) { columns[j] = r[keyPath: to] }
         return EventSample.Block(columns: columns, rows: block.rows, values: values)
     }
 }

@@ -79,7 +79,7 @@ extension AngleResiduals {
         public func isExactlyInvertible(_ block: EventSample.Block, row: Int) -> Bool {
             residuals.residuals.allSatisfy { r in
                 guard let j = block.index(of: r.parton), let k = detector.index(of: r.detector) else { return false }
-                return r.map.isInterior(r.residual(block[row, j], measured: detector[row, k]))
+                return r.map.isInterior(r.residual(block[row, j], measured: r.measured(detector, event: row, k: k, kd: r.denominator.flatMap(detector.index(of:)))))
             }
         }
     }

@@ -169,9 +169,12 @@ extension UnfoldingModel {
             let pairCoordinates = try UnfoldingModelConfig.networkCoordinates(orderedParton, pairMass: pairMass, resonance: resonance)
             let modelled = try pairCoordinates.selecting(pairCoordinates.columns.filter { !copied.contains($0) })
             let residuals = !request.angleResiduals.isEmpty && request.network.variant.isConditional
-                ? AngleResiduals.fit(modelled, detector: rotatedDetector, particles: request.angleResiduals) : nil
+                ? AngleResiduals.fit(modelled, detector: rotatedDetector, particles: request.angleResiduals,
+                                     pairRatio: pairMass.flatMap { p in p.ratioMap.map { (p.ratioColumn, $0) } }) : nil
             // A listed particle must have a sampled angle with a detector partner (a typo is an error, not a no-op).
-            for particle in request.angleResiduals where !(residuals?.residuals.contains { $0.parton.hasSuffix("_\(particle)") } ?? false) {
+            for particle in request.angleResiduals where !(residuals?.residuals.contains {
+                particle == AngleResiduals.ratioName ? $0.denominator != nil : $0.parton.hasSuffix("_\(particle)")
+            } ?? false) {
                 let angles = ["eta_\(particle)", "phi_\(particle)"]
                 guard angles.allSatisfy(copied.contains) else {
                     throw RefoldError.value("angle residuals of \(particle)", expected: "a sampled eta or phi with a detector partner (columns \(modelled.columns))",
