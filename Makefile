@@ -78,10 +78,10 @@ fuzz: deps
 	REFOLD_FUZZ_INPUTS=$(FUZZ_INPUTS) REFOLD_FUZZ_SEED=$(FUZZ_SEED) REFOLD_FUZZ_LAST=.build/fuzz-crash.bin $(SWIFT) test --skip-build --filter ParserFuzzTests
 
 validate: build
-	$(RELEASE_BIN) validate Toys --profile $(PROFILE) --seed $(SEED) --out Reports
+	$(RELEASE_BIN) validate Toys --profile $(PROFILE) --seed $(SEED) --out Reports --force
 
 report: build
-	$(RELEASE_BIN) report Reports
+	$(RELEASE_BIN) report Reports --force
 
 # The FCGAN at 1x, 2x, 4x the quick size (docs/gan-studies.md); about 40 minutes on one core.
 fcgan-scaling: build

@@ -14,7 +14,9 @@ import Tensor
 ///   holding a record), never anything else;
 /// - `--resume` needs the model and refuses options that differ from the record, naming each
 ///   option with both values;
-/// - temporaries of atomic writes left by killed processes are removed.
+/// - temporaries of atomic writes left by killed processes are removed;
+/// - a fresh folder model starts its `ModelManifest` (the seed, this record), and a resume verifies
+///   the manifest before it reads a file; `seal` rewrites it after the training's last write.
 public struct TrainingRecord: Codable, Equatable, Sendable {
     /// Option name (as on the command line) -> its value as text ("default" when not given).
     public var options: [String: String]
@@ -46,12 +48,13 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
         }
     }
 
-    /// Whether `model` holds anything besides a record (a run that failed before training leaves
-    /// only the record, and a new run may start there).
+    /// Whether `model` holds anything besides a record and its first manifest (a run that failed
+    /// before training leaves only those, and a new run may start there).
     static func holdsTraining(_ model: URL) -> Bool {
         if isSingleFile(model) { return FileManager.default.fileExists(atPath: model.path) }
         guard OutputGuard.isOccupied(model) else { return false }
-        return (try? FileManager.default.contentsOfDirectory(atPath: model.path)) != [fileName]
+        let names = Set((try? FileManager.default.contentsOfDirectory(atPath: model.path)) ?? [])
+        return !names.isSubset(of: [fileName, ModelManifest.fileName])
     }
 
     /// Removes the record of `model`, and its folder if that is left empty, when no training wrote
@@ -59,6 +62,7 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
     public func discardIfUnused(_ model: URL) {
         guard ProcessGroup.current.isRoot, !Self.holdsTraining(model) else { return }
         try? FileManager.default.removeItem(at: Self.location(of: model))
+        if !Self.isSingleFile(model) { try? FileManager.default.removeItem(at: ModelManifest.location(in: model)) }
         if !Self.isSingleFile(model), (try? FileManager.default.contentsOfDirectory(atPath: model.path))?.isEmpty == true {
             try? FileManager.default.removeItem(at: model)
         }
@@ -71,6 +75,7 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
         let exists = Self.holdsTraining(model)
         if resume {
             guard exists else { throw RefoldError.file(model.path, "missing: --resume needs a model written by an earlier run") }
+            if !Self.isSingleFile(model) { try ModelManifest.verify(model) }
             if let stored = try TrainingRecord.read(at: model) {
                 let changed = differences(from: stored)
                 guard changed.isEmpty else {
@@ -100,7 +105,18 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
             }
             if !Self.isSingleFile(model) { try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true) }
             try writeJSONAtomically(self, to: record)
+            if !Self.isSingleFile(model) { try ModelManifest.write(model, seed: seed) }
         }
         group.barrier()
+    }
+
+    /// The `--seed` of the record (nil when not a number).
+    var seed: UInt64? { options["--seed"].flatMap { UInt64($0) } }
+
+    /// Rewrites the manifest of `model` after the training's last write (files such as settings
+    /// written after the last checkpoint); rank 0 only, nothing for a single-file model.
+    public func seal(_ model: URL) throws {
+        guard ProcessGroup.current.isRoot, !Self.isSingleFile(model) else { return }
+        try ModelManifest.refresh(model)
     }
 }
