@@ -60,6 +60,20 @@ class RefoldCLITestCase: XCTestCase {
         try Data(bytes).write(to: url)
     }
 
+    /// Overwrites the checkpoint of the unfolding model `model` with finite but absurd weights
+    /// (1e30): `unfold` refuses it naming the checkpoint, first through the manifest (the file
+    /// changed), then, the manifest removed as in a folder written before manifests, through the
+    /// network's draws; nothing is written.
+    func assertAbsurdWeightsRefused(model: URL, detector: URL, out: URL, file: StaticString = #filePath, line: UInt = #line) throws {
+        let checkpoint = model.appendingPathComponent("checkpoint.safetensors")
+        try overwriteWeights(checkpoint, with: 1e30)
+        let unfold = ["unfold", "--model", model.path, "--detector", detector.path, "--samples", "2", "--out", out.path]
+        try fails(unfold, saying: [checkpoint.path, "different trainings"], file: file, line: line)
+        try FileManager.default.removeItem(at: model.appendingPathComponent("manifest.json"))
+        try fails(unfold, saying: [checkpoint.path, "corrupted"], file: file, line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("samples.npy").path), file: file, line: line)
+    }
+
     @discardableResult
     func succeeds(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let run = try RefoldRun(arguments)

@@ -93,17 +93,7 @@ final class ReliabilityCLITests: RefoldCLITestCase {
 
         // A corrupted checkpoint (finite weights of 1e30) makes the flow's draws overflow: unfold
         // fails naming the checkpoint instead of crashing or writing inf.
-        let checkpointURL = model.appendingPathComponent("checkpoint.safetensors")
-        try overwriteWeights(checkpointURL, with: 1e30)
-        let unfolded = root.appendingPathComponent("unfolded")
-        // The manifest refuses the changed checkpoint first; a folder without one (older) gets as
-        // far as the draws.
-        try fails(["unfold", "--model", model.path, "--detector", sample.path, "--samples", "2", "--out", unfolded.path],
-                  saying: [checkpointURL.path, "different trainings"])
-        try FileManager.default.removeItem(at: model.appendingPathComponent("manifest.json"))
-        try fails(["unfold", "--model", model.path, "--detector", sample.path, "--samples", "2", "--out", unfolded.path],
-                  saying: [checkpointURL.path, "corrupted"])
-        XCTAssertFalse(FileManager.default.fileExists(atPath: unfolded.appendingPathComponent("samples.npy").path))
+        try assertAbsurdWeightsRefused(model: model, detector: sample, out: root.appendingPathComponent("unfolded"))
     }
 
     func testDensityRefusesOversizedGridsAndNaNWeights() throws {

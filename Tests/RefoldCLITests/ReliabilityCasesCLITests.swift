@@ -179,16 +179,7 @@ final class ReliabilityCasesCLITests: RefoldCLITestCase {
         let sample = root.appendingPathComponent("zw"), model = root.appendingPathComponent("inn")
         try succeeds(["generate", "zw", "--events", "2000", "--seed", "3", "--out", sample.path])
         try succeeds(["train", "inn", "--data", sample.path, "--epochs", "1", "--batch-size", "256", "--out", model.path])
-        let checkpoint = model.appendingPathComponent("checkpoint.safetensors")
-        try overwriteWeights(checkpoint, with: 1e30)
-        let out = root.appendingPathComponent("unfolded")
-        // With its manifest the changed checkpoint is refused first; without, the draws are.
-        try fails(["unfold", "--model", model.path, "--detector", sample.path, "--samples", "2", "--out", out.path],
-                  saying: [checkpoint.path, "different trainings"])
-        try FileManager.default.removeItem(at: model.appendingPathComponent("manifest.json"))
-        try fails(["unfold", "--model", model.path, "--detector", sample.path, "--samples", "2", "--out", out.path],
-                  saying: [checkpoint.path, "corrupted"])
-        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("samples.npy").path))
+        try assertAbsurdWeightsRefused(model: model, detector: sample, out: root.appendingPathComponent("unfolded"))
     }
 
     /// Issue case 5 and the size limits: every count option has a stated maximum (or a memory check).

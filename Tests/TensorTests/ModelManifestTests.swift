@@ -1,18 +1,12 @@
 import Foundation
 import Tensor
+import TestSupport
 import XCTest
 
 /// The `ModelManifest` contract: a folder verifies while its files are those the manifest lists;
 /// a changed, missing or unlisted file is refused naming it (and, for a change, both hashes); a
 /// folder without a manifest loads; `refresh` follows new files and keeps the seed.
 final class ModelManifestTests: XCTestCase {
-    func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("refold-manifest-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
-    }
-
     func assertRefused(_ folder: URL, naming file: String, _ words: [String], line: UInt = #line) {
         XCTAssertThrowsError(try ModelManifest.verify(folder), line: line) { error in
             let message = "\(error)"
@@ -23,7 +17,7 @@ final class ModelManifestTests: XCTestCase {
     }
 
     func testAFolderVerifiesOnlyWithTheFilesItsManifestLists() throws {
-        let model = try folder()
+        let model = temporaryFolder()
         try Data("{\"seed\": 1}".utf8).write(to: model.appendingPathComponent("config.json"))
         try Data([1, 2, 3]).write(to: model.appendingPathComponent("checkpoint.safetensors"))
         try Data([9]).write(to: model.appendingPathComponent(".checkpoint.safetensors.tmp-42"))
@@ -54,7 +48,7 @@ final class ModelManifestTests: XCTestCase {
     }
 
     func testAFolderWithoutAManifestLoadsAndIsNotGivenOne() throws {
-        let model = try folder()
+        let model = temporaryFolder()
         try Data([1]).write(to: model.appendingPathComponent("config.json"))
         XCTAssertNil(try ModelManifest.verify(model))
         try ModelManifest.refresh(model)
