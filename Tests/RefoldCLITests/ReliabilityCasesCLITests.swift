@@ -6,6 +6,26 @@ import XCTest
 /// them, the non-finite policy (`--drop-non-finite`), model folders bound by their manifest, a
 /// plain INN with absurd weights, the stated size limits, and `--force` for validate, report and
 /// mpi-selftest. Each refusal exits with a status in 1...127 and names the file (or the option).
+///
+/// The issue's 28 cases and where they run (R = ReliabilityCLITests, C = this class):
+/// 1 crashes: npy shape overflow, njets NaN, njets 1e30 (C malformed event files); safetensors
+///   rank 4, data_offsets near Int64.max (C malformed safetensors); NaN or inf in detector.npy
+///   to unfold, NaN checkpoint weights to unfold, `--samples` Int.max (C non-finite policy);
+///   `--events 1e10` (C count options) - 9.
+/// 2 unchecked values: NaN read by inspect, a negative jet count, junk after the npy data (C
+///   malformed event files); NaN data failing train late and leaving a folder (R one training
+///   per folder, C non-finite policy) - 4.
+/// 3 meaningless results: invert and svd on a singular response (R unfold-binned); a corrupted
+///   cINN checkpoint (R one training per folder); BINN NaN weights to density (R density) - 4.
+/// 4 outputs: a fresh train into a model and config/weights of two trainings accepted by unfold
+///   and --resume (R one training per folder, C non-finite policy: manifest); unfold --out =
+///   --detector (R); silent overwrites (R generate, R unfold-binned, C validate/report/
+///   mpi-selftest); --resume with a changed --batch-size; --resume of a missing folder; kill -9
+///   temporaries (R one training per folder) - 6.
+/// 5 bounds: the 10^10-point --grid (R density); no memory estimate (C count options) - 2.
+/// 6 smaller: SIGINT (C SIGINT); raw NSCocoaErrorDomain or DecodingError dumps (C malformed
+///   event files: meta.json; C non-finite policy: config.json; C unwritable folder); an
+///   unwritable output found only after an epoch (C unwritable folder) - 3.
 final class ReliabilityCasesCLITests: RefoldCLITestCase {
     /// An npy file (version 1.0) with `header` (a Python dict literal) and `payload`.
     func npy(header: String, payload: [UInt8]) -> Data {
@@ -127,6 +147,10 @@ final class ReliabilityCasesCLITests: RefoldCLITestCase {
 
         // Unfolding: NaN detector values refused naming the file, or dropped and counted.
         let out = root.appendingPathComponent("unfolded")
+        let detectorNaN = try copy(sample, "detector-nan")
+        try set(detectorNaN.appendingPathComponent("detector.npy"), row: 3, column: 0, columns: 16, to: -.infinity)
+        try fails(["unfold", "--model", model.path, "--detector", detectorNaN.path, "--samples", "2", "--out", out.path],
+                  saying: [detectorNaN.appendingPathComponent("detector.npy").path, "row 3", "-inf"])
         try fails(["unfold", "--model", model.path, "--detector", broken.path, "--samples", "2", "--out", out.path],
                   saying: [broken.appendingPathComponent("parton.npy").path, "finite"])
         let unfolded = try succeeds(["unfold", "--model", model.path, "--detector", broken.path, "--samples", "2", "--out", out.path,
@@ -228,6 +252,21 @@ final class ReliabilityCasesCLITests: RefoldCLITestCase {
         try fails(["report", reports.path], saying: [index.path, "--force"])
         try succeeds(["report", reports.path, "--force"])
         try succeeds(["validate", specs.path, "--jobs", "1", "--out", reports.path, "--force"])
+    }
+
+    /// Issue case 6: an output folder that cannot be written is found before any training (not
+    /// after a full epoch), and the error names it with the system's reason (no raw
+    /// NSCocoaErrorDomain dump).
+    func testAnUnwritableModelFolderIsFoundBeforeTraining() throws {
+        let root = try folder()
+        let sample = root.appendingPathComponent("zw"), blocker = root.appendingPathComponent("a-file")
+        try succeeds(["generate", "zw", "--events", "500", "--seed", "3", "--out", sample.path])
+        try Data("x".utf8).write(to: blocker)
+        let model = blocker.appendingPathComponent("model")
+        let run = try RefoldRun(["train", "cinn", "--data", sample.path, "--epochs", "1", "--out", model.path])
+        XCTAssertTrue((1..<128).contains(run.status), run.output)
+        XCTAssertTrue(run.output.contains("\(model.path): cannot create, read or write it: Not a directory"), run.output)
+        XCTAssertFalse(run.output.contains("NSCocoaErrorDomain") || run.output.contains("epoch"), run.output)
     }
 
     /// Issue case 6: SIGINT during training stops it with a word: status 130, the checkpoint kept
