@@ -109,7 +109,7 @@ public struct ModelManifest: Codable, Equatable, Sendable {
 
     static func hash(_ data: Data) -> String {
         var fnv = FNV1a()
-        fnv.mix(data)
+        data.withUnsafeBytes { fnv.mix($0) }
         return fnv.hex
     }
 }

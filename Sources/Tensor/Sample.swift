@@ -337,8 +337,9 @@ public struct EventSample: Equatable {
         droppedNonFinite += bad.count
     }
 
-    /// Refuses NaN or infinite event values and weights (the policy of docs/collider.md: non-finite
-    /// values in event data are an error, never silently propagated), naming the file, row and column.
+    /// Refuses NaN or infinite event values and weights (the policy of README "Formats": non-finite
+    /// values in event data are an error unless dropped on request, never silently propagated),
+    /// naming the file, row and column.
     func checkFinite(folder: URL, files: [String: String]) throws {
         for (name, block) in blocks {
             guard let i = block.values.firstIndex(where: { !$0.isFinite }) else { continue }
