@@ -56,6 +56,10 @@ struct Sample: ParsableCommand {
             return
         }
         let binn = try BINNModel.load(from: URL(fileURLWithPath: model))
+        // One weight draw pushes all N events through the network at once: the float32 activations
+        // of every layer of every block, if the tape keeps them.
+        let config = binn.network.config
+        try checkMemory("--events", count: events, bytesPerItem: 4 * config.units * (config.hiddenLayers + 2) * config.blocks)
         let observables = binn.columns.enumerated().map { j, name in
             MarginalObservable.column(j, name: name, bins: bins, low: binn.standardizer.mean[j] - 4 * binn.standardizer.std[j],
                                       high: binn.standardizer.mean[j] + 4 * binn.standardizer.std[j])
