@@ -19,7 +19,11 @@ import Foundation
 /// - Not covered: hidden files (the temporaries of atomic writes) and sub-folders. A single-file
 ///   model (the BINN's safetensors, config in its metadata) needs no manifest.
 ///
-/// FNV-1a is not cryptographic: it finds mixed or damaged files, not a forgery.
+/// FNV-1a is not cryptographic: it finds mixed or damaged files, not a forgery. Two files cannot
+/// be replaced at once: a kill -9 between a checkpoint's rename and the manifest's rewrite (the
+/// milliseconds of hashing after each epoch; SIGINT and SIGTERM wait for the end of a batch and
+/// never land there) leaves a folder that loads and resumes only after `manifest.json` is deleted,
+/// which the error says.
 public struct ModelManifest: Codable, Equatable, Sendable {
     public struct Entry: Codable, Equatable, Sendable {
         /// FNV-1a 64 of the file's bytes, 16 hex digits.
