@@ -20,6 +20,10 @@ import Tensor
 public struct TrainingRecord: Codable, Equatable, Sendable {
     /// Option name (as on the command line) -> its value as text ("default" when not given).
     public var options: [String: String]
+    /// Data folder -> events dropped on read for holding NaN or inf (`--drop-non-finite`), written
+    /// when the training ends (nil: none dropped). What the data were, not an option: a resume
+    /// does not compare it.
+    public var droppedNonFinite: [String: Int]?
 
     public init(options: [String: String]) { self.options = options }
 
@@ -113,10 +117,16 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
     /// The `--seed` of the record (nil when not a number).
     var seed: UInt64? { options["--seed"].flatMap { UInt64($0) } }
 
-    /// Rewrites the manifest of `model` after the training's last write (files such as settings
-    /// written after the last checkpoint); rank 0 only, nothing for a single-file model.
-    public func seal(_ model: URL) throws {
-        guard ProcessGroup.current.isRoot, !Self.isSingleFile(model) else { return }
-        try ModelManifest.refresh(model)
+    /// After the training's last write: records the events dropped from each data folder (if
+    /// any) in this record, and rewrites the manifest of a folder model (files such as settings
+    /// written after the last checkpoint). Rank 0 only.
+    public func seal(_ model: URL, droppedNonFinite: [String: Int] = [:]) throws {
+        guard ProcessGroup.current.isRoot else { return }
+        if !droppedNonFinite.isEmpty {
+            var record = self
+            record.droppedNonFinite = droppedNonFinite
+            try writeJSONAtomically(record, to: Self.location(of: model))
+        }
+        if !Self.isSingleFile(model) { try ModelManifest.refresh(model) }
     }
 }

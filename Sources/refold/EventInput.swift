@@ -13,11 +13,27 @@ struct NonFiniteOption: ParsableArguments {
     var policy: EventSample.NonFiniteEvents { dropNonFinite ? .drop : .refuse }
 }
 
-/// Reads the sample folder `url` under `policy` and says on stderr how many events it dropped.
+/// Reads sample folders under one policy, says on stderr how many events it dropped from each and
+/// keeps the counts, for the metadata of an output that reads several folders (a trained model's
+/// `train-options.json`).
+final class EventReader {
+    let policy: EventSample.NonFiniteEvents
+    /// Folder path (as given) -> events dropped there; only folders that lost any.
+    private(set) var dropped: [String: Int] = [:]
+
+    init(_ policy: EventSample.NonFiniteEvents) { self.policy = policy }
+
+    func read(_ url: URL) throws -> EventSample {
+        let sample = try EventSample.read(from: url, nonFinite: policy)
+        reportDropped(sample.droppedNonFinite, kept: sample.count, folder: url.path)
+        if sample.droppedNonFinite > 0 { dropped[url.path, default: 0] += sample.droppedNonFinite }
+        return sample
+    }
+}
+
+/// Reads the one sample folder `url` under `policy` (`EventReader`).
 func readEvents(_ url: URL, _ policy: EventSample.NonFiniteEvents) throws -> EventSample {
-    let sample = try EventSample.read(from: url, nonFinite: policy)
-    reportDropped(sample.droppedNonFinite, kept: sample.count, folder: url.path)
-    return sample
+    try EventReader(policy).read(url)
 }
 
 /// The stderr line of `--drop-non-finite` (nothing when no event was dropped).

@@ -9,8 +9,8 @@ import Validation
 /// `refold train memflow`: the CMS MEMFlow network (docs/memflow.md) on a paired collider sample
 /// with any number of jet slots: regression pre-training, then the likelihood stage.
 func trainMEMFlow(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL,
-                  nonFinite: EventSample.NonFiniteEvents = .refuse) throws {
-    let sample = try readEvents(data, nonFinite)
+                  events: EventReader = EventReader(.refuse)) throws {
+    let sample = try events.read(data)
     var config = profile == .paper ? MEMFlowConfig.paper : MEMFlowConfig.quick
     if let epochs { config.training.epochs = epochs }
     if let batchSize { config.pretraining.batchSize = batchSize; config.training.batchSize = batchSize }

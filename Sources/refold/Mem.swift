@@ -113,8 +113,8 @@ struct Mem: ParsableCommand {
 
 /// `refold train mem`: the flow proposal of the MEM (docs/mem.md) on a paired zw sample.
 func trainMEMProposal(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL,
-                      nonFinite: EventSample.NonFiniteEvents = .refuse) throws {
-    let sample = try readEvents(data, nonFinite)
+                      events: EventReader = EventReader(.refuse)) throws {
+    let sample = try events.read(data)
     let events = try sample.colliderEvents(source: data.path)
     let config = profile == .paper
         ? ConditionalINNConfig(blocks: 12, layersPerBlock: 2, unitsPerLayer: 128, conditionLayers: 3, conditionUnits: 128, conditionOutput: 32,

@@ -68,22 +68,23 @@ struct Train: ParsableCommand {
         let request = network.isUnfoldingFlow ? try trainingRequest(network) : nil
         let record = try self.record(request)
         try record.prepare(model, resume: resume, force: force)
-        do { try trainNetwork(request) } catch {
+        let events = EventReader(nonFinite.policy)
+        do { try trainNetwork(request, events: events) } catch {
             // A run that fails before its first checkpoint (bad data, say) leaves no folder behind.
             if !resume { record.discardIfUnused(model) }
             throw error
         }
-        try record.seal(model)
+        try record.seal(model, droppedNonFinite: events.dropped)
     }
 
-    func trainNetwork(_ flowRequest: UnfoldingTrainingRequest?) throws {
+    func trainNetwork(_ flowRequest: UnfoldingTrainingRequest?, events: EventReader) throws {
         if network == .subtraction {
             guard let background, let subtract, data == nil else {
                 throw ValidationError("subtraction: expected --background DIR and --subtract DIR (and no --data)")
             }
             try trainSubtraction(background: URL(fileURLWithPath: background), subtract: URL(fileURLWithPath: subtract), box: box,
                                  profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume,
-                                 out: URL(fileURLWithPath: out), nonFinite: nonFinite.policy)
+                                 out: URL(fileURLWithPath: out), events: events)
             return
         }
         guard let data, background == nil, subtract == nil, box == nil else {
@@ -94,19 +95,19 @@ struct Train: ParsableCommand {
         case .qcd: return try trainQCD(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL)
         case .generator:
             return try trainGenerator(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL,
-                                      separationUpper: separationUpper, nonFinite: nonFinite.policy)
+                                      separationUpper: separationUpper, events: events)
         case .memflow:
             return try trainMEMFlow(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL,
-                                    nonFinite: nonFinite.policy)
+                                    events: events)
         case .mem:
             return try trainMEMProposal(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume,
-                                        out: outURL, nonFinite: nonFinite.policy)
+                                        out: outURL, events: events)
         default: break
         }
         if network.isUnfoldingGAN {
             try trainGAN(variant: network, data: URL(fileURLWithPath: data), profile: profile,
                          epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, residual: residual,
-                         discriminatorResponse: discriminatorResponse, out: URL(fileURLWithPath: out), nonFinite: nonFinite.policy)
+                         discriminatorResponse: discriminatorResponse, out: URL(fileURLWithPath: out), events: events)
             return
         }
         if residual || discriminatorResponse {
@@ -115,10 +116,10 @@ struct Train: ParsableCommand {
         let variant = network
         guard variant.isUnfoldingFlow else {
             try trainBINN(data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, seed: seed,
-                          resume: resume, out: URL(fileURLWithPath: out), batchSize: batchSize, nonFinite: nonFinite.policy)
+                          resume: resume, out: URL(fileURLWithPath: out), batchSize: batchSize, events: events)
             return
         }
-        let sample = try readEvents(URL(fileURLWithPath: data), nonFinite.policy)
+        let sample = try events.read(URL(fileURLWithPath: data))
         guard var request = flowRequest else { preconditionFailure("run() builds the request of every unfolding flow") }
         if let epochs { request.network.training.epochs = epochs }
         if let batchSize { request.network.training.batchSize = batchSize }

@@ -11,8 +11,8 @@ import Validation
 /// `resume` an existing checkpoint in `out` is an error.
 func trainGAN(variant: NetworkVariant, data: URL, profile: ProfileName, epochs: Int?, batchSize: Int? = nil, seed: UInt64, resume: Bool,
               residual: Bool = false, discriminatorResponse: Bool = false, out: URL,
-              nonFinite: EventSample.NonFiniteEvents = .refuse) throws {
-    let sample = try readEvents(data, nonFinite)
+              events: EventReader = EventReader(.refuse)) throws {
+    let sample = try events.read(data)
     let terminal = TerminalProgress(fileDescriptor: 2)
     BLAS.setThreads(ProcessInfo.processInfo.environment["REFOLD_BLAS_THREADS"].flatMap(Int.init) ?? 1)
     let start = Date()

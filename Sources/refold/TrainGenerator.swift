@@ -23,8 +23,8 @@ enum GeneratorPreset {
 /// weighted maximum likelihood) on a z-jets sample; writes generator.json and one checkpoint per
 /// multiplicity (after every epoch) into `out`.
 func trainGenerator(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL,
-                    separationUpper: Double, nonFinite: EventSample.NonFiniteEvents = .refuse) throws {
-    let sample = try readEvents(data, nonFinite)
+                    separationUpper: Double, events: EventReader = EventReader(.refuse)) throws {
+    let sample = try events.read(data)
     var training = GeneratorPreset.training(profile)
     if let epochs { training.epochs = epochs }
     if let batchSize { training.batchSize = batchSize }

@@ -137,7 +137,9 @@ final class ReliabilityCasesCLITests: RefoldCLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: model.path), "a refused training leaves no folder")
         let trained = try succeeds(train + ["--drop-non-finite"])
         XCTAssertTrue(trained.contains("\(broken.path): dropped 2 of 2000 events holding NaN or inf"), trained)
-        XCTAssertEqual(try json(model.appendingPathComponent("train-options.json"))["options"].flatMap { ($0 as? [String: String])?["--drop-non-finite"] }, "true")
+        let record = try json(model.appendingPathComponent("train-options.json"))
+        XCTAssertEqual((record["options"] as? [String: String])?["--drop-non-finite"], "true", "a resume must repeat the policy")
+        XCTAssertEqual(record["droppedNonFinite"] as? [String: Int], [broken.path: 2], "the model records what was dropped")
 
         // The manifest lists every file with its hash, and the seed.
         let manifest = try json(model.appendingPathComponent("manifest.json"))
