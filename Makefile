@@ -71,17 +71,20 @@ bench: build
 # The parser fuzzer outside CI: FUZZ_INPUTS mutated inputs per reader (npy, safetensors, study
 # TOML, detector card, LHE), seed FUZZ_SEED; a crash stops the run and leaves its input in
 # .build/fuzz-crash.bin.
+# FUZZ_SECONDS (optional) stops each reader after that many seconds; the printed count is exact.
 FUZZ_INPUTS ?= 1000000
 FUZZ_SEED ?= 1
+FUZZ_SECONDS ?=
 fuzz: deps
 	$(SWIFT) build --build-tests
-	REFOLD_FUZZ_INPUTS=$(FUZZ_INPUTS) REFOLD_FUZZ_SEED=$(FUZZ_SEED) REFOLD_FUZZ_LAST=.build/fuzz-crash.bin $(SWIFT) test --skip-build --filter ParserFuzzTests
+	REFOLD_FUZZ_INPUTS=$(FUZZ_INPUTS) REFOLD_FUZZ_SEED=$(FUZZ_SEED) REFOLD_FUZZ_SECONDS=$(FUZZ_SECONDS) REFOLD_FUZZ_LAST=.build/fuzz-crash.bin \
+	  $(SWIFT) test --skip-build --filter ParserFuzzTests
 
 validate: build
-	$(RELEASE_BIN) validate Toys --profile $(PROFILE) --seed $(SEED) --out Reports
+	$(RELEASE_BIN) validate Toys --profile $(PROFILE) --seed $(SEED) --out Reports --force
 
 report: build
-	$(RELEASE_BIN) report Reports
+	$(RELEASE_BIN) report Reports --force
 
 # The FCGAN at 1x, 2x, 4x the quick size (docs/gan-studies.md); about 40 minutes on one core.
 fcgan-scaling: build

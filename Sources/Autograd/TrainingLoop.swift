@@ -87,7 +87,11 @@ public final class TrainingLoop {
         for index in completedEpochs..<max(completedEpochs, last) {
             let report = try body(TrainingEpoch(index: index, events: events, loop: self))
             completedEpochs = index + 1
-            if let checkpoint, parallel.group.isRoot { try save(checkpoint) }
+            if let checkpoint, parallel.group.isRoot {
+                try save(checkpoint)
+                // A model folder's manifest binds this checkpoint to the folder's other files.
+                try ModelManifest.refresh(checkpoint.deletingLastPathComponent())
+            }
             reports.append(report)
             progress(report)
         }

@@ -240,6 +240,7 @@ public struct SubtractionModelSettings: Codable, Equatable {
 
     /// The trained model of a folder written by `train`.
     public static func load(from folder: URL) throws -> (settings: SubtractionModelSettings, model: SubtractionGAN) {
+        try ModelManifest.verify(folder)
         let url = folder.appendingPathComponent(file)
         let settings: SubtractionModelSettings
         do { settings = try JSONDecoder().decode(SubtractionModelSettings.self, from: Data(contentsOf: url)) } catch {

@@ -128,6 +128,7 @@ public final class MEMFlowModel {
     public static func read(from folder: URL) throws -> MEMFlowModel { try read(from: folder, loadWeights: true) }
 
     static func read(from folder: URL, loadWeights: Bool) throws -> MEMFlowModel {
+        if loadWeights { try ModelManifest.verify(folder) }
         let url = folder.appendingPathComponent(descriptionFile)
         let description = try readJSON(Description.self, from: url, needs: "a MEMFlow model folder (refold train memflow) needs \(descriptionFile)",
                                        what: "a MEMFlow model description")
@@ -146,6 +147,7 @@ public final class MEMFlowModel {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try writeJSONAtomically(description, to: folder.appendingPathComponent(Self.descriptionFile))
         try Checkpoint.save(module: network, metadata: ["kind": Self.kind], to: folder.appendingPathComponent(Self.checkpointFile))
+        try ModelManifest.write(folder, seed: description.seed)
     }
 
     /// `count` parton-level samples per event of a detector block in the collider columns (any

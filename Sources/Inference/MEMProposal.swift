@@ -235,6 +235,7 @@ public final class MEMProposal {
     public func write(to folder: URL) throws {
         try writeDescription(to: folder)
         try Checkpoint.save(module: model, metadata: ["kind": Self.kind], to: folder.appendingPathComponent(Self.checkpointFile))
+        try ModelManifest.write(folder, seed: seed)
     }
 
     func writeDescription(to folder: URL) throws {
@@ -247,6 +248,7 @@ public final class MEMProposal {
     /// Reads a folder written by `write(to:)` (or by `refold train mem`, whose checkpoint also
     /// holds the optimizer); errors name the file.
     public static func read(from folder: URL) throws -> MEMProposal {
+        try ModelManifest.verify(folder)
         let url = folder.appendingPathComponent("proposal.json")
         let description = try readJSON(Description.self, from: url, needs: "a MEM proposal folder (refold train mem) needs proposal.json",
                                        what: "a MEM proposal description")

@@ -189,6 +189,7 @@ public final class QCDInferenceModel {
     public func write(to folder: URL) throws {
         try writeDescription(to: folder)
         try Checkpoint.save(module: network, metadata: ["kind": Self.kind], to: folder.appendingPathComponent(Self.checkpointFile))
+        try ModelManifest.write(folder, seed: seed)
     }
 
     func writeDescription(to folder: URL) throws {
@@ -200,6 +201,7 @@ public final class QCDInferenceModel {
 
     /// Reads a folder written by `write(to:)` or by `refold train qcd`; errors name the file.
     public static func read(from folder: URL) throws -> QCDInferenceModel {
+        try ModelManifest.verify(folder)
         let url = folder.appendingPathComponent("model.json")
         let d = try readJSON(Description.self, from: url, needs: "a QCD inference model folder (refold train qcd) needs model.json",
                              what: "a QCD inference model description")

@@ -40,7 +40,10 @@ public enum ReportText {
     }
 
     static func provenanceLines(_ p: Provenance, wallTime: Double) -> [(String, String)] {
-        let samples = (p.samples ?? []).map { ("\($0.role) sample", "\($0.path) (\($0.events) events, \($0.generator), FNV-1a \($0.contentHash))") }
+        let samples = (p.samples ?? []).map { record in
+            let dropped = record.droppedNonFinite.map { ", \($0) dropped for NaN or inf" } ?? ""
+            return ("\(record.role) sample", "\(record.path) (\(record.events) events\(dropped), \(record.generator), FNV-1a \(record.contentHash))")
+        }
         return [("Refold", p.refoldVersion),
          ("git revision", p.gitRevision + (p.gitDirty ? " (uncommitted changes)" : "")),
          ("date", p.date),

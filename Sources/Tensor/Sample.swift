@@ -65,6 +65,19 @@ public struct EventSample: Equatable {
     /// Optional: the PDG id of each event's lepton pair (11 electrons, 13 muons): the detector's
     /// lepton resolution depends on it, so a likelihood needs it (`refold mem`).
     public var leptonFlavour: [Int]?
+    /// Events the reader dropped for holding NaN or inf (`NonFiniteEvents.drop`); 0 otherwise.
+    public var droppedNonFinite = 0
+
+    /// What `read(from:nonFinite:)` does with an event holding NaN or inf in any of its values
+    /// or its weight. Such an event has no meaning in any observable, and one of them turns every
+    /// mean, loss and histogram it reaches into NaN, so it is never passed on.
+    public enum NonFiniteEvents: Sendable {
+        /// Throw, naming the file, row, column and value (the default of every command).
+        case refuse
+        /// Remove the event from every array of the folder alike (parton, detector, events,
+        /// jet counts, flavours, weights), so pairs stay aligned, and count it in `droppedNonFinite`.
+        case drop
+    }
 
     /// A paired parton/detector sample.
     public init(generator: String, seed: UInt64, parton: Block, detector: Block, njets: [Int]? = nil,
@@ -204,8 +217,9 @@ public struct EventSample: Equatable {
     }
 
     /// Reads and validates a sample folder: every listed file exists, row counts agree, and
-    /// each array's column count matches its column names.
-    public static func read(from folder: URL) throws -> EventSample {
+    /// each array's column count matches its column names. Events holding NaN or inf are
+    /// refused or dropped as `nonFinite` says.
+    public static func read(from folder: URL, nonFinite: NonFiniteEvents = .refuse) throws -> EventSample {
         let metaURL = folder.appendingPathComponent("meta.json")
         guard let data = FileManager.default.contents(atPath: metaURL.path) else {
             throw RefoldError.file(metaURL.path, "missing: an event sample folder needs meta.json")
@@ -292,12 +306,40 @@ public struct EventSample: Equatable {
             }
         }
         sample.weights = try load("weights")?.values
-        try sample.checkFinite(folder: folder, files: files)
+        switch nonFinite {
+        case .refuse: try sample.checkFinite(folder: folder, files: files)
+        case .drop: sample.dropNonFinite()
+        }
         return sample
     }
 
-    /// Refuses NaN or infinite event values and weights (the policy of docs/collider.md: non-finite
-    /// values in event data are an error, never silently propagated), naming the file, row and column.
+    /// The events (rows) with a NaN or infinite value in any block or weight, ascending.
+    public var nonFiniteRows: [Int] {
+        var bad = Set<Int>()
+        for (_, block) in blocks {
+            let d = block.columns.count
+            for (i, value) in block.values.enumerated() where !value.isFinite { bad.insert(i / d) }
+        }
+        for (i, weight) in (weights ?? []).enumerated() where !weight.isFinite { bad.insert(i) }
+        return bad.sorted()
+    }
+
+    /// Removes the events of `nonFiniteRows` from every array alike and adds their number to
+    /// `droppedNonFinite`.
+    mutating func dropNonFinite() {
+        let bad = Set(nonFiniteRows)
+        guard !bad.isEmpty else { return }
+        let kept = (0..<count).filter { !bad.contains($0) }
+        parton = parton?.rows(kept); detector = detector?.rows(kept); events = events?.rows(kept)
+        njets = njets.map { values in kept.map { values[$0] } }
+        leptonFlavour = leptonFlavour.map { values in kept.map { values[$0] } }
+        weights = weights.map { values in kept.map { values[$0] } }
+        droppedNonFinite += bad.count
+    }
+
+    /// Refuses NaN or infinite event values and weights (the policy of README "Formats": non-finite
+    /// values in event data are an error unless dropped on request, never silently propagated),
+    /// naming the file, row and column.
     func checkFinite(folder: URL, files: [String: String]) throws {
         for (name, block) in blocks {
             guard let i = block.values.firstIndex(where: { !$0.isFinite }) else { continue }

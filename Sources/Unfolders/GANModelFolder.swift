@@ -102,6 +102,7 @@ public enum GANModelFolder {
 
     /// Restores a trained GAN from a model folder.
     public static func load(_ folder: URL) throws -> Trained {
+        try ModelManifest.verify(folder)
         let settings = try readSettings(folder)
         let model = try makeModel(settings)
         let url = folder.appendingPathComponent(checkpointFile)

@@ -22,7 +22,8 @@ public protocol ModelFolder {
     /// Whether `url` holds this model.
     static func isModel(at url: URL) -> Bool
     static func load(from url: URL) throws -> Self
-    /// Writes the configuration and the weights (each atomically) to `url`.
+    /// Writes the configuration and the weights (each atomically) to `url`, and for a folder its
+    /// `ModelManifest` after them.
     func save(to url: URL) throws
     /// What the model holds: variant, sizes, columns, seed, training sample.
     func describe() -> [String]
@@ -82,6 +83,7 @@ extension UnfoldingModel: ModelFolder {
         let copy = try UnfoldingModel(config: config, folder: url)
         try copy.writeConfig()
         try Checkpoint.save(module: flow, to: copy.checkpoint)
+        try ModelManifest.write(url, seed: config.seed)
     }
 
     public func describe() -> [String] {
@@ -117,6 +119,7 @@ extension GANModelFolder.Trained: ModelFolder {
         try GANModelFolder.writeSettings(settings, to: url)
         try Checkpoint.save(module: model, metadata: [GANTrainer<NaiveGAN>.epochKey: String(completedEpochs)],
                             to: url.appendingPathComponent(GANModelFolder.checkpointFile))
+        try ModelManifest.write(url, seed: settings.seed)
     }
 
     public func describe() -> [String] {
@@ -150,6 +153,7 @@ public struct SubtractionModel: ModelFolder {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         try writeJSONAtomically(settings, to: url.appendingPathComponent(SubtractionModelSettings.file))
         try Checkpoint.save(module: model, to: url.appendingPathComponent(SubtractionModelSettings.checkpointFile))
+        try ModelManifest.write(url, seed: settings.seed)
     }
 
     public func describe() -> [String] {
@@ -177,6 +181,7 @@ extension ZJetsGenerator: ModelFolder {
         for (k, flow) in flows.enumerated() {
             try Checkpoint.save(module: flow, to: url.appendingPathComponent(ZJetsGeneratorSettings.checkpoint(jets: k + 1)))
         }
+        try ModelManifest.write(url, seed: settings.seed)
     }
 
     public func describe() -> [String] {

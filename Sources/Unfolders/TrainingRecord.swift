@@ -14,10 +14,16 @@ import Tensor
 ///   holding a record), never anything else;
 /// - `--resume` needs the model and refuses options that differ from the record, naming each
 ///   option with both values;
-/// - temporaries of atomic writes left by killed processes are removed.
+/// - temporaries of atomic writes left by killed processes are removed;
+/// - a fresh folder model starts its `ModelManifest` (the seed, this record), and a resume verifies
+///   the manifest before it reads a file; `seal` rewrites it after the training's last write.
 public struct TrainingRecord: Codable, Equatable, Sendable {
     /// Option name (as on the command line) -> its value as text ("default" when not given).
     public var options: [String: String]
+    /// Data folder -> events dropped on read for holding NaN or inf (`--drop-non-finite`), written
+    /// when the training ends (nil: none dropped). What the data were, not an option: a resume
+    /// does not compare it.
+    public var droppedNonFinite: [String: Int]?
 
     public init(options: [String: String]) { self.options = options }
 
@@ -46,12 +52,13 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
         }
     }
 
-    /// Whether `model` holds anything besides a record (a run that failed before training leaves
-    /// only the record, and a new run may start there).
+    /// Whether `model` holds anything besides a record and its first manifest (a run that failed
+    /// before training leaves only those, and a new run may start there).
     static func holdsTraining(_ model: URL) -> Bool {
         if isSingleFile(model) { return FileManager.default.fileExists(atPath: model.path) }
         guard OutputGuard.isOccupied(model) else { return false }
-        return (try? FileManager.default.contentsOfDirectory(atPath: model.path)) != [fileName]
+        let names = Set((try? FileManager.default.contentsOfDirectory(atPath: model.path)) ?? [])
+        return !names.isSubset(of: [fileName, ModelManifest.fileName])
     }
 
     /// Removes the record of `model`, and its folder if that is left empty, when no training wrote
@@ -59,6 +66,7 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
     public func discardIfUnused(_ model: URL) {
         guard ProcessGroup.current.isRoot, !Self.holdsTraining(model) else { return }
         try? FileManager.default.removeItem(at: Self.location(of: model))
+        if !Self.isSingleFile(model) { try? FileManager.default.removeItem(at: ModelManifest.location(in: model)) }
         if !Self.isSingleFile(model), (try? FileManager.default.contentsOfDirectory(atPath: model.path))?.isEmpty == true {
             try? FileManager.default.removeItem(at: model)
         }
@@ -71,6 +79,7 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
         let exists = Self.holdsTraining(model)
         if resume {
             guard exists else { throw RefoldError.file(model.path, "missing: --resume needs a model written by an earlier run") }
+            if !Self.isSingleFile(model) { try ModelManifest.verify(model) }
             if let stored = try TrainingRecord.read(at: model) {
                 let changed = differences(from: stored)
                 guard changed.isEmpty else {
@@ -100,7 +109,24 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
             }
             if !Self.isSingleFile(model) { try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true) }
             try writeJSONAtomically(self, to: record)
+            if !Self.isSingleFile(model) { try ModelManifest.write(model, seed: seed) }
         }
         group.barrier()
+    }
+
+    /// The `--seed` of the record (nil when not a number).
+    var seed: UInt64? { options["--seed"].flatMap { UInt64($0) } }
+
+    /// After the training's last write: records the events dropped from each data folder (if
+    /// any) in this record, and rewrites the manifest of a folder model (files such as settings
+    /// written after the last checkpoint). Rank 0 only.
+    public func seal(_ model: URL, droppedNonFinite: [String: Int] = [:]) throws {
+        guard ProcessGroup.current.isRoot else { return }
+        if !droppedNonFinite.isEmpty {
+            var record = self
+            record.droppedNonFinite = droppedNonFinite
+            try writeJSONAtomically(record, to: Self.location(of: model))
+        }
+        if !Self.isSingleFile(model) { try ModelManifest.refresh(model) }
     }
 }

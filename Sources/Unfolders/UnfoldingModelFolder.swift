@@ -197,6 +197,7 @@ public final class UnfoldingModel {
 
     /// Reads `config.json` and the checkpoint of `folder`.
     public static func load(from folder: URL) throws -> UnfoldingModel {
+        try ModelManifest.verify(folder)
         let url = folder.appendingPathComponent(configFile)
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw RefoldError.file(url.path, "missing: a model folder needs config.json (written by refold train)")
@@ -292,17 +293,29 @@ public final class UnfoldingModel {
     /// Redraw rounds for samples outside the training support.
     public static let supportRounds = 100
 
+    /// The largest |network coordinate| a draw may have. The network's coordinates are the
+    /// parton features standardised on the training sample (`FeatureMap`: mean 0, standard
+    /// deviation 1 over the training events), and a flow trained on them maps its unit-Gaussian
+    /// latent onto that distribution. By Chebyshev's inequality any distribution of unit variance
+    /// puts at most 1/k^2 of its mass beyond k standard deviations: at k = 10^4 at most 10^-8 (and
+    /// a flow's near-Gaussian tails put practically nothing there). A draw beyond it comes from weights that do
+    /// not describe the training data (a corrupted checkpoint: finite weights of 1e30 make a plain
+    /// INN draw 1e28, which float arithmetic would carry into finite but meaningless samples).
+    /// Checked for every variant, before anything is mapped back to physical units.
+    public static let maximumFeatureDeviation: Float = 1e4
+
     /// K samples per event through the network, back in the parton columns and the lab frame:
     /// rows event-major (N K rows).
     private func draw(detector: EventSample.Block, njets: [Int]?, samples: Int, rng: RNGStream) throws -> EventSample.Block {
         let condition = try detectorTensor(detector, njets: njets)
         let drawn = try flow.sample(detectorLevel: condition, count: samples, rng: rng)
         let rows = detector.rows * samples
-        // Finite weights can still overflow (a corrupted checkpoint): no sample is mapped back from inf.
-        if let i = drawn.storage.firstIndex(where: { !$0.isFinite }) {
+        // No sample is mapped back from inf, NaN or a value no model of the training data draws.
+        if let i = drawn.storage.firstIndex(where: { !(abs($0) <= Self.maximumFeatureDeviation) }) {
             let width = config.networkColumns.count
             throw RefoldError.file(checkpoint.path, "the network drew \(drawn.storage[i]) for \(config.networkColumns[i % width]) of event "
-                                   + "\(i / width / samples) (sample \(i / width % samples)): the weights are corrupted or diverged")
+                                   + "\(i / width / samples) (sample \(i / width % samples)), expected a finite value within "
+                                   + "±\(Int(Self.maximumFeatureDeviation)) standard deviations of the training data: the weights are corrupted or diverged")
         }
         let block = EventSample.Block(columns: config.networkColumns, rows: rows, values: drawn.storage.map(Double.init))
         // The angles back from their residuals to the (rotated) detector objects, the copied

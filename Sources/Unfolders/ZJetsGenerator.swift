@@ -248,6 +248,7 @@ public final class ZJetsGenerator {
 
     /// Reads `generator.json` and the flow checkpoints of a model folder.
     public static func load(from folder: URL) throws -> ZJetsGenerator {
+        try ModelManifest.verify(folder)
         let settings = try readJSON(ZJetsGeneratorSettings.self, from: folder.appendingPathComponent(ZJetsGeneratorSettings.file),
                                     needs: "a Z+jets generator model (refold train generator)", what: "Z+jets generator settings")
         let generator = try ZJetsGenerator(settings: settings)

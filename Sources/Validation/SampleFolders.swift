@@ -14,6 +14,9 @@ public struct SampleFolderRecord: Equatable, Sendable, Codable {
     /// FNV-1a 64 of the folder's files (name and bytes, in name order), hex: two runs on the same
     /// files record the same hash, a changed byte a different one.
     public var contentHash: String
+    /// Events dropped on read for holding NaN or inf (`--drop-non-finite`); nil when none were
+    /// (and in summaries written before the option existed).
+    public var droppedNonFinite: Int?
 }
 
 /// `refold validate STUDY --train DIR --test DIR`: paired sample folders a collider study runs on
@@ -33,17 +36,19 @@ public struct SampleFolders {
         self.training = training; self.test = test; self.records = records
     }
 
-    /// Reads both folders (paired samples, the reader's own checks) and hashes their files.
-    public static func read(training: URL, test: URL) throws -> SampleFolders {
+    /// Reads both folders (paired samples, the reader's own checks, events holding NaN or inf
+    /// refused or dropped as `nonFinite` says) and hashes their files.
+    public static func read(training: URL, test: URL, nonFinite: EventSample.NonFiniteEvents = .refuse) throws -> SampleFolders {
         var samples: [EventSample] = [], records: [SampleFolderRecord] = []
         for (role, url) in [("train", training), ("test", test)] {
-            let sample = try EventSample.read(from: url)
+            let sample = try EventSample.read(from: url, nonFinite: nonFinite)
             guard sample.level == .paired else {
                 throw RefoldError.file(url.path, "--\(role): expected a paired sample (parton.npy and detector.npy), got a single-level one")
             }
             samples.append(sample)
             records.append(SampleFolderRecord(role: role, path: url.standardizedFileURL.path, events: sample.count,
-                                              generator: sample.generator, contentHash: try contentHash(of: url)))
+                                              generator: sample.generator, contentHash: try contentHash(of: url),
+                                              droppedNonFinite: sample.droppedNonFinite > 0 ? sample.droppedNonFinite : nil))
         }
         return SampleFolders(training: samples[0], test: samples[1], records: records)
     }

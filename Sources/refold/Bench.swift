@@ -13,16 +13,17 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time MLP training steps (forward + backward + Adam) and their sgemm calls alone; print JSON lines.")
 
-    @Option(help: "BLAS threads (default: REFOLD_BLAS_THREADS or 2).") var threads: Int = BLAS.threads
-    @Option(help: "Timed steps per workload (after 10 warm-up steps).") var steps: Int = 200
-    @Option(help: "Products with fewer multiply-adds run on one BLAS thread.") var singleThreadBelow: Int = BLAS.singleThreadBelow
+    @Option(help: "BLAS threads (default: REFOLD_BLAS_THREADS or 2; at most 256).") var threads: Int = BLAS.threads
+    @Option(help: "Timed steps per workload (after 10 warm-up steps; at most 1000000).") var steps: Int = 200
+    @Option(help: "Products with fewer multiply-adds run on one BLAS thread (a threshold, 0...10^15, allocates nothing).") var singleThreadBelow: Int = BLAS.singleThreadBelow
     @Option(help: "Seed of the random weights and batches.") var seed: UInt64 = 2026
     @Option(help: "Run only this workload (a, b, c, mem, memflow or flows; for profiling).") var only: String?
     @Flag(help: "Only the engine workloads (a)-(c), not the generators and networks.") var engineOnly = false
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads: expected >= 1, got \(threads)") }
-        guard steps >= 1 else { throw ValidationError("--steps: expected >= 1, got \(steps)") }
+        try checkCount("--threads", threads, in: 1...256)
+        try checkCount("--steps", steps, in: 1...1_000_000)
+        try checkCount("--single-thread-below", singleThreadBelow, in: 0...1_000_000_000_000_000)
     }
 
     func run() throws {

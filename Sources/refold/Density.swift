@@ -13,14 +13,14 @@ struct Density: ParsableCommand {
     @Option(help: "A model from `refold train binn`.") var model: String
     @Option(help: "Grid of a 2D model: x0:x1:nx,y0:y1:ny (cell centres).") var grid: String?
     @Option(help: "Line from a to b with n points: a1,a2,...:b1,b2,...:n.") var line: String?
-    @Option(help: "Weight draws M (30-50 in the thesis).") var draws: Int = 30
+    @Option(help: "Weight draws M (30-50 in the thesis; 2...1000).") var draws: Int = 30
     @Option(help: "Seed of the weight draws.") var seed: UInt64 = 2026
     @Option(help: "Output folder: points.npy, density.npy, sigma_pred.npy, density.csv.") var out: String
     @Flag(help: "Overwrite an existing --out (never one of the inputs).") var force = false
 
     func validate() throws {
         guard (grid == nil) != (line == nil) else { throw ValidationError("give exactly one of --grid and --line") }
-        guard draws >= 2 else { throw ValidationError("--draws: expected >= 2, got \(draws)") }
+        try checkCount("--draws", draws, in: 2...1_000)
     }
 
     /// "x0:x1:n" -> n cell centres of [x0, x1].

@@ -32,7 +32,7 @@ struct Generate: ParsableCommand {
     @Argument(help: "The generator: \(GeneratorKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var generator: GeneratorKind
 
-    @Option(help: "Number of events.") var events: Int = 100_000
+    @Option(help: "Number of events (at most what half the memory holds at 512 bytes each; checked before generating).") var events: Int = 100_000
     @Option(help: "The seed that drives every random number.") var seed: UInt64 = 2026
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Overwrite an existing --out (never one of the inputs).") var force = false
@@ -46,14 +46,14 @@ struct Generate: ParsableCommand {
     @Option(help: "subtraction-toy, drell-yan-ew: the component b (background), s (to subtract) or b-s (the exact difference).")
     var component: SubtractionComponent?
 
-    @Option(help: "shower: number of jets.") var jets: Int = 10_000
+    @Option(help: "shower: number of jets (at most what half the memory holds at 4 kB each; checked before showering).") var jets: Int = 10_000
     @Option(help: "shower: jet energy in GeV.") var energy: Double = 500
     @Option(help: "shower: the parton starting every jet, quark or gluon (default gluon).") var initial: InitialPartonChoice?
     @Option(help: "shower: start a jet from a quark with this probability, else from a gluon.") var quarkFraction: Double?
     @Option(name: .customLong("prior"),
             help: ArgumentHelp("shower: draw this parameter uniformly per jet (repeatable); recorded in parameters.npy.", valueName: "NAME=LOW:HIGH"))
     var priors: [String] = []
-    @Option(help: "shower: jets per prior draw; jets k M ..< (k + 1) M share their parameters (a set for refold train qcd; --jets a multiple of it).")
+    @Option(help: "shower: jets per prior draw; jets k M ..< (k + 1) M share their parameters (a set for refold train qcd; a divisor of --jets, so at most --jets).")
     var jetsPerSet: Int = 1
 
     func validate() throws {

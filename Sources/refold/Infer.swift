@@ -11,14 +11,14 @@ struct Infer: ParsableCommand {
 
     @Option(help: "A model folder written by refold train qcd.") var model: String
     @Option(help: "A refold generate shower folder with the measured jets.") var jets: String
-    @Option(help: "Jets per measurement (default: the folder's jets_per_set if above 1, else all its jets form one set).") var jetsPerSet: Int?
-    @Option(help: "Posterior samples per set.") var samples: Int = 1000
+    @Option(help: "Jets per measurement (default: the folder's jets_per_set if above 1, else all its jets form one set; at most the model's maximum jets).") var jetsPerSet: Int?
+    @Option(help: "Posterior samples per set (2...10000000, and sets x samples x parameters Doubles within half the memory).") var samples: Int = 1000
     @Option(help: "The seed of the posterior draws.") var seed: UInt64 = 2026
     @Option(help: "Output folder: posterior.npy [S, K, P], truth.npy [S, P] (the parameters the jets were made with), summary.json.") var out: String
     @Flag(help: "Overwrite an existing --out (never one of the inputs).") var force = false
 
     func validate() throws {
-        guard samples >= 2 else { throw ValidationError("--samples: expected >= 2, got \(samples)") }
+        try checkCount("--samples", samples, in: 2...10_000_000)
         if let jetsPerSet, jetsPerSet < 1 { throw ValidationError("--jets-per-set: expected >= 1, got \(jetsPerSet)") }
     }
 
@@ -35,6 +35,8 @@ struct Infer: ParsableCommand {
             throw RefoldError.value("jets per set", expected: "at most the model's \(model.config.maximumJets) (pass --jets-per-set)", actual: perSet)
         }
         let sets = try JetSets.read(from: folder, names: model.names, jetsPerSet: perSet)
+        let (draws, overflow) = sets.features.count.multipliedReportingOverflow(by: samples)
+        try checkMemory("--samples x sets (\(sets.features.count))", count: overflow ? Int.max : draws, bytesPerItem: 16 * model.names.count)
         let start = Date()
         let posterior = try model.posterior(sets, samples: samples, rng: RNGStream(seed: seed).child("infer"))
         let seconds = Date().timeIntervalSince(start)

@@ -11,6 +11,7 @@ struct Inspect: ParsableCommand {
 
     @Argument(help: "A sample folder (meta.json plus npy arrays) or a model written by refold train (folder, or .safetensors for the BINN).")
     var folder: String
+    @OptionGroup var nonFinite: NonFiniteOption
 
     func run() throws {
         let url = URL(fileURLWithPath: folder)
@@ -22,7 +23,7 @@ struct Inspect: ParsableCommand {
             throw RefoldError.file(url.path, "neither an event sample (no meta.json) nor a model (expected one of: "
                                    + ModelFolders.all.map(\.name).joined(separator: "; ") + ")")
         }
-        let sample = try EventSample.read(from: url)
+        let sample = try readEvents(url, nonFinite.policy)
         print(Inspect.summary(sample))
     }
 

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Tensor
 
@@ -17,4 +18,12 @@ func checkMemory(_ what: String, count: Int, bytesPerItem: Int) throws {
 func checkUnfoldMemory(events: Int, samples: Int) throws {
     let (total, overflow) = events.multipliedReportingOverflow(by: samples)
     try checkMemory("--samples x detector events (\(events))", count: overflow ? Int.max : total, bytesPerItem: 16 * 12)
+}
+
+/// The stated range of a count option (issue [reliability] 5): the maximum, given in the option's
+/// help, for counts whose memory is small or bounded by another check (epochs, iterations,
+/// threads, draws); counts that size arrays (events, samples, grid points) are also checked
+/// against the memory with `checkMemory`.
+func checkCount(_ option: String, _ value: Int, in range: ClosedRange<Int>) throws {
+    guard range.contains(value) else { throw ValidationError("\(option): expected \(range.lowerBound)...\(range.upperBound), got \(value)") }
 }

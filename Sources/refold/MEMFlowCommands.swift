@@ -8,8 +8,9 @@ import Validation
 
 /// `refold train memflow`: the CMS MEMFlow network (docs/memflow.md) on a paired collider sample
 /// with any number of jet slots: regression pre-training, then the likelihood stage.
-func trainMEMFlow(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL) throws {
-    let sample = try EventSample.read(from: data)
+func trainMEMFlow(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL,
+                  events: EventReader = EventReader(.refuse)) throws {
+    let sample = try events.read(data)
     var config = profile == .paper ? MEMFlowConfig.paper : MEMFlowConfig.quick
     if let epochs { config.training.epochs = epochs }
     if let batchSize { config.pretraining.batchSize = batchSize; config.training.batchSize = batchSize }
@@ -29,9 +30,9 @@ func trainMEMFlow(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?
 
 /// `refold unfold` with a MEMFlow model: `samples.npy` (N, K, 12) in the collider parton columns
 /// and `meta.json`, as the cINN path writes them. Noise from RNGStream(seed).child("unfold").
-func unfoldMEMFlow(model: URL, detector: URL, samples: Int, seed: UInt64, out: URL) throws {
+func unfoldMEMFlow(model: URL, detector: URL, samples: Int, seed: UInt64, out: URL, nonFinite: EventSample.NonFiniteEvents = .refuse) throws {
     let loaded = try MEMFlowModel.read(from: model)
-    let sample = try EventSample.read(from: detector)
+    let sample = try readEvents(detector, nonFinite)
     guard let block = sample.detector else {
         throw RefoldError.file(detector.path, "expected a sample with a detector level (detector.npy), got a \(sample.level.rawValue)-level sample")
     }
@@ -47,7 +48,7 @@ func unfoldMEMFlow(model: URL, detector: URL, samples: Int, seed: UInt64, out: U
         "seed": seed, "samples_per_event": samples, "events": drawn.events, "columns": MEMFlowSamples.columns,
         "shape": [drawn.events, samples, MEMFlowSamples.columns.count], "units": "GeV", "files": ["samples": "samples.npy"],
         "maximum_relative_imbalance": drawn.maximumImbalance, "unphysical_samples": drawn.unphysical,
-        "spline_tail_fraction": drawn.tails.fraction,
+        "spline_tail_fraction": drawn.tails.fraction, "dropped_non_finite_events": sample.droppedNonFinite,
     ]
     try writeAtomically(try JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys]),
                         to: out.appendingPathComponent("meta.json"))

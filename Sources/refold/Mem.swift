@@ -27,12 +27,12 @@ struct Mem: ParsableCommand {
     @Option(help: "The flow proposal (refold train mem).") var model: String?
     @Option(help: "The transfer function: analytic (the fast detector's closed form) or learned (--transfer-model, flow integrator only).") var transfer: TransferKind = .analytic
     @Option(help: "The learned transfer density (refold train transfer), with --transfer learned.") var transferModel: String?
-    @Option(help: "Use the first N events (default: all).") var events: Int?
+    @Option(help: "Use the first N events (default: all; at most the folder's, so no more is allocated).") var events: Int?
     @Option(help: "Defensive importance sampling: a fraction W of the flow draws from a latent Gaussian S times wider, as W:S (default: none).")
     var defensive: String?
-    @Option(help: "Flow draws per event.") var draws = 1_000
+    @Option(help: "Flow draws per event (2...10000000).") var draws = 1_000
     @Option(help: "VEGAS relative precision per integral.") var precision = 0.01
-    @Option(help: "Simulated events for the selection probability P_sel(theta).") var selectionTrials = 200_000
+    @Option(help: "Simulated events for the selection probability P_sel(theta) (1000...100000000).") var selectionTrials = 200_000
     @Option(help: "The hypotheses' W' fraction (unless it is the parameter).") var wprimeFraction = 0.0
     @Option(name: .customLong("set"), parsing: .singleValue,
             help: ArgumentHelp("A process parameter of the hypotheses, NAME=VALUE (repeatable).", valueName: "NAME=VALUE"))
@@ -40,6 +40,7 @@ struct Mem: ParsableCommand {
     @Option(help: "The seed of the draws.") var seed: UInt64 = 2026
     @Option(help: "The output folder (loglikelihood.npy, scan.csv, estimate.json).") var out: String
     @Flag(help: "Overwrite an existing --out (never one of the inputs).") var force = false
+    @OptionGroup var nonFinite: NonFiniteOption
 
     func validate() throws {
         if let events, events < 1 { throw ValidationError("--events: expected >= 1, got \(events)") }
@@ -77,7 +78,7 @@ struct Mem: ParsableCommand {
         case (.flow, nil): throw ValidationError("--integrator flow: expected --model MODEL (refold train mem)")
         case (.vegas, _): proposal = nil
         }
-        let sample = try EventSample.read(from: folder)
+        let sample = try readEvents(folder, nonFinite.policy)
         let all = try sample.colliderEvents(source: folder.path).map(\.detector)
         let selected = all.filter { $0.jets.count == 2 }
         guard !selected.isEmpty else { throw RefoldError.file(folder.path, "expected events with exactly two jets, got none of \(all.count)") }
@@ -105,6 +106,7 @@ struct Mem: ParsableCommand {
             "method": output.scan.method, "integrator": integrator.rawValue, "seed": seed, "data": folder.path,
             "median_evaluations_per_event": sortedEvaluations[sortedEvaluations.count / 2],
             "seconds": Date().timeIntervalSince(start), "refold": RefoldVersion.string,
+            "dropped_non_finite_events": sample.droppedNonFinite,
             "hypothesis": request.base.record.merging(["wprime_fraction": wprimeFraction]) { a, _ in a },
         ]
         if let ess = output.meanEffectiveSampleSize { estimate["mean_effective_sample_size"] = ess; estimate["draws_per_event"] = draws }
@@ -123,20 +125,22 @@ struct Mem: ParsableCommand {
 
 /// What the MEM trainers start from: the sample's paired events, the profile's architecture, and
 /// Adam at 1e-3 with cosine decay over `epochs`, batch 512 unless given.
-func memTrainingInputs(data: URL, profile: ProfileName, quick: ConditionalINNConfig, paper: ConditionalINNConfig, epochs: Int, batchSize: Int?) throws
+func memTrainingInputs(data: URL, profile: ProfileName, quick: ConditionalINNConfig, paper: ConditionalINNConfig, epochs: Int, batchSize: Int?,
+                       reader: EventReader) throws
     -> (sample: EventSample, events: [(hard: HardEvent, detector: DetectorEvent)], config: ConditionalINNConfig, training: TrainingConfig) {
-    let sample = try EventSample.read(from: data)
+    let sample = try reader.read(data)
     return (sample, try sample.colliderEvents(source: data.path), profile == .paper ? paper : quick,
             TrainingConfig(epochs: epochs, batchSize: batchSize ?? 512, learningRate: 1e-3, weightDecay: 0, schedule: .cosine))
 }
 
 /// `refold train mem`: the flow proposal of the MEM (docs/mem.md) on a paired zw sample.
-func trainMEMProposal(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL) throws {
+func trainMEMProposal(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL,
+                      events reader: EventReader = EventReader(.refuse)) throws {
     let (sample, events, config, training) = try memTrainingInputs(
         data: data, profile: profile, quick: MEMProposal.quickConfig,
         paper: ConditionalINNConfig(blocks: 12, layersPerBlock: 2, unitsPerLayer: 128, conditionLayers: 3, conditionUnits: 128, conditionOutput: 32,
                                     mmdWeight: WeightSchedule(initial: 0)),
-        epochs: epochs ?? (profile == .paper ? 100 : 20), batchSize: batchSize)
+        epochs: epochs ?? (profile == .paper ? 100 : 20), batchSize: batchSize, reader: reader)
     let terminal = TerminalProgress()
     let start = Date()
     var last: EpochReport?
@@ -157,12 +161,13 @@ func trainMEMProposal(data: URL, profile: ProfileName, epochs: Int?, batchSize: 
 
 /// `refold train transfer`: the MEM's learned transfer density (docs/mem.md), two conditional
 /// flows (jets, leptons) for the detector given the partons, on a paired zw sample.
-func trainLearnedTransfer(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL) throws {
+func trainLearnedTransfer(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL,
+                          events reader: EventReader = EventReader(.refuse)) throws {
     let (_, events, config, training) = try memTrainingInputs(
         data: data, profile: profile, quick: LearnedTransfer.quickConfig,
         paper: ConditionalINNConfig(blocks: 10, layersPerBlock: 2, unitsPerLayer: 64, conditionLayers: 2, conditionUnits: 64, conditionOutput: 16,
                                     mmdWeight: WeightSchedule(initial: 0)),
-        epochs: epochs ?? (profile == .paper ? 60 : 15), batchSize: batchSize)
+        epochs: epochs ?? (profile == .paper ? 60 : 15), batchSize: batchSize, reader: reader)
     let terminal = TerminalProgress()
     let start = Date()
     var last: (String, EpochReport)?

@@ -16,16 +16,33 @@ struct ParallelSelfTest: ParsableCommand {
         shouldDisplay: false,
         subcommands: [Collectives.self, Map.self, Training.self, AdversarialTraining.self, Timing.self])
 
+    /// The JSON file rank 0 writes: every rank checks it before any work (issue 20: an existing
+    /// file needs `--force`), so no rank has started when one refuses.
+    struct OutputFile: ParsableArguments {
+        @Option(help: "The JSON file rank 0 writes.") var out: String
+        @Flag(help: "Overwrite an existing --out.") var force = false
+
+        var url: URL { URL(fileURLWithPath: out) }
+        func check() throws { try OutputGuard.check(url, force: force) }
+    }
+
+    /// The upper bound of the float and item counts here: an allreduce of 10^8 floats takes 400 MB
+    /// per buffer, far above the paper cINN's 4.6M gradients that the tests and `refold bench` use.
+    static let counts = 1...100_000_000
+
     struct Collectives: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run every collective; rank 0 writes what each rank received.")
 
-        @Option(help: "Floats in the allreduce and the broadcast.") var count = 4099
-        @Option(help: "The JSON file rank 0 writes.") var out: String
+        @Option(help: "Floats in the allreduce and the broadcast (at most 100000000).") var count = 4099
+        @OptionGroup var output: OutputFile
+
+        func validate() throws { try checkCount("--count", count, in: ParallelSelfTest.counts) }
 
         func run() throws {
+            try output.check()
             let all = try ParallelCheck.Collectives.run(count: count)
             guard ProcessGroup.world.isRoot else { return }
-            try writeJSONAtomically(all, to: URL(fileURLWithPath: out))
+            try writeJSONAtomically(all, to: output.url)
         }
     }
 
@@ -34,31 +51,40 @@ struct ParallelSelfTest: ParsableCommand {
     struct Map: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Spread items over the ranks; rank 0 writes the assembled list.")
 
-        @Option(help: "Items.") var count = 7
-        @Option(help: "The JSON file rank 0 writes.") var out: String
+        @Option(help: "Items (at most 100000000).") var count = 7
+        @OptionGroup var output: OutputFile
+
+        func validate() throws { try checkCount("--count", count, in: ParallelSelfTest.counts) }
 
         func run() throws {
+            try output.check()
             let rng = RNGStream(seed: 19)
             let items = try ProcessGroup.world.distributedMap(count) { i -> [Double] in
                 [Double(i), rng.child(index: i).normal(), i == 2 ? .infinity : i == 3 ? .nan : 0]
             }
             guard ProcessGroup.world.isRoot else { return }
-            try writeJSONAtomically(items.map { $0.map(\.bitPattern) }, to: URL(fileURLWithPath: out))
+            try writeJSONAtomically(items.map { $0.map(\.bitPattern) }, to: output.url)
         }
     }
 
     /// The options of a short training run.
     struct RunOptions: ParsableArguments {
-        @Option(help: "Events in a global batch (split over the ranks).") var batch = 64
-        @Option(help: "Global batches: one epoch of steps x batch events.") var steps = 4
+        @Option(help: "Events in a global batch (split over the ranks; at most 100000).") var batch = 64
+        @Option(help: "Global batches: one epoch of steps x batch events (at most 1000).") var steps = 4
         @Option(help: "The seed of data, weights and shuffle.") var seed: UInt64 = 19
-        @Option(help: "The JSON file rank 0 writes.") var out: String
+        @OptionGroup var output: OutputFile
+
+        /// batch x steps events of at most 7 floats: at most 10^8 events, 2.8 GB.
+        func validate() throws {
+            try checkCount("--batch", batch, in: 1...100_000)
+            try checkCount("--steps", steps, in: 1...1_000)
+        }
 
         /// Gathers every rank's weights and writes them with rank 0's losses (rank 0 only).
         func write(losses: [Double], initial: [Float], model: some Module) throws {
             let trained = model.parameterVariables.flatMap(\.value.storage)
             guard let result = try ParallelCheck.Training.gather(losses: losses, initial: initial, trained: trained) else { return }
-            try writeJSONAtomically(result, to: URL(fileURLWithPath: out))
+            try writeJSONAtomically(result, to: output.url)
         }
     }
 
@@ -70,6 +96,7 @@ struct ParallelSelfTest: ParsableCommand {
         @OptionGroup var options: RunOptions
 
         func run() throws {
+            try options.output.check()
             let rng = RNGStream(seed: options.seed)
             let n = options.batch * options.steps
             let xd = Tensor.normal([n, 2], rng: rng.child("detector"))
@@ -100,6 +127,7 @@ struct ParallelSelfTest: ParsableCommand {
         @OptionGroup var options: RunOptions
 
         func run() throws {
+            try options.output.check()
             let rng = RNGStream(seed: options.seed)
             let n = options.batch * options.steps
             let xp = Tensor.normal([n, 3], rng: rng.child("parton")), xd = Tensor.normal([n, 4], rng: rng.child("detector"))
@@ -117,14 +145,19 @@ struct ParallelSelfTest: ParsableCommand {
     struct Timing: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Time an allreduce and a data-parallel cINN step; rank 0 prints JSON.")
 
-        @Option(help: "Floats in the allreduce (the paper cINN's gradients: 4.6M).") var floats = 4_600_000
-        @Option(help: "Timed global batches of the paper cINN (0: no training step).") var batches = 8
+        @Option(help: "Floats in the allreduce (the paper cINN's gradients: 4.6M; at most 100000000).") var floats = 4_600_000
+        @Option(help: "Timed global batches of the paper cINN (0: no training step; at most 1000).") var batches = 8
         @Option(help: "The seed of weights and data.") var seed: UInt64 = 2026
 
         struct Result: Codable {
             var ranks: Int
             var allreduceSeconds: Double
             var stepSeconds: Double?
+        }
+
+        func validate() throws {
+            try checkCount("--floats", floats, in: ParallelSelfTest.counts)
+            try checkCount("--batches", batches, in: 0...1_000)
         }
 
         func run() throws {

@@ -49,6 +49,7 @@ extension Refold {
             world.abortJob(exitCode: interrupted.exitCode)
             Foundation.exit(interrupted.exitCode)
         } catch {
+            let error = namingTheFile(error)
             // A deliberate ExitCode comes after the collectives (refold validate's failed gates).
             if world.size > 1, !(error is ExitCode), exitCode(for: error) != .success {
                 FileHandle.standardError.write(Data("rank \(world.rank) of \(world.size): \(fullMessage(for: error))\n".utf8))
@@ -56,6 +57,16 @@ extension Refold {
             }
             exit(withError: error)
         }
+    }
+
+    /// Foundation's file errors (creating, reading or writing a path) as a `RefoldError` naming the
+    /// path and the system's reason, instead of the raw `NSCocoaErrorDomain` dump (issue 20, 6).
+    static func namingTheFile(_ error: Error) -> Error {
+        guard let cocoa = error as? CocoaError, let path = cocoa.filePath ?? cocoa.url?.path else { return error }
+        let underlying = (cocoa.userInfo[NSUnderlyingErrorKey] as? Error).map { $0 as NSError }
+        let reason = underlying.map { $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : $0.localizedDescription }
+            ?? "error \(cocoa.code.rawValue) (\(cocoa.localizedDescription))"
+        return RefoldError.file(path, "cannot create, read or write it: \(reason)")
     }
 }
 

@@ -18,18 +18,18 @@ struct Sample: ParsableCommand {
         abstract: "BINN marginal histograms over M weight draws (sec. 6.3.5), unweighted B - S events of a subtraction GAN, or weighted Z+jets events of the INN generator.")
 
     @Option(help: "A model from `refold train binn`, `refold train subtraction` or `refold train generator`.") var model: String
-    @Option(help: "Events N per weight draw (BINN) or in total (subtraction).") var events: Int = 100_000
-    @Option(help: "Weight draws M.") var draws: Int = 30
-    @Option(help: "Bins per column, on mean ± 4 std of the training data.") var bins: Int = 50
+    @Option(help: "Events N per weight draw (BINN) or in total (subtraction, generator); checked against half the memory before sampling.") var events: Int = 100_000
+    @Option(help: "Weight draws M (2...1000).") var draws: Int = 30
+    @Option(help: "Bins per column, on mean ± 4 std of the training data (1...100000).") var bins: Int = 50
     @Option(help: "Seed of the weight draws and the latent samples.") var seed: UInt64 = 2026
     @Option(help: "Z+jets generator trained with --condition-on augmentation: the theory parameter a in [0, 30] (default 0).") var augmentation: Double?
     @Option(help: "Output folder: marginal-<column>.csv, marginals_mean.npy, marginals_sigma.npy [D, bins].") var out: String
     @Flag(help: "Overwrite an existing --out (never one of the inputs).") var force = false
 
     func validate() throws {
-        guard events >= 1, draws >= 2, bins >= 1 else {
-            throw ValidationError("expected --events >= 1, --draws >= 2, --bins >= 1, got \(events), \(draws), \(bins)")
-        }
+        guard events >= 1 else { throw ValidationError("--events: expected >= 1, got \(events)") }
+        try checkCount("--draws", draws, in: 2...1_000)
+        try checkCount("--bins", bins, in: 1...100_000)
     }
 
     func run() throws {
@@ -80,6 +80,10 @@ struct Sample: ParsableCommand {
             return
         }
         let binn = try BINNModel.load(from: URL(fileURLWithPath: model))
+        // One weight draw pushes all N events through the network at once: the float32 activations
+        // of every layer of every block, if the tape keeps them.
+        let config = binn.network.config
+        try checkMemory("--events", count: events, bytesPerItem: 4 * config.units * (config.hiddenLayers + 2) * config.blocks)
         let observables = binn.columns.enumerated().map { j, name in
             MarginalObservable.column(j, name: name, bins: bins, low: binn.standardizer.mean[j] - 4 * binn.standardizer.std[j],
                                       high: binn.standardizer.mean[j] + 4 * binn.standardizer.std[j])

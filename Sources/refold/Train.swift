@@ -27,17 +27,17 @@ struct Train: ParsableCommand {
     @Option(help: "subtraction: the single-level sample S to subtract (parameters.cross_section is sigma_S).") var subtract: String?
     @Option(help: "subtraction: the support of every column, lo:hi,lo:hi,... (a logit map keeps generated events inside; default: each column Gaussianised with B's quantiles).") var box: String?
     @Option(help: "Sizes: quick (minutes on 2 cores) or paper (thesis tables 5.1, 5.2).") var profile: ProfileName = .quick
-    @Option(help: "Epochs (default: the profile's).") var epochs: Int?
-    @Option(help: "Batch size (default: the profile's).") var batchSize: Int?
+    @Option(help: "Epochs (default: the profile's; at most 100000).") var epochs: Int?
+    @Option(help: "Batch size (default: the profile's; at most 1000000, and at most the training events).") var batchSize: Int?
     @Option(help: "The seed of the initialisation, permutations, split and shuffling.") var seed: UInt64 = 2026
     @Option(help: "Fraction of events held out for the validation loss.") var validationFraction: Double = 0.1
-    @Option(help: "BLAS threads (1 is fastest for these skinny matrices on a shared CPU).") var threads: Int = 1
+    @Option(help: "BLAS threads (1 is fastest for these skinny matrices on a shared CPU; at most 256).") var threads: Int = 1
     @Flag(help: "Continue from MODEL/checkpoint.safetensors.") var resume = false
     @Option(help: "inn, einn, cinn, cinn-isr: train exactly the network of this study file (its typed [network] sections and pair coordinates under --profile); --epochs and --batch-size still override.") var study: String?
     @Option(help: "cINNs: the quark pair's coordinates: per-parton, pair-mass, mass-ratio (default) or resonance (docs/unfold.md).") var pairCoordinates: PairCoordinates?
-    @Option(help: "cINNs: epochs of autoencoder pre-training of the condition network (default 0: none).") var pretrainEncoderEpochs: Int?
+    @Option(help: "cINNs: epochs of autoencoder pre-training of the condition network (default 0: none; at most 100000).") var pretrainEncoderEpochs: Int?
     @Option(help: "cINNs: the quark pair's order, pT (default) or jet-matched (docs/unfold.md).") var pairOrder: PairOrder?
-    @Option(help: "cINNs: comma-separated parton particles (l-, l+, q1, q2) whose sampled angles are modelled as residuals to the detector objects that measure them (docs/unfold.md).") var angleResiduals: String?
+    @Option(help: "cINNs: comma-separated parton particles (l-, l+, q1, q2; ratio: the pair's pT ratio) whose sampled angles are modelled as residuals to the detector objects that measure them (docs/unfold.md).") var angleResiduals: String?
     @Flag(help: "GANs: a residual generator, x_G = skip(x_d) + G(x_d, r), each parton feature starting from its detector-level partner (docs/gan-studies.md).") var residual = false
     @Flag(help: "FCGAN: the discriminator also sees the response x_p - skip(x_d) (docs/gan-studies.md).") var discriminatorResponse = false
     @Option(help: "generator: R+ of the Delta R weight f = (Delta R - R-) / (R+ - R-), R- being the sample's R_min.") var separationUpper: Double = 1.2
@@ -47,6 +47,7 @@ struct Train: ParsableCommand {
     @Flag(help: "generator on z-jets: train the D/(1-D) classifiers after the flows and store them with the model (refold sample writes their weights).") var discriminator = false
     @Option(help: "The model folder to write (a fresh training needs a new or empty one).") var out: String
     @Flag(help: "A fresh training replaces the model at --out (refused otherwise).") var force = false
+    @OptionGroup var nonFinite: NonFiniteOption
 
     /// The generator's options (refused for every other network).
     var generatorRequest: GeneratorRequest {
@@ -59,11 +60,14 @@ struct Train: ParsableCommand {
             throw ValidationError("--network, --mmd-weight, --condition-on, --discriminator: only for generator, got \(network.rawValue)")
         }
         if let mmdWeight, !(mmdWeight >= 0 && mmdWeight.isFinite) { throw ValidationError("--mmd-weight: expected >= 0, got \(mmdWeight)") }
-        if let epochs, epochs < 1 { throw ValidationError("--epochs: expected >= 1, got \(epochs)") }
-        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size: expected >= 1, got \(batchSize)") }
+        if let epochs { try checkCount("--epochs", epochs, in: 1...100_000) }
+        if let batchSize { try checkCount("--batch-size", batchSize, in: 1...1_000_000) }
         guard (0..<1).contains(validationFraction) else { throw ValidationError("--validation-fraction: expected a value in [0, 1), got \(validationFraction)") }
-        guard threads >= 1 else { throw ValidationError("--threads: expected >= 1, got \(threads)") }
-        if let pretrainEncoderEpochs, pretrainEncoderEpochs < 0 { throw ValidationError("--pretrain-encoder-epochs: expected >= 0, got \(pretrainEncoderEpochs)") }
+        try checkCount("--threads", threads, in: 1...256)
+        if let pretrainEncoderEpochs { try checkCount("--pretrain-encoder-epochs", pretrainEncoderEpochs, in: 0...100_000) }
+        if nonFinite.dropNonFinite, network == .qcd {
+            throw ValidationError("--drop-non-finite: not for qcd (a jet-set folder holding NaN or inf is refused whole)")
+        }
         if study != nil {
             guard network.isUnfoldingFlow else { throw ValidationError("--study: only for inn, einn, cinn and cinn-isr, got \(network.rawValue)") }
             guard pairCoordinates == nil, pretrainEncoderEpochs == nil, angleResiduals == nil, pairOrder == nil else {
@@ -80,21 +84,23 @@ struct Train: ParsableCommand {
         let request = network.isUnfoldingFlow ? try trainingRequest(network) : nil
         let record = try self.record(request)
         try record.prepare(model, resume: resume, force: force)
-        do { try trainNetwork(request) } catch {
+        let events = EventReader(nonFinite.policy)
+        do { try trainNetwork(request, events: events) } catch {
             // A run that fails before its first checkpoint (bad data, say) leaves no folder behind.
             if !resume { record.discardIfUnused(model) }
             throw error
         }
+        try record.seal(model, droppedNonFinite: events.dropped)
     }
 
-    func trainNetwork(_ flowRequest: UnfoldingTrainingRequest?) throws {
+    func trainNetwork(_ flowRequest: UnfoldingTrainingRequest?, events: EventReader) throws {
         if network == .subtraction {
             guard let background, let subtract, data == nil else {
                 throw ValidationError("subtraction: expected --background DIR and --subtract DIR (and no --data)")
             }
             try trainSubtraction(background: URL(fileURLWithPath: background), subtract: URL(fileURLWithPath: subtract), box: box,
                                  profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume,
-                                 out: URL(fileURLWithPath: out))
+                                 out: URL(fileURLWithPath: out), events: events)
             return
         }
         guard let data, background == nil, subtract == nil, box == nil else {
@@ -105,16 +111,22 @@ struct Train: ParsableCommand {
         case .qcd: return try trainQCD(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL)
         case .generator:
             return try trainGenerator(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL,
-                                      separationUpper: separationUpper, request: generatorRequest)
-        case .memflow: return try trainMEMFlow(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL)
-        case .mem: return try trainMEMProposal(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL)
-        case .transfer: return try trainLearnedTransfer(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL)
+                                      separationUpper: separationUpper, request: generatorRequest, events: events)
+        case .memflow:
+            return try trainMEMFlow(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, out: outURL,
+                                    events: events)
+        case .mem:
+            return try trainMEMProposal(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume,
+                                        out: outURL, events: events)
+        case .transfer:
+            return try trainLearnedTransfer(data: dataURL, profile: profile, epochs: epochs, batchSize: batchSize, seed: seed, resume: resume,
+                                            out: outURL, events: events)
         default: break
         }
         if network.isUnfoldingGAN {
             try trainGAN(variant: network, data: URL(fileURLWithPath: data), profile: profile,
                          epochs: epochs, batchSize: batchSize, seed: seed, resume: resume, residual: residual,
-                         discriminatorResponse: discriminatorResponse, out: URL(fileURLWithPath: out))
+                         discriminatorResponse: discriminatorResponse, out: URL(fileURLWithPath: out), events: events)
             return
         }
         if residual || discriminatorResponse {
@@ -123,10 +135,10 @@ struct Train: ParsableCommand {
         let variant = network
         guard variant.isUnfoldingFlow else {
             try trainBINN(data: URL(fileURLWithPath: data), profile: profile, epochs: epochs, seed: seed,
-                          resume: resume, out: URL(fileURLWithPath: out), batchSize: batchSize)
+                          resume: resume, out: URL(fileURLWithPath: out), batchSize: batchSize, events: events)
             return
         }
-        let sample = try EventSample.read(from: URL(fileURLWithPath: data))
+        let sample = try events.read(URL(fileURLWithPath: data))
         guard var request = flowRequest else { preconditionFailure("run() builds the request of every unfolding flow") }
         if let epochs { request.network.training.epochs = epochs }
         if let batchSize { request.network.training.batchSize = batchSize }
@@ -181,6 +193,9 @@ struct Train: ParsableCommand {
         if let mmdWeight { options["--mmd-weight"] = String(mmdWeight) }
         if let conditionOn { options["--condition-on"] = conditionOn.rawValue }
         if discriminator { options["--discriminator"] = "true" }
+        // Only when given, so that models trained before the option existed still resume; the
+        // events a resume trains on are the same only with the same policy.
+        if nonFinite.dropNonFinite { options["--drop-non-finite"] = "true" }
         // Only when given, so that models trained before --study existed still resume. The study
         // is recorded by what it trains (network, coordinates, pre-training; not its epochs), so a
         // resume accepts the same file by any path and refuses an edited network.

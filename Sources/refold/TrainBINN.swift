@@ -13,8 +13,8 @@ import Validation
 /// 32 units, 30 epochs, a few minutes on 2 cores.
 func trainBINN(data: URL, profile: ProfileName, epochs: Int?, seed: UInt64, resume: Bool, out: URL,
                batchSize: Int? = nil, learningRate: Float? = nil,
-               progress: (String) -> Void = { print($0) }) throws {
-    let sample = try EventSample.read(from: data)
+               events: EventReader = EventReader(.refuse), progress: (String) -> Void = { print($0) }) throws {
+    let sample = try events.read(data)
     guard let block = sample.events else {
         throw RefoldError.file(data.path, "expected a single-level sample (events.npy), got a paired one: the BINN learns one density")
     }

@@ -10,8 +10,9 @@ import Validation
 /// or infinite loss throws (non-zero exit) and the last good checkpoint stays in `out`. Without
 /// `resume` an existing checkpoint in `out` is an error.
 func trainGAN(variant: NetworkVariant, data: URL, profile: ProfileName, epochs: Int?, batchSize: Int? = nil, seed: UInt64, resume: Bool,
-              residual: Bool = false, discriminatorResponse: Bool = false, out: URL) throws {
-    let sample = try EventSample.read(from: data)
+              residual: Bool = false, discriminatorResponse: Bool = false, out: URL,
+              events: EventReader = EventReader(.refuse)) throws {
+    let sample = try events.read(data)
     let terminal = TerminalProgress(fileDescriptor: 2)
     BLAS.setThreads(ProcessInfo.processInfo.environment["REFOLD_BLAS_THREADS"].flatMap(Int.init) ?? 1)
     let start = Date()

@@ -38,8 +38,8 @@ struct GeneratorRequest {
 /// generator; on a ttbar sample the INN or GAN generator with an optional MMD on m_t and m_W.
 /// Checkpoints after every epoch into `out`.
 func trainGenerator(data: URL, profile: ProfileName, epochs: Int?, batchSize: Int?, seed: UInt64, resume: Bool, out: URL,
-                    separationUpper: Double, request: GeneratorRequest) throws {
-    let sample = try EventSample.read(from: data)
+                    separationUpper: Double, request: GeneratorRequest, events: EventReader = EventReader(.refuse)) throws {
+    let sample = try events.read(data)
     var training = GeneratorPreset.training(profile)
     if let epochs { training.epochs = epochs }
     if let batchSize { training.batchSize = batchSize }

@@ -9,9 +9,9 @@ import Validation
 /// or the logit of `box`.
 /// Progress lines on a terminal; a NaN loss stops with the last good checkpoint in `out`.
 func trainSubtraction(background: URL, subtract: URL, box: String?, profile: ProfileName, epochs: Int?, batchSize: Int?,
-                      seed: UInt64, resume: Bool, out: URL) throws {
+                      seed: UInt64, resume: Bool, out: URL, events: EventReader = EventReader(.refuse)) throws {
     let checkpoint = out.appendingPathComponent(SubtractionModelSettings.checkpointFile)
-    let b = try EventSample.read(from: background), s = try EventSample.read(from: subtract)
+    let b = try events.read(background), s = try events.read(subtract)
     guard let bEvents = b.events, let sEvents = s.events else {
         throw RefoldError.file(b.events == nil ? background.path : subtract.path, "expected a single-level sample (events.npy)")
     }

@@ -11,15 +11,16 @@ struct Unfold: ParsableCommand {
 
     @Option(help: "A model folder written by refold train (invertible network, GAN or MEMFlow).") var model: String
     @Option(help: "A sample folder with detector.npy (and njets.npy for cinn-isr) in the model's detector columns.") var detector: String
-    @Option(help: "Posterior samples per event.") var samples: Int = 100
+    @Option(help: "Posterior samples per event (events x samples x 12 values within half the memory, checked before unfolding).") var samples: Int = 100
     @Option(help: "The seed of the sampling noise.") var seed: UInt64 = 2026
-    @Option(help: "BLAS threads.") var threads: Int = 1
+    @Option(help: "BLAS threads (at most 256).") var threads: Int = 1
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Overwrite an existing --out (never one of the inputs).") var force = false
+    @OptionGroup var nonFinite: NonFiniteOption
 
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples: expected >= 1, got \(samples)") }
-        guard threads >= 1 else { throw ValidationError("--threads: expected >= 1, got \(threads)") }
+        try checkCount("--threads", threads, in: 1...256)
     }
 
     func run() throws {
@@ -30,16 +31,16 @@ struct Unfold: ParsableCommand {
         let modelFolder = URL(fileURLWithPath: model)
         if GANModelFolder.Trained.isModel(at: modelFolder) {
             try unfoldGAN(model: modelFolder, detector: URL(fileURLWithPath: detector), samples: samples, seed: seed,
-                          out: URL(fileURLWithPath: out))
+                          out: URL(fileURLWithPath: out), nonFinite: nonFinite.policy)
             return
         }
         if MEMFlowModel.isModel(at: modelFolder) {
             try unfoldMEMFlow(model: modelFolder, detector: URL(fileURLWithPath: detector), samples: samples, seed: seed,
-                              out: URL(fileURLWithPath: out))
+                              out: URL(fileURLWithPath: out), nonFinite: nonFinite.policy)
             return
         }
         let loaded = try UnfoldingModel.load(from: modelFolder)
-        let sample = try EventSample.read(from: URL(fileURLWithPath: detector))
+        let sample = try readEvents(URL(fileURLWithPath: detector), nonFinite.policy)
         guard let block = sample.detector else {
             throw RefoldError.value("\(detector)", expected: "a sample with a detector level (detector.npy)", actual: "a \(sample.level.rawValue)-level sample")
         }
@@ -56,7 +57,7 @@ struct Unfold: ParsableCommand {
             "detector": URL(fileURLWithPath: detector).standardizedFileURL.path, "seed": seed, "samples_per_event": samples,
             "events": unfolded.events, "columns": unfolded.columns, "shape": [unfolded.events, samples, unfolded.columns.count],
             "units": "GeV", "files": ["samples": "samples.npy"],
-            "redrawn_outside_training_support": unfolded.redrawnSamples, "outside_training_support": unfolded.outsideSupport,
+            "dropped_non_finite_events": sample.droppedNonFinite, "redrawn_outside_training_support": unfolded.redrawnSamples, "outside_training_support": unfolded.outsideSupport,
         ]
         try writeAtomically(try JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys]),
                             to: folder.appendingPathComponent("meta.json"))

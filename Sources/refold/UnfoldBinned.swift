@@ -18,9 +18,9 @@ struct UnfoldBinned: ParsableCommand {
     @Option(help: "Measured counts, one per line.") var data: String
     @Option(help: "Prior truth spectrum, one value per line (ibu: starting prior, flat if absent; svd: regularisation reference, zero if absent).")
     var prior: String?
-    @Option(help: "ibu: number of iterations.") var iterations: Int = 4
+    @Option(help: "ibu: number of iterations (1...100000).") var iterations: Int = 4
     @Option(help: "svd: regularisation strength tau.") var tau: Double = 0
-    @Option(help: "ibu: Poisson toys for the covariance.") var toys: Int = 500
+    @Option(help: "ibu: Poisson toys for the covariance (0...1000000).") var toys: Int = 500
     @Option(help: "ibu: seed of the Poisson toys.") var seed: UInt64 = 2026
     @Option(help: "binbybin: simulated truth counts, one per line.") var mcTruth: String?
     @Option(help: "binbybin: simulated reco counts, one per line.") var mcReco: String?
@@ -28,9 +28,9 @@ struct UnfoldBinned: ParsableCommand {
     @Flag(help: "Overwrite an existing --out (never one of the inputs).") var force = false
 
     func validate() throws {
-        guard iterations >= 1 else { throw ValidationError("--iterations: expected >= 1, got \(iterations)") }
+        try checkCount("--iterations", iterations, in: 1...100_000)
         guard tau >= 0 else { throw ValidationError("--tau: expected >= 0, got \(tau)") }
-        guard toys >= 0 else { throw ValidationError("--toys: expected >= 0, got \(toys)") }
+        try checkCount("--toys", toys, in: 0...1_000_000)
         if method == .binByBin {
             guard mcTruth != nil, mcReco != nil else { throw ValidationError("--method binbybin needs --mc-truth and --mc-reco") }
         } else if response == nil {

@@ -6,9 +6,9 @@ import Tensor
 
 /// Writes `out/samples.npy` (N, K, D_p; float32, physical units, parton column order, phi in
 /// (-pi, pi]) and `out/meta.json` (columns, model, K, seed). Noise from RNGStream(seed).child("unfold-gan").
-func unfoldGAN(model: URL, detector: URL, samples: Int, seed: UInt64, out: URL) throws {
+func unfoldGAN(model: URL, detector: URL, samples: Int, seed: UInt64, out: URL, nonFinite: EventSample.NonFiniteEvents = .refuse) throws {
     let trained = try GANModelFolder.load(model)
-    let sample = try EventSample.read(from: detector)
+    let sample = try readEvents(detector, nonFinite)
     guard let block = sample.detector else {
         throw RefoldError.file(detector.path, "expected a paired sample folder with detector.npy, got a \(sample.level.rawValue)-level sample")
     }
@@ -23,6 +23,7 @@ func unfoldGAN(model: URL, detector: URL, samples: Int, seed: UInt64, out: URL) 
         "columns": events.columns, "events": block.rows, "samples_per_event": samples, "units": "GeV",
         "model": model.path, "variant": trained.settings.variant.rawValue, "epochs": trained.completedEpochs,
         "detector": detector.path, "seed": seed, "files": ["samples": "samples.npy"],
+        "dropped_non_finite_events": sample.droppedNonFinite,
     ]
     try writeAtomically(try JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys]),
                         to: out.appendingPathComponent("meta.json"))

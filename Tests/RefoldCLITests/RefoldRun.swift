@@ -40,6 +40,40 @@ class RefoldCLITestCase: XCTestCase {
         return url
     }
 
+    /// Replaces every float32 of the safetensors file at `url` by `value` (a corrupted checkpoint).
+    func overwriteWeights(_ url: URL, with value: Float) throws {
+        var bytes = [UInt8](try Data(contentsOf: url))
+        let headerLength = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + headerLength)])) as? [String: Any])
+        var overwritten = 0
+        for (name, entry) in header where name != "__metadata__" {
+            guard let tensor = entry as? [String: Any], tensor["dtype"] as? String == "F32",
+                  let offsets = tensor["data_offsets"] as? [Int] else { continue }
+            var index = 8 + headerLength + offsets[0]
+            while index < 8 + headerLength + offsets[1] {
+                withUnsafeBytes(of: value.bitPattern.littleEndian) { for (k, b) in $0.enumerated() { bytes[index + k] = b } }
+                index += 4
+            }
+            overwritten += 1
+        }
+        XCTAssertGreaterThan(overwritten, 0, "no F32 tensor in \(url.path)")
+        try Data(bytes).write(to: url)
+    }
+
+    /// Overwrites the checkpoint of the unfolding model `model` with finite but absurd weights
+    /// (1e30): `unfold` refuses it naming the checkpoint, first through the manifest (the file
+    /// changed), then, the manifest removed as in a folder written before manifests, through the
+    /// network's draws; nothing is written.
+    func assertAbsurdWeightsRefused(model: URL, detector: URL, out: URL, file: StaticString = #filePath, line: UInt = #line) throws {
+        let checkpoint = model.appendingPathComponent("checkpoint.safetensors")
+        try overwriteWeights(checkpoint, with: 1e30)
+        let unfold = ["unfold", "--model", model.path, "--detector", detector.path, "--samples", "2", "--out", out.path]
+        try fails(unfold, saying: [checkpoint.path, "different trainings"], file: file, line: line)
+        try FileManager.default.removeItem(at: model.appendingPathComponent("manifest.json"))
+        try fails(unfold, saying: [checkpoint.path, "corrupted"], file: file, line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("samples.npy").path), file: file, line: line)
+    }
+
     @discardableResult
     func succeeds(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let run = try RefoldRun(arguments)

@@ -66,6 +66,19 @@ final class SampleFolderProvenanceTests: XCTestCase {
         XCTAssertTrue(index.contains(records[1].contentHash), index)
     }
 
+    /// `validate --train --test --drop-non-finite`: the folder's NaN event is refused by default,
+    /// dropped with the policy and counted in the record that summary.json and the report carry.
+    func testDroppedNonFiniteEventsAreRecorded() throws {
+        let train = try writeFolder(6, generator: "a"), test = try writeFolder(4, generator: "b")
+        let values: [Double] = [0.5, .nan, 2.5, 3.5, 4.5, 5.5]
+        try writeAtomically(NPYArray(shape: [6, 1], values: values).encoded(), to: train.appendingPathComponent("detector.npy"))
+        XCTAssertThrowsError(try SampleFolders.read(training: train, test: test)) { XCTAssertTrue("\($0)".contains("detector.npy"), "\($0)") }
+        let folders = try SampleFolders.read(training: train, test: test, nonFinite: .drop)
+        XCTAssertEqual(folders.records.map(\.droppedNonFinite), [1, nil])
+        XCTAssertEqual(folders.records.map(\.events), [5, 4])
+        XCTAssertEqual(folders.training.parton?.values, [0, 2, 3, 4, 5], "the parton row of the dropped event leaves too")
+    }
+
     /// The hash follows the bytes: the same content gives the same hash, one changed value another.
     func testContentHashFollowsTheFiles() throws {
         let a = try writeFolder(10, generator: "x"), b = try writeFolder(10, generator: "x")

@@ -20,10 +20,14 @@ import XCTest
 /// safetensors: every tensor's storage = product of its shape).
 ///
 /// `make test` runs 5,000 inputs per reader (about 8 s in the debug build); `make fuzz` runs
-/// REFOLD_FUZZ_INPUTS (default 1,000,000) per reader in the release build.
+/// REFOLD_FUZZ_INPUTS (default 1,000,000) per reader in the debug build, at most
+/// REFOLD_FUZZ_SECONDS per reader when that is set (`make fuzz FUZZ_SECONDS=...`).
 final class ParserFuzzTests: XCTestCase {
     static var inputs: Int { ProcessInfo.processInfo.environment["REFOLD_FUZZ_INPUTS"].flatMap(Int.init) ?? 5_000 }
     static let fuzzSeed = UInt64(ProcessInfo.processInfo.environment["REFOLD_FUZZ_SEED"].flatMap(UInt64.init) ?? 2026)
+    /// REFOLD_FUZZ_SECONDS: a reader's run stops after this long even before REFOLD_FUZZ_INPUTS
+    /// (a long run on a shared machine); the count printed is the inputs actually read.
+    static var seconds: Double? { ProcessInfo.processInfo.environment["REFOLD_FUZZ_SECONDS"].flatMap(Double.init) }
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static func golden(_ name: String) throws -> [UInt8] {
@@ -79,13 +83,16 @@ final class ParserFuzzTests: XCTestCase {
         let rng = RNGStream(seed: Self.fuzzSeed).child("fuzz").child(reader)
         let mutator = Mutator(rng: rng)
         var accepted = 0, refused = 0
+        let deadline = Self.seconds.map { Date().addingTimeInterval($0) }
         for i in 0..<Self.inputs {
+            if let deadline, i % 100 == 0, Date() >= deadline { break }
             let input = mutator.mutate(seeds[i % seeds.count], text: text)
             // REFOLD_FUZZ_LAST=FILE keeps the input being read, so a crash leaves its crasher there.
             if let last = ProcessInfo.processInfo.environment["REFOLD_FUZZ_LAST"] { try? Data(input).write(to: URL(fileURLWithPath: last)) }
             do { try read(input); accepted += 1 } catch { refused += 1 }
         }
-        print("fuzz \(reader): \(Self.inputs) inputs (seed \(Self.fuzzSeed)), \(accepted) accepted, \(refused) refused")
+        let stopped = accepted + refused < Self.inputs ? " (stopped by REFOLD_FUZZ_SECONDS=\(Self.seconds ?? 0))" : ""
+        print("fuzz \(reader): \(accepted + refused) inputs (seed \(Self.fuzzSeed)), \(accepted) accepted, \(refused) refused\(stopped)")
         return (accepted, refused)
     }
 

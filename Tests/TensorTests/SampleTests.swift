@@ -81,6 +81,37 @@ final class SampleTests: XCTestCase {
             }
         }
     }
+
+    /// `--drop-non-finite`: the events holding NaN or inf in any array (here row 1 of the
+    /// detector, row 3 of the parton level, row 4 of the weights) leave every array alike, so the
+    /// pairs, jet counts and weights of the others stay aligned; the count is kept.
+    func testDropPolicyRemovesEventsFromEveryArrayAlike() throws {
+        let folder = temporaryFolder()
+        var sample = paired(rows: 6)
+        sample.njets = [2, 3, 4, 5, 6, 7]
+        sample.weights = [0, 1, 2, 3, 4, 5]
+        try sample.write(to: folder)
+        var detector = sample.detector!.values, parton = sample.parton!.values, weights = sample.weights!
+        detector[1 * 3 + 2] = .nan
+        parton[3 * 2 + 0] = -.infinity
+        weights[4] = .infinity
+        try writeAtomically(NPYArray(shape: [6, 3], values: detector).encoded(), to: folder.appendingPathComponent("detector.npy"))
+        try writeAtomically(NPYArray(shape: [6, 2], values: parton).encoded(), to: folder.appendingPathComponent("parton.npy"))
+        try writeAtomically(NPYArray(shape: [6], values: weights).encoded(), to: folder.appendingPathComponent("weights.npy"))
+        XCTAssertThrowsError(try EventSample.read(from: folder))
+
+        let read = try EventSample.read(from: folder, nonFinite: .drop)
+        let kept = [0, 2, 5]
+        XCTAssertEqual(read.droppedNonFinite, 3)
+        XCTAssertEqual(read.count, 3)
+        XCTAssertEqual(read.parton, sample.parton!.rows(kept))
+        XCTAssertEqual(read.detector, sample.detector!.rows(kept))
+        XCTAssertEqual(read.njets, kept.map { sample.njets![$0] })
+        XCTAssertEqual(read.weights, kept.map { sample.weights![$0] })
+        let clean = temporaryFolder()
+        try sample.write(to: clean)
+        XCTAssertEqual(try EventSample.read(from: clean, nonFinite: .drop), sample, "nothing dropped from a finite sample")
+    }
 }
 
 /// Row selection of an event block: any order, repeats, ranges.

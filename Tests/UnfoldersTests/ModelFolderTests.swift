@@ -12,7 +12,7 @@ import XCTest
 /// The one harness of `ModelFolder`: every model kind, its weights moved away from the values its
 /// seed initialises (so that only the saved file can restore them), is saved, recognised by
 /// `ModelFolders`, loaded, described as before, and draws exactly the same samples for the same
-/// stream.
+/// stream. A folder model is saved with its `ModelManifest`, which refuses a changed file.
 final class ModelFolderTests: XCTestCase {
     /// Adds 0.01 N(0, 1) to every weight of `modules` (stream `seed`).
     func perturb(_ modules: [Module], seed: UInt64) {
@@ -40,6 +40,14 @@ final class ModelFolderTests: XCTestCase {
         XCTAssertFalse(a.isEmpty, Model.modelName, file: file, line: line)
         XCTAssertEqual(a, b, Model.modelName, file: file, line: line)
         XCTAssertEqual(try ModelFolders.describe(url).first, "model: \(Model.modelName)", file: file, line: line)
+        guard Model.markerFile != nil else { return }
+        let manifest = try XCTUnwrap(try ModelManifest.verify(url), "\(Model.modelName) saved without a manifest", file: file, line: line)
+        let marker = url.appendingPathComponent(Model.markerFile!)
+        XCTAssertNotNil(manifest.files[marker.lastPathComponent], file: file, line: line)
+        try Data(try Data(contentsOf: marker) + Data(" ".utf8)).write(to: marker)
+        XCTAssertThrowsError(try Model.load(from: url), file: file, line: line) { error in
+            XCTAssertTrue("\(error)".contains(marker.path) && "\(error)".contains("different trainings"), "\(error)", file: file, line: line)
+        }
     }
 
     func zw(_ events: Int, seed: UInt64) throws -> EventSample {

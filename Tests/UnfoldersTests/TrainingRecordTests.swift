@@ -23,11 +23,13 @@ final class TrainingRecordTests: XCTestCase {
         }
     }
 
-    /// A folder that a first training left: its record and a checkpoint.
+    /// A folder that a first training left: its record, a checkpoint and the manifest that
+    /// `TrainingLoop` rewrites after it.
     func trainedModel(in root: URL) throws -> URL {
         let model = root.appendingPathComponent("model")
         try options.prepare(model, resume: false, force: false)
         try writeAtomically(Data([1, 2, 3]), to: model.appendingPathComponent("checkpoint.safetensors"))
+        try ModelManifest.refresh(model)
         return model
     }
 
@@ -36,7 +38,17 @@ final class TrainingRecordTests: XCTestCase {
         assertRefused({ try self.options.prepare(model, resume: false, force: false) }, naming: model.path, ["exists", "--resume", "--force"])
         XCTAssertTrue(FileManager.default.fileExists(atPath: model.appendingPathComponent("checkpoint.safetensors").path))
         try options.prepare(model, resume: false, force: true)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: model.path), [TrainingRecord.fileName])
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: model.path)), [TrainingRecord.fileName, ModelManifest.fileName])
+        XCTAssertEqual(try ModelManifest.verify(model)?.seed, 7, "a fresh training starts its manifest with the seed")
+    }
+
+    /// A checkpoint of another training copied over this one's: `--resume` refuses it before
+    /// reading anything, naming the file.
+    func testResumeRefusesAFolderThatDisagreesWithItsManifest() throws {
+        let model = try trainedModel(in: try root())
+        try writeAtomically(Data([4, 5, 6]), to: model.appendingPathComponent("checkpoint.safetensors"))
+        assertRefused({ try self.options.prepare(model, resume: true, force: false) },
+                      naming: model.appendingPathComponent("checkpoint.safetensors").path, ["different trainings"])
     }
 
     func testForceReplacesOnlyAModel() throws {
