@@ -294,12 +294,16 @@ enum Tool {
             throw RefoldError("\(tool.path): cannot start: \(error.localizedDescription)")
         }
         // Read both pipes while it runs (a full pipe would block it).
-        var stderr = Data()
-        let reader = Thread { stderr = errors.fileHandleForReading.readDataToEndOfFile() }
+        // The reader thread owns `stderr` until it finishes; the wait below orders its write
+        // before our read.
+        final class Captured: @unchecked Sendable { var data = Data() }
+        let stderrCapture = Captured()
+        let reader = Thread { stderrCapture.data = errors.fileHandleForReading.readDataToEndOfFile() }
         reader.start()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         while !reader.isFinished { usleep(1000) }
+        let stderr = stderrCapture.data
         guard process.terminationStatus == 0 else {
             throw RefoldError.file(folder.path, "\(tool.lastPathComponent) \(arguments.joined(separator: " ")) exited with status \(process.terminationStatus):\n"
                                    + String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
